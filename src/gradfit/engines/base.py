@@ -1,0 +1,76 @@
+"""What an engine is: where the numbers live, and the loss and gradient over rows.
+
+An engine holds (X, y), applies the preprocessing inside its arithmetic, and answers
+``loss_grad(theta, rows)``: the data loss (c/2)·mean(r²) over the rows and its
+gradient with respect to theta. Everything else (optimizers, penalties, schedules,
+batch order, history) lives in the trainer and is shared by all engines.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Sequence
+
+from ..gram import GramStats
+from ..model import LinearModel, soft_threshold
+from ..preprocess import Preprocessor
+
+Vector = Any  # an engine's parameter vector: Vec, numpy array, torch tensor, ...
+Rows = Any  # None (all rows), a slice, or an array of row indices
+
+
+class Engine(ABC):
+    """the protocol every engine implements; see the python engine for a readable one"""
+
+    name: ClassVar[str]
+    n_rows: int
+    n_features: int
+
+    def prepare(self, model: LinearModel, prep: Preprocessor) -> None:
+        """fix the loss, intercept and preprocessing used by ``loss_grad``"""
+        self.model = model
+        self.prep = prep
+
+    @abstractmethod
+    def gram(self) -> GramStats:
+        """centered Gram statistics of the raw data (one pass)"""
+
+    @abstractmethod
+    def vector(self, values: Sequence[float]) -> Vector:
+        """a parameter vector of this engine holding ``values``"""
+
+    @abstractmethod
+    def to_list(self, v: Vector) -> list[float]:
+        """a parameter vector as Python floats"""
+
+    @abstractmethod
+    def loss_grad(self, theta: Vector, rows: Rows = None) -> tuple[float, Vector]:
+        """data loss over ``rows`` at theta, and its gradient"""
+
+    @abstractmethod
+    def residual_ss(self, coef: Sequence[float], offset: float) -> float:
+        """Σ (x̃·coef + offset − ỹ)² over all rows, measured from the residuals"""
+
+    @abstractmethod
+    def max_row_sq_norm(self) -> float:
+        """max over rows of ‖x̃ᵢ‖² (plus 1 with an intercept): the sharpest single-row curvature"""
+
+    def norm(self, v: Vector) -> float:
+        return math.sqrt(sum(x * x for x in self.to_list(v)))
+
+    def is_finite(self, v: Vector) -> bool:
+        return all(math.isfinite(x) for x in self.to_list(v))
+
+    def prox_l1(self, theta: Vector, threshold: float) -> Vector:
+        """soft-threshold the coefficients (not the intercept) by ``threshold``"""
+        values = self.to_list(theta)
+        d = self.model.n_features
+        return self.vector([soft_threshold(t, threshold) for t in values[:d]] + values[d:])
+
+    def mask(self) -> Vector:
+        """1 on coefficients, 0 on the intercept"""
+        return self.vector(self.model.mask())
+
+    def close(self) -> None:
+        """release what the engine holds (clusters, devices)"""

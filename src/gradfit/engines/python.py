@@ -1,0 +1,137 @@
+"""The pure-Python engine: lists and floats, written to be read like a textbook.
+
+It is the reference every other engine is tested against, so it does the obvious
+thing at every step: transform the rows once, then loop over them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from ..gram import GramStats
+from .base import Engine, Rows
+
+
+class Vec:
+    """a list of floats with elementwise arithmetic, so optimizers run on plain Python"""
+
+    __slots__ = ("v",)
+
+    def __init__(self, values):
+        self.v = [float(x) for x in values]
+
+    def _zip(self, other, op):
+        if isinstance(other, Vec):
+            return Vec(op(a, b) for a, b in zip(self.v, other.v))
+        return Vec(op(a, other) for a in self.v)
+
+    def __add__(self, o):
+        return self._zip(o, lambda a, b: a + b)
+
+    def __sub__(self, o):
+        return self._zip(o, lambda a, b: a - b)
+
+    def __mul__(self, o):
+        return self._zip(o, lambda a, b: a * b)
+
+    def __truediv__(self, o):
+        return self._zip(o, lambda a, b: a / b)
+
+    def __pow__(self, p):
+        return Vec(math.sqrt(a) if p == 0.5 else a**p for a in self.v)
+
+    def __rsub__(self, o):
+        return Vec(o - a for a in self.v)
+
+    def __rtruediv__(self, o):
+        return Vec(o / a for a in self.v)
+
+    def __neg__(self):
+        return Vec(-a for a in self.v)
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+    def __len__(self):
+        return len(self.v)
+
+    def __iter__(self):
+        return iter(self.v)
+
+    def __repr__(self):
+        return f"Vec({self.v})"
+
+
+def _row_indices(rows: Rows, n: int) -> Sequence[int]:
+    if rows is None:
+        return range(n)
+    if isinstance(rows, slice):
+        return range(*rows.indices(n))
+    return [int(i) for i in rows]
+
+
+class PythonEngine(Engine):
+    """pure Python: data as lists of floats"""
+
+    name = "python"
+
+    def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu"):
+        if dtype != "float64":
+            raise ValueError("the python engine computes in float64 only")
+        self.X = [[float(v) for v in row] for row in X]
+        self.y = [float(v) for v in y]
+        self.n_rows, self.n_features = len(self.X), len(self.X[0]) if self.X else 0
+
+    def prepare(self, model, prep) -> None:
+        super().prepare(model, prep)
+        shift, scale = prep.x_shift, prep.x_scale
+        self.Xt = [[(v - m) / s for v, m, s in zip(row, shift, scale)] for row in self.X]
+        self.yt = [v - prep.y_shift for v in self.y]
+
+    def vector(self, values) -> Vec:
+        return Vec(values)
+
+    def to_list(self, v: Vec) -> list[float]:
+        return list(v.v)
+
+    def loss_grad(self, theta: Vec, rows: Rows = None):
+        d, c = self.n_features, self.model.c
+        w = theta.v[:d]
+        b = theta.v[d] if self.model.fit_intercept else 0.0
+        idx = _row_indices(rows, self.n_rows)
+        total, grad_w, grad_b = 0.0, [0.0] * d, 0.0
+        for i in idx:
+            x = self.Xt[i]
+            r = sum(wj * xj for wj, xj in zip(w, x)) + b - self.yt[i]
+            total += r * r
+            for j in range(d):
+                grad_w[j] += r * x[j]
+            grad_b += r
+        m = len(idx)
+        grad = [c * g / m for g in grad_w] + ([c * grad_b / m] if self.model.fit_intercept else [])
+        return c / 2.0 * total / m, Vec(grad)
+
+    def residual_ss(self, coef, offset) -> float:
+        total = 0.0
+        for x, y in zip(self.Xt, self.yt):
+            r = sum(wj * xj for wj, xj in zip(coef, x)) + offset - y
+            total += r * r
+        return total
+
+    def max_row_sq_norm(self) -> float:
+        extra = 1.0 if self.model.fit_intercept else 0.0
+        return max(sum(v * v for v in x) + extra for x in self.Xt)
+
+    def gram(self) -> GramStats:
+        import numpy as np  # only to hand the statistics to the exact solver
+
+        n, d = self.n_rows, self.n_features
+        x_mean = [math.fsum(row[j] for row in self.X) / n for j in range(d)]
+        y_mean = math.fsum(self.y) / n
+        xc = [[v - m for v, m in zip(row, x_mean)] for row in self.X]
+        yc = [v - y_mean for v in self.y]
+        xtx = [[math.fsum(r[j] * r[k] for r in xc) for k in range(d)] for j in range(d)]
+        xty = [math.fsum(r[j] * t for r, t in zip(xc, yc)) for j in range(d)]
+        yty = math.fsum(t * t for t in yc)
+        return GramStats(n, np.array(x_mean), y_mean, np.array(xtx).reshape(d, d), np.array(xty), yty)

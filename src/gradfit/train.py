@@ -1,0 +1,190 @@
+"""The one training loop every engine shares; stopping rules; the divergence guard.
+
+Each epoch walks the batches of a seeded order; each step asks the engine for the
+gradient over the batch's rows, adds the L2 penalty's gradient, lets the optimizer
+propose an update, and applies the L1 proximal step. After each epoch the full
+training objective is measured (cheaply, through Gram statistics, where available)
+for the history, the stopping rule and the divergence guard.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from .batching import batches, epoch_order
+from .errors import DivergenceError
+from .history import Entry, History
+from .model import LinearModel
+from .optim import Optimizer
+from .preprocess import Preprocessor
+from .schedules import Schedule
+
+#: the objective may grow to this many times its starting value (+1) before we call it divergence
+BLOWUP = 1e8
+
+
+@dataclass
+class TrainState:
+    """where a descent stands: enough to continue it (warm start, partial_fit)"""
+
+    theta: Any
+    opt_state: Any
+    epoch: int = 0
+    step: int = 0
+    best: float = math.inf
+    no_improve: int = 0
+
+
+@dataclass
+class Outcome:
+    """how a run of the loop ended"""
+
+    state: TrainState
+    converged: bool = False
+    interrupted: bool = False
+    stopped_by: str = "epochs"
+
+
+@dataclass
+class EpochInfo:
+    """what callbacks see after each epoch"""
+
+    epoch: int
+    step: int
+    loss: float
+    lr: float
+    epochs_total: int
+
+
+@dataclass
+class Loop:
+    """the training loop over one prepared engine"""
+
+    engine: Any
+    model: LinearModel
+    prep: Preprocessor
+    optimizer: Optimizer
+    schedule: Schedule
+    batch_size: int | None
+    shuffle: bool
+    seed: int
+    history: History
+    record_every: Any = 1
+    tol: float | None = None
+    n_iter_no_change: int = 5
+    callbacks: Sequence[Callable] = ()
+    safe_lr: Callable[[], float] | None = None
+    _t0: float = field(default=0.0, init=False)
+    _mask: Any = field(default=None, init=False)
+
+    def objective_grad(self, theta, rows=None) -> tuple[float, Any]:
+        """training objective (loss + penalty) and its smooth gradient; objective only on all rows"""
+        loss, grad = self.engine.loss_grad(theta, rows)
+        if self.model.l2 > 0.0:
+            grad = grad + self.model.l2 * (theta * self._mask)
+        if rows is not None or self.model.alpha == 0.0:
+            return loss, grad
+        return loss + self.model.penalty(self.engine.to_list(theta)), grad
+
+    def apply(self, state: TrainState, grad, lr: float) -> None:
+        """one optimizer step (and the L1 proximal step) on ``state``"""
+        updates, state.opt_state = self.optimizer.update(grad, state.opt_state, state.theta, lr)
+        theta = state.theta + updates
+        if self.model.l1 > 0.0:
+            theta = self.engine.prox_l1(theta, lr * self.model.l1)
+        state.theta = theta
+        state.step += 1
+
+    def record(self, state: TrainState, objective: float, grad, lr: float) -> None:
+        coef, intercept = self.prep.to_original(self.engine.to_list(state.theta), self.model)
+        entry = Entry(state.epoch, state.step, objective, coef, intercept,
+                      self.engine.norm(grad), lr, self._elapsed())
+        self.history.append(entry)
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def run(self, state: TrainState, epochs: int) -> Outcome:
+        """run up to ``epochs`` epochs from ``state``; Ctrl-C stops cleanly after recording"""
+        prior = self.history.time[-1] if len(self.history) else 0.0
+        self._t0 = time.perf_counter() - prior
+        self._mask = self.engine.mask()
+        objective, grad = self.objective_grad(state.theta)
+        start_objective = objective
+        if not len(self.history):
+            self.record(state, objective, grad, self.schedule(state.epoch))
+        outcome = Outcome(state)
+        lr = self.schedule(state.epoch)
+        try:
+            for _ in range(epochs):
+                lr = self.schedule(state.epoch)
+                objective, grad = self._epoch(state, grad, lr)
+                state.epoch += 1
+                self._guard(objective, start_objective, state)
+                if self._due(state):
+                    self.record(state, objective, grad, lr)
+                if self._should_stop(state, objective, lr, epochs, outcome):
+                    break
+        except KeyboardInterrupt:
+            outcome.interrupted, outcome.stopped_by = True, "interrupted"
+            objective, grad = self.objective_grad(state.theta)
+        if self.history.step[-1] != state.step:
+            self.record(state, objective, grad, lr)
+        return outcome
+
+    def _epoch(self, state: TrainState, grad, lr: float) -> tuple[float, Any]:
+        """one epoch; returns the objective and full gradient at its end.
+
+        An engine may take over a whole minibatch / per-sample epoch with
+        ``run_epoch(loop, state, order, lr) -> bool`` (a compiled kernel, a distributed
+        pass); it must make exactly the steps the generic loop below would make, and
+        returns False to decline (for an optimizer or penalty it does not handle).
+        """
+        if self.batch_size is None or self.batch_size >= self.engine.n_rows:
+            self.apply(state, grad, lr)
+            return self.objective_grad(state.theta)
+        order = epoch_order(self.engine.n_rows, state.epoch, self.shuffle, self.seed)
+        fast = getattr(self.engine, "run_epoch", None)
+        if fast is not None and self.record_every != "step" and fast(self, state, order, lr):
+            return self.objective_grad(state.theta)
+        for rows in batches(self.engine.n_rows, self.batch_size, order):
+            _, batch_grad = self.objective_grad(state.theta, rows)
+            self.apply(state, batch_grad, lr)
+            if self.record_every == "step":
+                self.record(state, *self.objective_grad(state.theta), lr)
+        return self.objective_grad(state.theta)
+
+    def _due(self, state: TrainState) -> bool:
+        if self.record_every == "step":
+            return self.batch_size is None or self.batch_size >= self.engine.n_rows
+        return state.epoch % self.record_every == 0
+
+    def _guard(self, objective: float, start: float, state: TrainState) -> None:
+        """stop at once, with a useful message, when the objective explodes"""
+        if math.isfinite(objective) and objective <= BLOWUP * (abs(start) + 1.0):
+            return
+        lr = self.schedule(state.epoch - 1)
+        safe = self.safe_lr() if self.safe_lr is not None else None
+        hint = f"; a stable learning rate for this data is lr={safe:.3g} or below (or use lr='auto')" if safe else ""
+        raise DivergenceError(
+            f"the fit diverged at epoch {state.epoch}: the loss went from {start:.4g} to {objective:.4g} "
+            f"with lr={lr:.4g}{hint}",
+            epoch=state.epoch, suggested_lr=safe, history=self.history,
+        )
+
+    def _should_stop(self, state, objective, lr, epochs, outcome) -> bool:
+        info = EpochInfo(state.epoch, state.step, objective, lr, epochs)
+        if any(bool(cb(info)) for cb in self.callbacks):
+            outcome.stopped_by = "callback"
+            return True
+        if self.tol is None:
+            return False
+        state.no_improve = state.no_improve + 1 if objective > state.best - self.tol else 0
+        state.best = min(state.best, objective)
+        if state.no_improve >= self.n_iter_no_change:
+            outcome.converged, outcome.stopped_by = True, "tol"
+            return True
+        return False
