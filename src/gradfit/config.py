@@ -38,6 +38,7 @@ class FitConfig:
     tol: float | None = None
     n_iter_no_change: int = 5
     engine: str = "numpy"
+    optimizer_backend: str = "gradfit"
     device: str = "cpu"
     dtype: str = "float64"
     seed: int | None = None
@@ -71,6 +72,7 @@ _CHOICES = {
     "schedule": list(SCHEDULES),
     "preprocess": list(MODES),
     "dtype": ["float32", "float64"],
+    "optimizer_backend": ["gradfit", "torch"],
 }
 
 _RULES = [
@@ -114,6 +116,8 @@ def validate(config: FitConfig, n_rows: int | None = None) -> None:
             good = False
         if not good:
             raise OptionError(f"option {name}={value!r} must be {wanted}")
+    if config.optimizer_backend == "torch" and config.engine != "torch":
+        raise OptionError("option optimizer_backend='torch' needs engine='torch'")
     if config.nesterov and config.momentum <= 0:
         raise OptionError("option nesterov=True needs momentum > 0")
     if n_rows is not None and config.batch_size is not None and config.batch_size > n_rows:

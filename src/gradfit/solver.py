@@ -160,8 +160,11 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
 
 
 def _loop(config, p: Prepared, lr, seed, resume, feature_names, callbacks) -> Loop:
-    optimizer = make_optimizer(config.optimizer, momentum=config.momentum, nesterov=config.nesterov,
-                               betas=tuple(config.betas), eps=config.eps, rho=config.rho)
+    # an engine may bring its own optimizer implementation (the torch engine's torch.optim backend)
+    own = getattr(p.engine, "make_optimizer", None)
+    optimizer = (own(config) if own is not None else None) or make_optimizer(
+        config.optimizer, momentum=config.momentum, nesterov=config.nesterov,
+        betas=tuple(config.betas), eps=config.eps, rho=config.rho)
     history = resume.history if resume is not None else History(feature_names=list(feature_names) if feature_names is not None else None)
     return Loop(
         engine=p.path, model=p.model, prep=p.prep, optimizer=optimizer,

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .batching import batches, epoch_order
+from .batching import batches, epoch_order, n_batches
 from .errors import DivergenceError
 from .history import Entry, History
 from .model import LinearModel
@@ -150,17 +150,16 @@ class Loop:
         fast = getattr(self.engine, "run_epoch", None)
         if fast is not None and self.record_every != "step" and fast(self, state, order, lr):
             return self.objective_grad(state.theta)
-        for rows in batches(self.engine.n_rows, self.batch_size, order):
+        last = n_batches(self.engine.n_rows, self.batch_size) - 1
+        for k, rows in enumerate(batches(self.engine.n_rows, self.batch_size, order)):
             _, batch_grad = self.objective_grad(state.theta, rows)
             self.apply(state, batch_grad, lr)
-            if self.record_every == "step":
+            if self.record_every == "step" and k < last:  # the epoch's last step is recorded by run()
                 self.record(state, *self.objective_grad(state.theta), lr)
         return self.objective_grad(state.theta)
 
     def _due(self, state: TrainState) -> bool:
-        if self.record_every == "step":
-            return self.batch_size is None or self.batch_size >= self.engine.n_rows
-        return state.epoch % self.record_every == 0
+        return self.record_every == "step" or state.epoch % self.record_every == 0
 
     def _guard(self, objective: float, start: float, state: TrainState) -> None:
         """stop at once, with a useful message, when the objective explodes"""

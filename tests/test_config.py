@@ -1,0 +1,51 @@
+"""Each bad option gets one line naming the option and what it must be."""
+
+import numpy as np
+import pytest
+
+from gradfit.config import FitConfig
+from gradfit.errors import OptionError
+from gradfit.solver import fit
+
+X = np.arange(12.0).reshape(6, 2) ** 1.5
+Y = np.arange(6.0)
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("lr", 0, r"option lr=0 must be a number > 0 or 'auto'"),
+    ("lr", -0.1, r"option lr=-0.1 must be a number > 0 or 'auto'"),
+    ("lr", "fast", r"option lr='fast' must be a number > 0 or 'auto'"),
+    ("epochs", -1, r"option epochs=-1 must be an integer >= 0"),
+    ("batch_size", 0, r"option batch_size=0 must be None or an integer >= 1"),
+    ("batch_size", 7, r"option batch_size=7 is larger than the data \(6 rows\)"),
+    ("alpha", -1.0, r"option alpha=-1.0 must be a number >= 0"),
+    ("l1_ratio", 1.5, r"option l1_ratio=1.5 must be a number in \[0, 1\]"),
+    ("momentum", 1.0, r"option momentum=1.0 must be a number in \[0, 1\)"),
+    ("optimizer", "lbfgs", r"option optimizer='lbfgs' is not one of \['sgd', 'adam', 'adagrad', 'rmsprop'\]"),
+    ("loss", "mae", r"option loss='mae' is not one of \['half_mse', 'mse'\]"),
+    ("schedule", "warm", r"option schedule='warm' is not one of"),
+    ("preprocess", "scale", r"option preprocess='scale' is not one of \['none', 'center', 'standardize'\]"),
+    ("dtype", "float16", r"option dtype='float16' is not one of \['float32', 'float64'\]"),
+    ("init", "ones", r"option init='ones' must be 'zeros', 'random', a number or \(coef, intercept\)"),
+    ("tol", -1, r"option tol=-1 must be None or a number >= 0"),
+    ("record_every", 0, r"option record_every=0 must be an integer >= 1 or 'step'"),
+    ("seed", -3, r"option seed=-3 must be None or an integer >= 0"),
+    ("engine", "jax", r"option engine='jax' is not one of \['python', 'numpy', 'torch', 'dask'"),
+    ("optimizer_backend", "torch", r"option optimizer_backend='torch' needs engine='torch'"),
+])
+def test_bad_option_named(option, value, message):
+    with pytest.raises(OptionError, match=message):
+        fit(X, Y, FitConfig(**{option: value}))
+
+
+def test_nesterov_without_momentum():
+    with pytest.raises(OptionError, match=r"option nesterov=True needs momentum > 0"):
+        fit(X, Y, FitConfig(nesterov=True))
+
+
+def test_zero_variance_column_named_under_standardize():
+    Xc = np.column_stack([X[:, 0], np.full(6, 3.0)])
+    from gradfit.errors import DataError
+
+    with pytest.raises(DataError, match=r"column 'b' has zero variance; it cannot be standardized"):
+        fit(Xc, Y, FitConfig(preprocess="standardize"), feature_names=["a", "b"])

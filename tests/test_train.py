@@ -1,0 +1,152 @@
+"""The training loop: history semantics, stopping rules, divergence guard, interruption."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from gradfit.config import FitConfig
+from gradfit.errors import ConvergenceWarning, DivergenceError
+from gradfit.solver import fit
+
+from .helpers import assert_same_history, uncentered_data
+
+LINE_X = np.array([[1.0], [2.0], [3.0]])
+LINE_Y = np.array([1.0, 2.0, 3.0])
+
+
+def test_entry_k_holds_params_after_k_steps_and_their_cost():
+    """the first lesson by hand: H(x) = Wx, W = 0, lr = 0.15"""
+    result = fit(LINE_X, LINE_Y, FitConfig(fit_intercept=False, lr=0.15, epochs=10))
+    h = result.history
+    assert len(h) == 11 and h.epoch == list(range(11)) and h.step == list(range(11))
+    assert h[0].coef == [0.0] and h[0].loss == pytest.approx(14 / 3, rel=1e-15)
+    assert h[1].coef[0] == pytest.approx(1.4, rel=1e-15)
+    assert h[1].loss == pytest.approx(0.16 * 14 / 3, rel=1e-14)
+    assert h[0].grad_norm == pytest.approx(28 / 3, rel=1e-15)
+    assert h[-1].coef[0] == pytest.approx(1.0, abs=1e-3)
+    assert all(lr == 0.15 for lr in h.lr)
+
+
+def test_record_every_keeps_the_last_entry():
+    X, y = uncentered_data()
+    h = fit(X, y, FitConfig(lr=0.01, epochs=10, record_every=4)).history
+    assert h.epoch == [0, 4, 8, 10]
+
+
+def test_record_every_step_for_minibatches():
+    X, y = uncentered_data(n=10)
+    h = fit(X, y, FitConfig(lr=0.01, epochs=2, batch_size=4, record_every="step")).history
+    assert h.step == list(range(7)) and h.epoch == [0, 0, 0, 1, 1, 1, 2]
+
+
+def test_divergence_stops_with_a_stable_suggestion():
+    X, y = uncentered_data()
+    with pytest.raises(DivergenceError, match=r"diverged at epoch \d+: the loss went from .* with lr=5; "
+                                              r"a stable learning rate for this data is lr=.* or below") as info:
+        fit(X, y, FitConfig(lr=5.0, epochs=1000))
+    err = info.value
+    assert 0 < err.suggested_lr < 5 and len(err.history) >= 1 and err.epoch < 100
+    stable = fit(X, y, FitConfig(lr=err.suggested_lr, epochs=3000))
+    assert stable.gap.param_distance < 1e-4 and stable.gap.objective_gap < 1e-9
+
+
+def test_tol_stops_and_reports_convergence():
+    X, y = uncentered_data()
+    result = fit(X, y, FitConfig(lr="auto", epochs=100_000, tol=1e-12, n_iter_no_change=5, preprocess="standardize"))
+    assert result.converged and result.outcome.stopped_by == "tol" and result.n_iter < 100_000
+
+
+def test_epoch_limit_without_tol_warns():
+    X, y = uncentered_data()
+    with pytest.warns(ConvergenceWarning, match=r"reached epochs=3 before the loss stopped improving by tol=1e-09"):
+        fit(X, y, FitConfig(lr=0.001, epochs=3, tol=1e-9))
+
+
+def test_no_tol_no_warning():
+    X, y = uncentered_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(X, y, FitConfig(lr=0.001, epochs=3))
+
+
+def test_callback_can_stop_and_interrupt_keeps_progress():
+    X, y = uncentered_data()
+    stopped = fit(X, y, FitConfig(lr=0.01, epochs=50), callbacks=[lambda info: info.epoch >= 7])
+    assert stopped.n_iter == 7 and stopped.outcome.stopped_by == "callback"
+
+    def interrupt(info):
+        if info.epoch == 5:
+            raise KeyboardInterrupt
+
+    cut = fit(X, y, FitConfig(lr=0.01, epochs=50), callbacks=[interrupt])
+    assert cut.outcome.interrupted and cut.n_iter == 5 and cut.history.epoch[-1] == 5
+    assert cut.coef == cut.history.coef[-1]
+
+
+def test_resume_continues_exactly():
+    X, y = uncentered_data()
+    cfg = FitConfig(lr=0.02, epochs=6, batch_size=5, seed=9, optimizer="adam")
+    whole = fit(X, y, cfg)
+    first = fit(X, y, FitConfig(**{**cfg.__dict__, "epochs": 3}))
+    rest = fit(X, y, cfg, resume=first, epochs=3)
+    assert_same_history(whole.history, rest.history, rtol=1e-15)
+
+
+def test_l1_reaches_exact_zeros():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 5))
+    y = 3 * X[:, 0] + 0.01 * rng.normal(size=100)
+    result = fit(X, y, FitConfig(lr="auto", epochs=2000, alpha=0.5, l1_ratio=1.0))
+    assert result.coef[1:] == [0.0] * 4 and result.coef[0] > 2
+    np.testing.assert_allclose(result.coef, result.exact.coef, atol=1e-9)
+
+
+@pytest.mark.parametrize("init,expected", [("zeros", [0.0] * 4), (0.5, [0.5] * 4), (([1, 2, 3], 4), [1, 2, 3, 4])])
+def test_init_values_are_the_descent_start(init, expected):
+    X, y = uncentered_data()
+    h = fit(X, y, FitConfig(epochs=1, init=init)).history
+    assert h[0].coef + [h[0].intercept] == expected
+
+
+def test_random_init_is_seeded_and_bounded():
+    X, y = uncentered_data()
+    a = fit(X, y, FitConfig(epochs=1, init="random", seed=3)).history[0]
+    b = fit(X, y, FitConfig(epochs=1, init="random", seed=3)).history[0]
+    assert a.coef == b.coef and all(-1 <= c <= 1 for c in a.coef + [a.intercept])
+
+
+def test_history_coefficients_are_in_original_units():
+    X, y = uncentered_data()
+    result = fit(X, y, FitConfig(lr="auto", epochs=3000, preprocess="standardize"))
+    np.testing.assert_allclose(result.history.coef[-1], result.exact.coef, rtol=1e-9)
+    assert result.history.intercept[-1] == pytest.approx(result.exact.intercept, rel=1e-9)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, None])
+def test_auto_lr_is_stable_for_every_batch_mode(batch_size):
+    X, y = uncentered_data(n=50)
+    result = fit(X, y, FitConfig(lr="auto", epochs=200, batch_size=batch_size, seed=0))
+    assert math.isfinite(result.history.loss[-1]) and result.history.loss[-1] < result.history.loss[0]
+    assert result.lr > 0 and result.history.lr[-1] == result.lr
+
+
+def test_seed_none_is_recorded_and_reproducible():
+    X, y = uncentered_data()
+    first = fit(X, y, FitConfig(epochs=3, batch_size=4, lr=0.01))
+    again = fit(X, y, FitConfig(epochs=3, batch_size=4, lr=0.01, seed=first.seed))
+    assert first.history.loss == again.history.loss
+
+
+def test_history_exports(tmp_path):
+    X, y = uncentered_data()
+    h = fit(X, y, FitConfig(epochs=3, lr=0.01), feature_names=["a", "b", "c"]).history
+    df = h.to_dataframe()
+    assert list(df.columns) == ["epoch", "step", "loss", "coef[a]", "coef[b]", "coef[c]", "intercept", "grad_norm", "lr", "time"]
+    h.to_csv(tmp_path / "h.csv")
+    assert (tmp_path / "h.csv").read_text().splitlines()[0].startswith("epoch,step,loss,coef[a]")
+    from gradfit.history import History
+
+    assert History.from_dict(__import__("json").loads(h.to_json())).loss == h.loss
+    assert "History(4 entries" in repr(h) and "<table>" in h._repr_html_()
