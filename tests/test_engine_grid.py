@@ -76,3 +76,27 @@ def test_same_seed_same_shuffle_different_seed_differs():
     c = run("numpy", batch_size=5, lr=0.02, seed=5)
     assert a.history.loss == b.history.loss
     assert a.history.loss != c.history.loss
+
+
+def test_registering_an_engine_touches_no_trainer_code():
+    from gradfit.engines import available_engines, get_engine, register
+    from gradfit.engines.python import PythonEngine
+
+    class CountingEngine(PythonEngine):
+        name = "counting"
+        calls = 0
+
+        def loss_grad(self, theta, rows=None):
+            CountingEngine.calls += 1
+            return super().loss_grad(theta, rows)
+
+    register("counting", CountingEngine)
+    try:
+        assert "counting" in available_engines() and get_engine("counting") is CountingEngine
+        result = run("counting", lr=0.02, epochs=3)
+        assert CountingEngine.calls >= 4
+        assert_same_history(result.history, run("python", lr=0.02, epochs=3).history, rtol=0)
+    finally:
+        from gradfit import engines
+
+        engines._REGISTRY.pop("counting")
