@@ -1,0 +1,46 @@
+"""``gradfit summary MODEL``: the coefficient table with inference statistics of a saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..stats import COV_TYPES, model_summary
+from ._common import JsonOut, print_json
+from .plot import ModelFile, Target, model_data
+
+
+def summary(
+    model: ModelFile,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="the training data (CSV or Parquet), for robust covariances", show_default=False)] = None,
+    target: Target = None,
+    cov_type: Annotated[str, typer.Option(
+        "--cov-type", help=f"covariance of the coefficients: {', '.join(COV_TYPES)} (HC*: robust, need --data)",
+    )] = "nonrobust",
+    as_json: JsonOut = False,
+) -> None:
+    """Print the coefficient table with standard errors, t statistics, p-values and 95% intervals,
+    R², F test, log-likelihood, AIC, BIC and condition number, as statsmodels' OLS summary does.
+
+    Computed from the Gram statistics in the model file; robust covariances read the data again.
+
+    Examples:
+
+    gradfit summary model.json
+
+    gradfit summary model.json --data houses.csv --target price --cov-type HC3 --json
+    """
+    fitted, X, y, _ = model_data(model, data, target)
+    result = model_summary(fitted, X, y, cov_type=cov_type)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        typer.echo(result.to_text())
+
+
+def register(app: typer.Typer) -> None:
+    """add the ``summary`` command to the gradfit app"""
+    app.command("summary")(summary)

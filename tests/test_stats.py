@@ -1,0 +1,317 @@
+"""Inference statistics against statsmodels OLS (the independent reference), at 1e-8 relative."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+import typer
+from sklearn.datasets import load_diabetes
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+from typer.testing import CliRunner
+
+from gradfit.cli import GradfitGroup
+from gradfit.cli.summary import register
+from gradfit.errors import ConvergenceWarning, DataError, OptionError
+from gradfit.estimator import GDRegressor
+from gradfit.exact import Gap
+from gradfit.gram import block_stats
+from gradfit.stats import COV_TYPES, Summary, model_summary, summarize
+
+RTOL = 1e-8
+
+
+def diabetes():
+    data = load_diabetes()
+    return data.data, data.target
+
+
+def offset_data(n=200, seed=1, noise=1.0):
+    """features with sizeable means and mixed scales, so the uncentered algebra would cancel"""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)) * [1.0, 10.0, 0.1, 3.0] + [5.0, -50.0, 2.0, 30.0]
+    y = X @ [1.5, -0.25, 4.0, 0.0] + 7.0 + noise * rng.normal(size=n)
+    return X, y
+
+
+def ones_column_data():
+    """no intercept in the model, but a column of ones in X: statsmodels then counts a constant"""
+    X, y = offset_data(seed=2)
+    return np.hstack([X[:, :2], np.ones((len(y), 1)), X[:, 2:]]), y
+
+
+DATASETS = {
+    "diabetes+intercept": (diabetes, True),
+    "random+intercept": (offset_data, True),
+    "random, no intercept": (offset_data, False),
+    "ones column, no intercept": (ones_column_data, False),
+}
+
+
+def least_squares(X, y, fit_intercept):
+    """exact OLS parameters (numpy lstsq) and the statsmodels design"""
+    D = sm.add_constant(X, has_constant="add") if fit_intercept else X
+    beta = np.linalg.lstsq(D, y, rcond=None)[0]
+    coef, intercept = (beta[1:], beta[0]) if fit_intercept else (beta, 0.0)
+    return D, coef, intercept
+
+
+def reference_figures(res) -> dict:
+    """every statsmodels figure the Summary reports, by Summary field name"""
+    ci = np.asarray(res.conf_int())
+    return {
+        "nobs": res.nobs, "df_model": res.df_model, "df_resid": res.df_resid, "rsquared": res.rsquared,
+        "rsquared_adj": res.rsquared_adj, "fvalue": res.fvalue, "f_pvalue": res.f_pvalue, "ssr": res.ssr,
+        "resid_std_err": np.sqrt(res.scale), "llf": res.llf, "aic": res.aic, "bic": res.bic,
+        "condition_number": res.condition_number, "coef": res.params, "std_err": res.bse,
+        "statistic": res.tvalues, "p_value": res.pvalues, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
+    }
+
+
+def our_figures(s: Summary) -> dict:
+    columns = ("coef", "std_err", "statistic", "p_value", "ci_low", "ci_high")
+    out = {k: getattr(s, k) for k in ("nobs", "df_model", "df_resid", "rsquared", "rsquared_adj", "fvalue",
+                                      "f_pvalue", "ssr", "resid_std_err", "llf", "aic", "bic", "condition_number")}
+    out.update({c: np.array([getattr(row, c) for row in s.coefficients], dtype=np.float64) for c in columns})
+    return out
+
+
+def assert_matches_statsmodels(s: Summary, res) -> None:
+    ours = our_figures(s)
+    for name, expected in reference_figures(res).items():
+        np.testing.assert_allclose(ours[name], expected, rtol=RTOL, atol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("cov_type", COV_TYPES)
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_every_figure_matches_statsmodels(dataset, cov_type):
+    make, fit_intercept = DATASETS[dataset]
+    X, y = make()
+    D, coef, intercept = least_squares(X, y, fit_intercept)
+    res = sm.OLS(y, D).fit(cov_type=cov_type)
+    s = summarize(block_stats(X, y), coef, intercept, fit_intercept=fit_intercept, X=X, y=y, cov_type=cov_type)
+    assert_matches_statsmodels(s, res)
+    assert s.centered == bool(res.k_constant)
+    assert s.statistic == ("t" if cov_type == "nonrobust" else "z")
+
+
+def test_given_rss_keeps_a_nearly_perfect_fit_accurate():
+    # 1 − R² ≈ 1e-14: yty − xty·w* cannot resolve RSS*, the residuals measured in one pass can
+    # statsmodels' own parameters: a coefficient of 1e-7 ± 1e-7 differs between lstsq and pinv in its 8th digit
+    X, y = offset_data(noise=1e-6)
+    D = sm.add_constant(X)
+    res = sm.OLS(y, D).fit()
+    rss = float(np.sum((y - D @ res.params) ** 2))
+    s = summarize(block_stats(X, y), res.params[1:], res.params[0], fit_intercept=True, rss=rss)
+    assert_matches_statsmodels(s, res)
+
+
+def test_residual_ss_away_from_the_optimum_is_exact():
+    X, y = offset_data()
+    _, coef, intercept = least_squares(X, y, True)
+    coef, intercept = coef + [0.3, -0.01, 2.0, 0.5], intercept - 1.0
+    with pytest.warns(ConvergenceWarning):
+        s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True, gap=Gap(0.1, 5.0, 6.0, 1.0))
+    rss = float(np.sum((y - X @ coef - intercept) ** 2))
+    np.testing.assert_allclose(s.ssr, rss, rtol=1e-12)
+    np.testing.assert_allclose(s.rsquared, 1.0 - rss / np.sum((y - y.mean()) ** 2), rtol=1e-12)
+
+
+def test_collinear_columns_lower_the_rank_like_statsmodels():
+    X, y = offset_data()
+    X = np.hstack([X, X[:, :1]])
+    D, coef, intercept = least_squares(X, y, True)
+    with pytest.warns(SingularMatrixWarning):
+        res = sm.OLS(y, D).fit()
+    s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True)
+    assert (s.df_model, s.df_resid) == (res.df_model, res.df_resid) == (4, 195)
+    for name in ("rsquared", "rsquared_adj", "fvalue", "f_pvalue", "llf", "aic", "bic"):
+        np.testing.assert_allclose(getattr(s, name), getattr(res, name), rtol=RTOL, err_msg=name)
+    assert any("rank 5 but 6 parameters" in note for note in s.notes)
+
+
+@pytest.fixture
+def diabetes_summary():
+    X, y = diabetes()
+    D, coef, intercept = least_squares(X, y, True)
+    names = load_diabetes().feature_names
+    s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True, feature_names=names)
+    return s, sm.OLS(y, D).fit(), names
+
+
+def test_penalized_fit_marks_the_inferential_figures_not_applicable():
+    X, y = offset_data()
+    _, coef, intercept = least_squares(X, y, True)
+    coef = coef * 0.9  # a shrunken fit, as a ridge would give
+    s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True, penalized=True, cov_type="HC3")
+    assert all(c.std_err is c.statistic is c.p_value is c.ci_low is c.ci_high is None for c in s.coefficients)
+    assert s.fvalue is s.f_pvalue is s.aic is s.bic is None
+    rss = float(np.sum((y - X @ coef - intercept) ** 2))
+    np.testing.assert_allclose([s.ssr, s.rsquared], [rss, 1.0 - rss / np.sum((y - y.mean()) ** 2)], rtol=1e-12)
+    assert s.llf is not None and s.resid_std_err is not None
+    assert "not applicable" in s.notes[0]
+    assert "Penalized fit" in s.to_text() and "n/a" in s.to_text() and "n/a" in s._repr_html_()
+    d = s.to_dict()
+    assert d["aic"] is None and d["coefficients"][1]["p_value"] is None and d["penalized"] is True
+
+
+def test_gap_beyond_tolerance_warns_and_says_how_far():
+    X, y = diabetes()
+    _, coef, intercept = least_squares(X, y, True)
+    with pytest.warns(ConvergenceWarning, match=r"0\.002 .*from the exact optimum.*assume the optimum"):
+        s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True, gap=Gap(2e-3, 0.5, 10.5, 10.0))
+    assert s.gap == {"param_distance": 2e-3, "objective_gap": 0.5}
+    assert "assume the optimum" in s.notes[-1]
+    assert "Dist. to optimum:" in s.to_text() and "0.002" in s.to_text()
+
+
+def test_gap_within_tolerance_is_reported_without_warning():
+    X, y = diabetes()
+    _, coef, intercept = least_squares(X, y, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True, gap=Gap(1e-9, 0.0, 1.0, 1.0))
+    assert s.gap["param_distance"] == 1e-9
+    assert not any("optimum" in note for note in s.notes)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(cov_type="HC9"), OptionError, r"option cov_type='HC9' is not one of \['nonrobust', 'HC0'"),
+    (dict(cov_type="HC1"), OptionError, r"option cov_type='HC1' needs the training data \(X and y"),
+    (dict(cov_type="HC0", X=np.zeros((5, 10)), y=np.zeros(5)), DataError,
+     r"X of shape \(5, 10\) and y of 5 values do not match .*\(442 rows, 10 features\)"),
+    (dict(feature_names=["a", "b"]), OptionError, r"option feature_names has 2 names but the model has 10 features"),
+])
+def test_errors_name_the_option_at_fault(kwargs, error, message):
+    X, y = diabetes()
+    _, coef, intercept = least_squares(X, y, True)
+    with pytest.raises(error, match=message):
+        summarize(block_stats(X, y), coef, intercept, fit_intercept=True, **kwargs)
+
+
+def test_coef_of_the_wrong_length_is_an_option_error():
+    X, y = diabetes()
+    with pytest.raises(OptionError, match="coef has 3 values but the Gram statistics have 10 features"):
+        summarize(block_stats(X, y), [1.0, 2.0, 3.0], 0.0, fit_intercept=True)
+
+
+def test_text_shows_the_figures(diabetes_summary):
+    s, res, names = diabetes_summary
+    text = str(s)
+    assert text == s.to_text() and max(len(line) for line in text.splitlines()) == 78
+    for figure in (res.rsquared, res.rsquared_adj, res.fvalue, res.f_pvalue, res.llf, res.aic, res.bic):
+        assert f"{figure:.4g}" in text
+    for name, b, se in zip(["const", *names], res.params, res.bse):
+        row = next(line for line in text.splitlines() if line.startswith(name + " "))
+        assert f"{b:.4f}" in row and f"{se:.4f}" in row
+    assert "P>|t|" in text and "correctly specified" in text
+
+
+def test_html_shows_the_figures(diabetes_summary):
+    s, res, names = diabetes_summary
+    html = s._repr_html_()
+    assert html.startswith('<div class="gradfit-summary">') and html.count("<table>") == 2
+    assert f"<td>{res.rsquared:.4g}</td>" in html and f"<td>{res.params[3]:.4f}</td>" in html
+    assert all(f"<th>{name}</th>" in html for name in names) and "<th>P&gt;|t|</th>" in html
+
+
+def test_dict_survives_a_json_round_trip(diabetes_summary):
+    s = diabetes_summary[0]
+    text = json.dumps(s.to_dict(), allow_nan=False)
+    back = Summary.from_dict(json.loads(text))
+    assert back == s and back.to_text() == s.to_text()
+    assert s.to_dict()["coefficients"][0]["name"] == "const"
+
+
+def test_uncentered_r_squared_is_labelled():
+    X, y = offset_data()
+    _, coef, _ = least_squares(X, y, False)
+    s = summarize(block_stats(X, y), coef, 0.0, fit_intercept=False)
+    assert "R-squared (uncentered):" in s.to_text()
+    assert [c.name for c in s.coefficients] == ["x0", "x1", "x2", "x3"]
+
+
+def test_model_summary_gathers_statistics_when_the_model_has_none():
+    X, y = offset_data(n=60, seed=3)
+    model = GDRegressor(lr="auto", preprocess="standardize", epochs=500).fit(X, y)
+    kept = model_summary(model)
+    model.gram_stats_ = None  # what a model with more features than its file keeps statistics for looks like
+    with pytest.raises(OptionError, match="the model holds no Gram statistics"):
+        model_summary(model)
+    again = model_summary(model, X, y)
+    np.testing.assert_allclose([c.std_err for c in again.coefficients], [c.std_err for c in kept.coefficients],
+                               rtol=1e-10)
+
+
+# ---------------------------------------------------------------- command line
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """a Typer app holding only the summary command, a saved model and its training data"""
+    app = typer.Typer(cls=GradfitGroup)  # the gradfit app's error handling: one line, exit status 2
+    register(app)
+    app.callback()(lambda: None)  # keep "summary" a subcommand, as in the gradfit app
+    X, y = offset_data(n=60, seed=3)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    model = GDRegressor(lr="auto", preprocess="standardize", epochs=500).fit(frame, y)
+    model.save(tmp_path / "model.json")
+    frame.assign(target=y).to_csv(tmp_path / "data.csv", index=False)
+    return app, tmp_path, model
+
+
+def invoke(app, *args):
+    return CliRunner().invoke(app, ["summary", *map(str, args)])
+
+
+def test_cli_prints_the_table(cli):
+    app, path, model = cli
+    result = invoke(app, path / "model.json")
+    assert result.exit_code == 0, result.output
+    assert "R-squared:" in result.stdout and "P>|t|" in result.stdout
+    assert f"{model.intercept_:.4f}" in result.stdout
+
+
+def test_cli_json_parses(cli):
+    app, path, model = cli
+    result = invoke(app, path / "model.json", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [c["name"] for c in doc["coefficients"]] == ["const", "a", "b", "c", "d"]
+    np.testing.assert_allclose([c["coef"] for c in doc["coefficients"][1:]], model.coef_, rtol=1e-15)
+
+
+def test_cli_robust_covariance_reads_the_data(cli):
+    app, path, model = cli
+    result = invoke(app, path / "model.json", "--data", path / "data.csv", "--target", "target",
+                    "--cov-type", "HC1", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["cov_type"] == "HC1" and all(c["std_err"] > 0 for c in doc["coefficients"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--cov-type", "HC9"), "error: option cov_type='HC9' is not one of"),
+    (("--cov-type", "HC2"), "error: option cov_type='HC2' needs the training data"),
+    (("--data", "data.csv"), "error: option --data needs --target"),
+])
+def test_cli_errors_exit_2_with_one_line(cli, args, message):
+    app, path, _ = cli
+    args = [path / a if a == "data.csv" else a for a in args]
+    result = invoke(app, path / "model.json", *args)
+    assert result.exit_code == 2
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+
+
+def test_cli_warns_about_an_unconverged_model(cli, tmp_path):
+    app, path, _ = cli
+    X, y = offset_data(n=60, seed=3)
+    GDRegressor(lr="auto", preprocess="standardize", epochs=2).fit(X, y).save(tmp_path / "early.json")
+    result = invoke(app, tmp_path / "early.json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("warning: The fit is ") and "assume the optimum" in result.stderr
+    assert "Dist. to optimum:" in result.stdout
