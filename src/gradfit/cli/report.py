@@ -1,0 +1,40 @@
+"""``gradfit report MODEL --out report.html``: one self-contained HTML report of a saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..report import write_report
+from ._common import check_writable
+from .plot import DataFile, ModelFile, Target, model_data
+
+
+def report(
+    model: ModelFile,
+    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write")] = Path("report.html"),
+    data: DataFile = None,
+    target: Target = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="heading of the page", show_default=False)] = None,
+) -> None:
+    """Write one HTML file with the data summary, settings, metrics, the gap to the exact solution,
+    the coefficients, inference statistics, the history and every plot that applies.
+
+    The file embeds its images and styles: it opens in any browser with no network.
+
+    Examples:
+
+    gradfit report model.json --out report.html
+
+    gradfit report model.json --data houses.csv --target price --out report.html
+    """
+    check_writable(out, "--out")
+    fitted, X, y, target = model_data(model, data, target)
+    typer.echo(f"wrote {write_report(fitted, X, y, out, target=target, title=title)}")
+
+
+def register(app: typer.Typer) -> None:
+    """add the ``report`` command to the gradfit app"""
+    app.command("report")(report)

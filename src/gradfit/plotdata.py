@@ -1,0 +1,178 @@
+"""What the plots need from a fit, whatever shape it comes in, and the objective over a grid.
+
+The plots, animations and report accept a fitted ``GDRegressor``, a ``FitResult``
+or a bare ``History``; :func:`view` turns each into one :class:`FitView`.
+:class:`Objective` evaluates the training objective for many (coef, intercept)
+pairs at once, in the units of the data, from the Gram statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, OptionError
+from .exact import ExactSolution, Gap
+from .gram import GramStats, block_stats
+from .history import History
+from .model import LinearModel
+from .preprocess import Preprocessor
+from .solver import FitResult
+
+
+@dataclass
+class FitView:
+    """one fit as the plots see it: history, final parameters, exact answer (original units)"""
+
+    history: History
+    model: LinearModel
+    prep: Preprocessor
+    exact: ExactSolution | None = None
+    gap: Gap | None = None
+    stats: GramStats | None = None
+    settings: dict = field(default_factory=dict)
+    converged: bool | None = None
+
+    @property
+    def coef(self) -> np.ndarray:
+        return np.asarray(self.history.coef[-1], dtype=np.float64)
+
+    @property
+    def intercept(self) -> float:
+        return float(self.history.intercept[-1])
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.history._coef_names()
+
+    @property
+    def n_params(self) -> int:
+        return self.model.n_params
+
+    @property
+    def label(self) -> str:
+        """a short legend label from the settings that people usually compare"""
+        s = self.settings
+        if not s:
+            return "fit"
+        lr = s.get("lr")
+        lr_text = f"lr={lr:.3g}" if isinstance(lr, (int, float)) else f"lr={lr}"
+        return f"{s.get('optimizer', 'sgd')}, {lr_text}, {batch_words(s.get('batch_size'))}"
+
+    def path(self) -> tuple[np.ndarray, np.ndarray]:
+        """(coefs (k, d), intercepts (k,)) of every history entry"""
+        coefs = np.asarray(self.history.coef, dtype=np.float64).reshape(len(self.history), -1)
+        return coefs, np.asarray(self.history.intercept, dtype=np.float64)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.coef + self.intercept
+
+
+def batch_words(batch_size) -> str:
+    """'full batch', 'per sample' or 'batch k'"""
+    if batch_size is None:
+        return "full batch"
+    return "per sample" if batch_size == 1 else f"batch {batch_size}"
+
+
+def view(obj: Any) -> FitView:
+    """a :class:`FitView` of a fitted GDRegressor, a FitResult, a History or a FitView"""
+    if isinstance(obj, FitView):
+        return obj
+    if isinstance(obj, FitResult):
+        return _from_result(obj)
+    if isinstance(obj, History):
+        return _from_history(obj)
+    if hasattr(obj, "get_params"):
+        return _from_estimator(obj)
+    raise OptionError(f"cannot plot a {type(obj).__name__}; pass a fitted GDRegressor, a FitResult or a History")
+
+
+def _from_result(result: FitResult) -> FitView:
+    settings = {**result.config.to_dict(), "lr": result.lr, "seed": result.seed}
+    return FitView(result.history, result.model, result.prep, result.exact, result.gap, result.stats, settings,
+                   result.converged)
+
+
+def _from_estimator(est) -> FitView:
+    """a fitted estimator: its FitResult when it has one, else its fitted attributes"""
+    if not hasattr(est, "coef_"):
+        raise OptionError(f"this {type(est).__name__} is not fitted yet; call fit(X, y) first")
+    history = getattr(est, "history_", None)
+    if history is None or not len(history):
+        raise OptionError("this model holds no history (it was saved with include_history=False); "
+                          "there is no descent to plot")
+    result = getattr(est, "result_", None)
+    if result is not None:
+        return _from_result(result)
+    params = est.get_params()
+    d = len(history.coef[-1])
+    model = LinearModel(d, params.get("fit_intercept", True), params.get("loss", "mse"),
+                        float(params.get("alpha", 0.0)), float(params.get("l1_ratio", 0.0)))
+    prep = getattr(est, "preprocessor_", None) or Preprocessor.identity(d)
+    settings = {**params, "lr": getattr(est, "lr_", params.get("lr")), "seed": getattr(est, "seed_", None)}
+    return FitView(history, model, prep, getattr(est, "exact_", None), getattr(est, "gap_", None),
+                   getattr(est, "gram_stats_", None), settings, getattr(est, "converged_", None))
+
+
+def _from_history(history: History) -> FitView:
+    """a bare history: mean squared error, no penalty; an intercept if any entry has one"""
+    if not len(history):
+        raise OptionError("the history is empty; there is nothing to plot")
+    d = len(history.coef[-1])
+    fit_intercept = any(b != 0.0 for b in history.intercept)
+    return FitView(history, LinearModel(d, fit_intercept), Preprocessor.identity(d))
+
+
+def as_arrays(X, y, n_features: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """X as a float (n, d) array and y as a float (n,) array, checked against each other and the fit"""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise DataError(f"X has shape {X.shape} but y has {y.shape[0]} values; they need one row per value")
+    if n_features is not None and X.shape[1] != n_features:
+        raise DataError(f"X has {X.shape[1]} columns but the model was fitted on {n_features} features")
+    return X, y
+
+
+@dataclass
+class Objective:
+    """the training objective of many (coef, intercept) pairs at once, in original units"""
+
+    model: LinearModel
+    prep: Preprocessor
+    stats: GramStats
+
+    @classmethod
+    def of(cls, fv: FitView, X=None, y=None) -> "Objective":
+        """from the data when given, else from the fit's own Gram statistics"""
+        if X is not None and y is not None:
+            X, y = as_arrays(X, y, fv.model.n_features)
+            return cls(fv.model, fv.prep, block_stats(X, y))
+        if fv.stats is None:
+            raise OptionError("this plot needs the data (X, y): the fit carries no Gram statistics")
+        return cls(fv.model, fv.prep, fv.stats)
+
+    def __call__(self, coef, intercept) -> np.ndarray:
+        """objective values, shape (k,), of coef (k, d) and intercept (k,)"""
+        s = self.stats
+        coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
+        intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
+        if not self.model.fit_intercept:
+            intercept = np.zeros_like(intercept)
+        # mean (y − Xw − b)² = (wᵀSw − 2wᵀq + yᵀy)/n + (ȳ − x̄·w − b)², S, q, yᵀy centered
+        spread = (np.einsum("ki,ij,kj->k", coef, s.xtx, coef) - 2.0 * coef @ s.xty + s.yty) / s.n
+        offset = s.y_mean - coef @ s.x_mean - intercept
+        data = 0.5 * self.model.c * (np.maximum(spread, 0.0) + offset**2)
+        return data + self._penalty(coef)
+
+    def _penalty(self, coef: np.ndarray) -> np.ndarray:
+        """the penalty acts on the descent's coefficients (scaled by the preprocessing)"""
+        if self.model.alpha == 0.0:
+            return np.zeros(coef.shape[0])
+        w = coef * np.asarray(self.prep.x_scale, dtype=np.float64)
+        return 0.5 * self.model.l2 * (w**2).sum(axis=1) + self.model.l1 * np.abs(w).sum(axis=1)
