@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean system-deps
 
 $(BIN)/gradfit: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ test: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+# Graphviz (graph rendering) and Chromium (report check) come from Debian; without them gradfit
+# still works (DOT files, a hint) and the tests that need them say why they skip.
+system-deps:
+	@if command -v dot >/dev/null && command -v chromium >/dev/null; then echo "graphviz and chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz chromium >/dev/null; \
+	else echo "graphviz/chromium missing and not root: install them with your package manager"; fi
 
 clean:
 	rm -rf $(VENV) gradfit-output
