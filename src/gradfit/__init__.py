@@ -1,12 +1,18 @@
 """gradfit: fit linear models by gradient descent and see what the descent does."""
 
+from .datasets import load_diabetes
 from .errors import ConvergenceWarning, DataError, DivergenceError, GradfitError, ModelFileError, OptionError
+from .estimator import GDRegressor
 from .history import History
+from .persist import load_model
 from .solver import FitResult, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GDRegressor",
+    "load_model",
+    "load_diabetes",
     "fit",
     "FitResult",
     "History",

@@ -22,7 +22,7 @@ class FitConfig:
     alpha: float = 0.0
     l1_ratio: float = 0.0
     optimizer: str = "sgd"
-    lr: Any = 0.01
+    lr: Any = "auto"
     momentum: float = 0.0
     nesterov: bool = False
     betas: tuple = (0.9, 0.999)

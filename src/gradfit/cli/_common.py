@@ -1,0 +1,246 @@
+"""What the commands share: consoles, the estimator's settings as options, reading data, printing results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..config import FitConfig, validate
+from ..data import read_table
+from ..errors import OptionError
+from ..estimator import GDRegressor
+from ..persist import atomic_write, jsonable, train_metrics
+
+console = Console(highlight=False)
+
+#: the estimator's defaults, shown in the options' help
+DEFAULTS = GDRegressor().get_params()
+MODEL = "Model settings"
+OUTPUT = "Output"
+
+
+def _model_option(name: str, help_text: str, *flags: str, **kwargs):
+    default = DEFAULTS.get(name)
+    shown = rf" \[default: {default}]" if default is not None else ""  # escaped: Rich markup
+    return typer.Option(*flags, help=help_text + shown, rich_help_panel=MODEL, show_default=False, **kwargs)
+
+
+# The estimator's settings, one option each; None means "the estimator's default".
+Lr = Annotated[Optional[str], _model_option("lr", "learning rate: a number > 0, or 'auto' (safe for the data)", "--lr")]
+Optimizer = Annotated[Optional[str], _model_option("optimizer", "sgd, adam, adagrad or rmsprop", "--optimizer")]
+Momentum = Annotated[Optional[float], _model_option("momentum", "SGD momentum in [0, 1)", "--momentum")]
+Nesterov = Annotated[Optional[bool], _model_option(
+    "nesterov", "Nesterov momentum (needs --momentum)", "--nesterov/--no-nesterov")]
+Betas = Annotated[Optional[str], _model_option("betas", "Adam's two decay rates, e.g. 0.9,0.999", "--betas")]
+Eps = Annotated[Optional[float], _model_option("eps", "term added to adaptive optimizers' denominators", "--eps")]
+Rho = Annotated[Optional[float], _model_option("rho", "RMSprop's decay rate", "--rho")]
+Schedule = Annotated[Optional[str], _model_option(
+    "schedule", "constant, step, exponential, invscaling or cosine", "--schedule")]
+ScheduleOption = Annotated[Optional[list[str]], _model_option(
+    "schedule_options", "a schedule setting as KEY=VALUE, e.g. gamma=0.9 (repeatable)", "--schedule-option")]
+Epochs = Annotated[Optional[int], _model_option("epochs", "passes over the data", "--epochs")]
+BatchSize = Annotated[Optional[int], _model_option(
+    "batch_size", "rows per step: leave out for full batch, 1 for per-sample", "--batch-size")]
+Shuffle = Annotated[Optional[bool], _model_option(
+    "shuffle", "shuffle rows each epoch (seeded)", "--shuffle/--no-shuffle")]
+Preprocess = Annotated[Optional[str], _model_option("preprocess", "none, center or standardize", "--preprocess")]
+Alpha = Annotated[Optional[float], _model_option("alpha", "penalty strength", "--alpha")]
+L1Ratio = Annotated[Optional[float], _model_option(
+    "l1_ratio", "share of the penalty that is L1, in [0, 1]", "--l1-ratio")]
+Loss = Annotated[Optional[str], _model_option("loss", "mse or half_mse", "--loss")]
+NoIntercept = Annotated[bool, typer.Option(
+    "--no-intercept", help="fit H(x) = Wx, without b", rich_help_panel=MODEL)]
+Init = Annotated[Optional[str], _model_option("init", "zeros, random or a number", "--init")]
+Tol = Annotated[Optional[float], _model_option("tol", "stop when the loss improves by less than this", "--tol")]
+NIterNoChange = Annotated[Optional[int], _model_option(
+    "n_iter_no_change", "epochs without improvement before stopping (with --tol)", "--n-iter-no-change")]
+Seed = Annotated[Optional[int], _model_option("seed", "seed of shuffles and random init", "--seed")]
+Engine = Annotated[Optional[str], _model_option("engine", "python, numpy, torch or dask", "--engine")]
+OptimizerBackend = Annotated[Optional[str], _model_option(
+    "optimizer_backend", "gradfit, or torch (torch.optim itself, with --engine torch)", "--optimizer-backend")]
+Device = Annotated[Optional[str], _model_option("device", "torch device, e.g. cuda", "--device")]
+Dtype = Annotated[Optional[str], _model_option("dtype", "float64 or float32", "--dtype")]
+RecordEvery = Annotated[Optional[str], _model_option(
+    "record_every", "record the history every K epochs, or 'step'", "--record-every")]
+Gram = Annotated[Optional[str], _model_option(
+    "gram", "full-batch steps from Gram statistics: auto, on or off", "--gram")]
+Scheduler = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="Dask scheduler address (with --engine dask)", rich_help_panel=MODEL)]
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors", rich_help_panel=OUTPUT)]
+JsonOut = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout", rich_help_panel=OUTPUT)]
+
+
+def _number_or_text(text: str, convert=float):
+    """a number where the text is one, else the text (the config check names what is wrong)"""
+    try:
+        return convert(text)
+    except ValueError:
+        return text
+
+
+def _betas(text: str) -> tuple:
+    try:
+        return tuple(float(b) for b in text.split(","))
+    except ValueError:
+        raise OptionError(f"option betas={text!r} must be two numbers separated by a comma, e.g. 0.9,0.999") from None
+
+
+def _schedule_options(items: list[str]) -> dict:
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            options[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise OptionError(f"option --schedule-option {item!r} must be KEY=NUMBER, e.g. gamma=0.9")
+    return options
+
+
+#: CLI option name -> how its text becomes the estimator's value
+_CONVERT = {
+    "lr": _number_or_text,
+    "init": _number_or_text,
+    "record_every": lambda t: _number_or_text(t, int),
+    "gram": lambda t: {"auto": "auto", "on": True, "off": False}.get(t, t),
+    "betas": _betas,
+    "schedule_options": _schedule_options,
+}
+
+
+def model_params(options: dict) -> dict:
+    """the estimator's parameters from the command's options (ctx.params); unset ones keep their defaults"""
+    options = dict(options)
+    options["schedule_options"] = options.pop("schedule_option", None) or None
+    params = {}
+    for name, value in options.items():
+        if name in DEFAULTS and value is not None:
+            params[name] = _CONVERT.get(name, lambda v: v)(value)
+    if options.get("no_intercept"):
+        params["fit_intercept"] = False
+    if options.get("scheduler"):
+        if params.get("engine") != "dask":
+            raise OptionError("option --scheduler needs --engine dask")
+        params["engine_options"] = {"scheduler": options["scheduler"]}
+    return params
+
+
+def build_model(params: dict) -> GDRegressor:
+    """a GDRegressor with these settings, checked before any data is read"""
+    model = GDRegressor(**params)
+    validate(FitConfig.from_params({**model.get_params(), "engine_options": model.engine_options or {}}))
+    return model
+
+
+def split_names(text: str | None) -> list[str] | None:
+    """'a,b, c' -> ['a', 'b', 'c']"""
+    return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
+
+
+def check_writable(path: Path | None, option: str) -> None:
+    """fail before any work when an output's folder does not exist"""
+    if path is not None and not path.parent.is_dir():
+        raise OptionError(f"option {option} {path}: folder {path.parent} does not exist")
+
+
+def load_training_data(model: GDRegressor, path: Path, target: str, features: list[str] | None):
+    """(X, y) ready for ``model.fit``: a DataFrame read by gradfit, or lazy Dask collections"""
+    if model.engine == "dask":
+        from ..engines.dask import read_dataset  # optional: needs the [dask] extra
+
+        X, y, names = read_dataset(path, target, features)
+        return X, y, {"feature_names": names}
+    X, y, names = read_table(path, target, features)
+    return frame(X, names), y, {}
+
+
+def frame(X: np.ndarray, names: list[str] | None):
+    """X as a DataFrame with its column names (what the model was fitted on), or as it is"""
+    return pd.DataFrame(X, columns=names, copy=False) if names is not None else X
+
+
+def print_json(data) -> None:
+    """machine-readable output on stdout"""
+    typer.echo(json.dumps(jsonable(data), indent=2))
+
+
+def fit_summary(model: GDRegressor, files: dict) -> dict:
+    """what a fit produced, as plain data (for --json and the tables)"""
+    names = _names(model)
+    exact, gap = model.exact_, model.gap_
+    return {
+        "coef": dict(zip(names, model.coef_)),
+        "intercept": model.intercept_,
+        "lr": model.lr_, "seed": model.seed_, "epochs": model.n_iter_, "steps": model.t_,
+        "converged": model.converged_,
+        "loss": model.history_.loss[-1],
+        "metrics": train_metrics(model),
+        "exact": None if exact is None else {
+            "method": exact.method, "condition": exact.condition, "coef": dict(zip(names, exact.coef)),
+            "intercept": exact.intercept, "objective": exact.objective},
+        "gap": None if gap is None else {"param_distance": gap.param_distance, "objective_gap": gap.objective_gap},
+        "files": {k: str(v) for k, v in files.items()},
+    }
+
+
+def _names(model: GDRegressor) -> list[str]:
+    names = getattr(model, "feature_names_in_", None)
+    return list(names) if names is not None else [f"x{j}" for j in range(model.n_features_in_)]
+
+
+def print_fit(model: GDRegressor, summary: dict, title: str) -> None:
+    """the fit as Rich tables: coefficients beside the exact ones, metrics, gap, files"""
+    exact = summary["exact"]
+    coefs = Table(title=title, title_justify="left")
+    coefs.add_column("parameter")
+    coefs.add_column("gradient descent", justify="right")
+    if exact:
+        coefs.add_column(f"exact ({exact['method']})", justify="right")
+    rows = [*summary["coef"].items(), ("intercept", summary["intercept"])]
+    exact_values = [*exact["coef"].values(), exact["intercept"]] if exact else []
+    for k, (name, value) in enumerate(rows):
+        coefs.add_row(name, f"{value:.6g}", *([f"{exact_values[k]:.6g}"] if exact else []))
+    console.print(coefs)
+    console.print(_results_table(model, summary))
+    for what, path in summary["files"].items():
+        console.print(f"  wrote {what:<8} {Path(path).resolve()}", soft_wrap=True, markup=False)
+
+
+def _results_table(model: GDRegressor, summary: dict) -> Table:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    metrics, gap = summary["metrics"], summary["gap"]
+    lr_note = " (chosen by lr='auto')" if model.lr == "auto" else ""
+    changed = {k: v for k, v in model.get_params().items() if k != "verbose" and v != DEFAULTS[k]}
+    table.add_row("settings", ", ".join(f"{k}={v!r}" for k, v in changed.items()) or "defaults")
+    table.add_row("descent", f"{model.optimizer}, {summary['epochs']} epochs, {summary['steps']} steps, "
+                             f"lr={summary['lr']:.4g}{lr_note}")
+    table.add_row("final loss", f"{summary['loss']:.6g}")
+    if metrics:
+        table.add_row("train R²", f"{metrics['r2']:.6f}")
+        table.add_row("train MSE", f"{metrics['mse']:.6g}")
+    if gap is not None:
+        table.add_row("gap to exact", f"relative parameter distance {gap['param_distance']:.3e}, "
+                                      f"loss difference {gap['objective_gap']:.3e}")
+        table.add_row("exact solution", f"{summary['exact']['method']} "
+                                        f"(condition number {summary['exact']['condition']:.3g})")
+    return table
+
+
+def write_outputs(model: GDRegressor, out: Path, history: Path | None) -> dict:
+    """write the model file (and the history as CSV); returns what went where"""
+    files = {}
+    if history is not None:
+        atomic_write(history, model.history_.to_dataframe().to_csv(index=False))
+        files["history"] = history
+    model.save(out)
+    files["model"] = out
+    return files

@@ -1,0 +1,285 @@
+"""Reading CSV and Parquet through PyArrow, and checking data with messages that name the culprit.
+
+Rows in messages about files count data rows from 1 (the first row after the header);
+rows in messages about in-memory arrays are 0-based indices ("row index 3").
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pa_parquet
+import scipy.sparse
+
+from .errors import DataError
+
+__all__ = ["SUFFIXES", "read_table", "read_features", "check_arrays", "check_X"]
+
+#: file suffixes gradfit reads, and how
+SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def _file_kind(path: Path) -> str:
+    """'csv' or 'parquet' from the file name; DataError for anything else"""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(f"data file {path} has an unknown extension {path.suffix!r}; "
+                        f"gradfit reads {', '.join(SUFFIXES)}")
+    return kind
+
+
+def _readable(path) -> tuple[Path, str]:
+    """(path, kind) of a data file that exists and is not empty; DataError otherwise"""
+    path = Path(path)
+    kind = _file_kind(path)
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist")
+    if os.path.getsize(path) == 0:
+        raise DataError(f"data file {path} is empty")
+    return path, kind
+
+
+def _arrow(read, path: Path, kind: str):
+    """run an Arrow reader; DataError with its first line if the file is not what it claims"""
+    try:
+        return read()
+    except (pa.ArrowInvalid, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"data file {path} cannot be read as {kind}: {reason}") from None
+
+
+def _open_table(path, columns: Sequence[str] | None = None) -> pa.Table:
+    """the file as an Arrow table (all columns, or only ``columns``)"""
+    path, kind = _readable(path)
+    if kind == "csv":
+        options = pa_csv.ConvertOptions(include_columns=columns)
+        return _arrow(lambda: pa_csv.read_csv(path, convert_options=options), path, kind)
+    return _arrow(lambda: pa_parquet.read_table(path, columns=columns), path, kind)
+
+
+def _schema_names(path) -> list[str]:
+    """column names, from the CSV header or the Parquet footer, without reading the data"""
+    path, kind = _readable(path)
+    if kind == "csv":
+        return _arrow(lambda: _csv_header(path), path, kind)
+    return _arrow(lambda: list(pa_parquet.read_schema(path).names), path, kind)
+
+
+def _csv_header(path: Path) -> list[str]:
+    with pa_csv.open_csv(path) as reader:
+        return list(reader.schema.names)
+
+
+def _choose(available: list[str], target: str | None, features: Sequence[str] | None, path) -> list[str]:
+    """the feature columns to use; DataError for names the file does not have"""
+    wanted = [target] if target is not None else []
+    wanted += list(features) if features is not None else []
+    for name in wanted:
+        if name not in available:
+            role = "target" if name == target else "feature"
+            raise DataError(f"data file {path} has no {role} column {name!r}; its columns are {available}")
+    if features is None:
+        return [c for c in available if c != target]
+    return list(features)
+
+
+def _numeric_column(table: pa.Table, name: str, path) -> np.ndarray:
+    """one column as float64 (nulls as NaN); DataError if it holds text"""
+    column = table.column(name)
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_null(kind) or pa.types.is_decimal(kind)):
+        raise DataError(f"data file {path}: column {name!r} is not numeric{_first_text(column)}")
+    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _first_text(column: pa.ChunkedArray) -> str:
+    """' (row r holds 'value')' for the first value that is not a number"""
+    for r, value in enumerate(column.to_pylist(), start=1):
+        if value is not None and not _is_number(value):
+            return f" (row {r} holds {str(value)[:40]!r})"
+    return f" (its type is {column.type})"
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def read_table(path, target: str, features: Sequence[str] | None = None):
+    """Read a CSV or Parquet file into a feature matrix and a target vector.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.parquet`` or ``.pq`` file with a header row of column names.
+    target : str
+        The column to predict.
+    features : sequence of str, optional
+        The columns to predict it from; default: every other column.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_features), float64
+    y : ndarray of shape (n_rows,), float64
+    feature_names : list of str, length n_features
+
+    Raises
+    ------
+    DataError
+        One line naming the file, and the column and row (counted from 1 after the
+        header) where that applies: missing or empty file, unknown extension or column,
+        text in a column, a missing or infinite value, fewer than two rows.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "points.csv"
+    >>> _ = path.write_text("x,y\\n1,2\\n2,4\\n3,6\\n")
+    >>> X, y, names = read_table(path, target="y")
+    >>> X.shape, y.tolist(), names
+    ((3, 1), [2.0, 4.0, 6.0], ['x'])
+    """
+    names = _choose(_schema_names(path), target, features, path)
+    table = _open_table(path, columns=[*names, target])
+    X = _matrix(table, names, path)
+    y = _numeric_column(table, target, path)
+    check_arrays(X, y, names, source=f"data file {path}", target=target, first_row=1)
+    return X, y, names
+
+
+def read_features(path, features: Sequence[str] | None = None) -> np.ndarray:
+    """the columns ``features`` (default: all) of a CSV or Parquet file as a float64 matrix, checked"""
+    names = _choose(_schema_names(path), None, features, path)
+    X = _matrix(_open_table(path, columns=names), names, path)
+    check_X(X, names, source=f"data file {path}", first_row=1)
+    return X
+
+
+def _matrix(table: pa.Table, names: list[str], path) -> np.ndarray:
+    X = np.empty((table.num_rows, len(names)))
+    for j, name in enumerate(names):
+        X[:, j] = _numeric_column(table, name, path)
+    return X
+
+
+def _row(i: int, first_row: int) -> str:
+    return f"row {i + 1}" if first_row == 1 else f"row index {i}"
+
+
+def _to_float(values, label: str, first_row: int) -> np.ndarray:
+    """a column as float64; DataError naming the first value that is not a number"""
+    if isinstance(values, pd.Series) and (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except ValueError:
+        cells = list(values)
+        i = next((k for k, v in enumerate(cells) if v is not None and not _is_number(v)), None)
+        where = "" if i is None else f" ({_row(i, first_row)} holds {str(cells[i])[:40]!r})"
+        raise DataError(f"{label} is not numeric{where}") from None
+
+
+def _check_finite(col: np.ndarray, label: str, first_row: int) -> None:
+    """DataError naming the first missing (NaN) or infinite value"""
+    bad = ~np.isfinite(col)
+    if not bad.any():
+        return
+    i = int(np.argmax(bad))
+    what = "a missing value (NaN)" if math.isnan(col[i]) else "an infinite value (inf)"
+    raise DataError(f"{label} has {what} at {_row(i, first_row)}")
+
+
+def _named_columns(X, feature_names):
+    """(name, column) pairs of a 2-D array or DataFrame"""
+    if isinstance(X, pd.DataFrame):
+        names = feature_names if feature_names is not None else X.columns
+        return zip((str(c) for c in names), (X.iloc[:, j] for j in range(X.shape[1])))
+    names = feature_names if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
+    return zip((str(c) for c in names), X.T)
+
+
+def check_X(X, feature_names=None, *, source: str = "X", first_row: int = 0) -> None:
+    """check a 2-D feature table: numeric, no missing or infinite values (see ``check_arrays``)"""
+    if scipy.sparse.issparse(X):
+        return
+    if not isinstance(X, pd.DataFrame):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.dtype.kind == "c":
+            return  # other shapes and complex numbers: left to scikit-learn's own messages
+        if X.dtype.kind in "biuf" and np.isfinite(X).all():
+            return
+    for name, values in _named_columns(X, feature_names):
+        label = f"{source}: column {name!r}"
+        _check_finite(_to_float(values, label, first_row), label, first_row)
+
+
+def _target_column(y):
+    """y as one column, or None for what is left to scikit-learn (several outputs, complex numbers)"""
+    if isinstance(y, pd.DataFrame):
+        return y.iloc[:, 0] if y.shape[1] == 1 else None
+    if isinstance(y, pd.Series):
+        return y
+    if y.dtype.kind == "c":
+        return None
+    if y.ndim == 2 and y.shape[1] == 1:
+        return y[:, 0]
+    return y if y.ndim == 1 else None
+
+
+def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "y", first_row: int = 0) -> None:
+    """Check in-memory training data and raise a one-line ``DataError`` naming what is wrong.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_rows, n_features)
+    y : array-like of shape (n_rows,)
+    feature_names : sequence of str, optional
+        Column names for messages (default: the DataFrame's columns, else x0, x1, ...).
+    source : str
+        What X is called in messages ("X", or "data file PATH").
+    target : str
+        What y is called in messages ("y", or its column's name).
+    first_row : {0, 1}
+        0: report 0-based row indices; 1: report rows counted from 1 (files).
+
+    Raises
+    ------
+    DataError
+        Text in a column, a missing (NaN) or infinite value (column and row named),
+        lengths of X and y that differ, a single row or none. Shapes scikit-learn
+        reports on well (1-D X, complex numbers, several targets) are left to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_arrays(np.array([[1.0], [np.nan]]), np.array([1.0, 2.0]))
+    Traceback (most recent call last):
+    ...
+    gradfit.errors.DataError: X: column 'x0' has a missing value (NaN) at row index 1
+    """
+    if scipy.sparse.issparse(X):
+        return  # sparse input: scikit-learn says it is not supported
+    X = X if isinstance(X, pd.DataFrame) else np.asarray(X)
+    y = y if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+    n_x, n_y = X.shape[0] if X.ndim else 0, y.shape[0] if y.ndim else 0
+    if n_x != n_y:
+        raise DataError(f"{source} has {n_x} rows but {target} has {n_y}; they must match")
+    if n_x < 2:
+        what = "no rows (0 samples)" if n_x == 0 else "a single row (1 sample)"
+        raise DataError(f"{source} has {what}; a fit needs at least 2")
+    check_X(X, feature_names, source=source, first_row=first_row)
+    column = _target_column(y)
+    if column is not None:
+        label = f"{source}: column {target!r}" if first_row == 1 else target
+        _check_finite(_to_float(column, label, first_row), label, first_row)

@@ -1,0 +1,300 @@
+"""GDRegressor: gradfit's training loop behind scikit-learn's estimator interface."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import persist, solver
+from .config import FitConfig
+from .data import check_arrays, check_X
+from .errors import DataError, OptionError
+
+__all__ = ["GDRegressor"]
+
+
+class GDRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression fitted by gradient descent, with the exact answer beside it.
+
+    Fits ``H(x) = x·coef_ + intercept_`` by minimizing ``loss + ½·l2·‖coef‖² + l1·‖coef‖₁``
+    (``l2 = alpha·(1 − l1_ratio)``, ``l1 = alpha·l1_ratio``, the L1 part as a proximal
+    step) with full-batch, minibatch or per-sample descent, recording every step, and
+    compares the result with the closed-form optimum of the same objective.
+
+    Parameters
+    ----------
+    fit_intercept : bool, default=True
+        Fit ``b``; False fits ``H(x) = x·W``.
+    loss : {"mse", "half_mse"}, default="mse"
+        "mse" = mean (y − ŷ)² (PyTorch's convention); "half_mse" = half of it (scikit-learn's).
+    alpha : float, default=0.0
+        Strength of the penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        Share of the penalty that is L1 (0: ridge, 1: lasso, between: elastic net).
+    optimizer : {"sgd", "adam", "adagrad", "rmsprop"}, default="sgd"
+        Update rule, with the formulas of ``torch.optim``.
+    lr : float > 0 or "auto", default="auto"
+        Learning rate; "auto" picks one that is safe for the data (from the curvature of
+        the loss) and records it in ``lr_``. A fixed number such as the tutorials' 0.01
+        diverges on data whose features are large (the message suggests a stable value).
+    momentum : float in [0, 1), default=0.0
+        SGD momentum.
+    nesterov : bool, default=False
+        Nesterov momentum (needs momentum > 0).
+    betas : (float, float), default=(0.9, 0.999)
+        Adam's decay rates of the first and second moment estimates.
+    eps : float, default=1e-8
+        Term added to the denominators of Adam, Adagrad and RMSprop.
+    rho : float in [0, 1), default=0.99
+        RMSprop's decay rate (torch's ``alpha``).
+    schedule : {"constant", "step", "exponential", "invscaling", "cosine"}, default="constant"
+        Learning-rate schedule, stepped once per epoch.
+    schedule_options : dict, optional
+        Settings of the schedule (see ``gradfit.schedules.DEFAULTS``), e.g. ``{"gamma": 0.9}``.
+    epochs : int, default=100
+        Passes over the data.
+    batch_size : int, optional
+        None: full batch; 1: per sample; k: minibatches of k rows (the last may be shorter).
+    shuffle : bool, default=True
+        Shuffle the rows each epoch (seeded by ``seed``) for minibatch and per-sample descent.
+    preprocess : {"none", "center", "standardize"}, default="none"
+        Preprocessing inside the descent; ``coef_`` and ``intercept_`` are always in the
+        units of the data given.
+    init : "zeros", "random", float or (coef, intercept), default="zeros"
+        Starting parameters ("random": uniform in [-1, 1], seeded).
+    tol : float, optional
+        Stop when the objective has not improved by ``tol`` for ``n_iter_no_change``
+        epochs; reaching ``epochs`` first warns with ``ConvergenceWarning``.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (with ``tol``).
+    engine : {"python", "numpy", "torch", "dask"}, default="numpy"
+        Where the numbers live. With "dask", X and y are lazy Dask collections and are
+        passed on as they are.
+    optimizer_backend : {"gradfit", "torch"}, default="gradfit"
+        "torch" uses ``torch.optim`` itself (with engine="torch").
+    engine_options : dict, optional
+        Extra settings for the engine, e.g. ``{"scheduler": "tcp://host:8786"}`` for Dask.
+    device : str, default="cpu"
+        Device of the torch engine ("cpu", "cuda", ...).
+    dtype : {"float64", "float32"}, default="float64"
+        Floating-point type of the descent.
+    seed : int, optional
+        Seed of the shuffles and of init="random"; the seed used is kept in ``seed_``.
+    record_every : int or "step", default=1
+        Record the history every k epochs, or after every step.
+    gram : "auto", True or False, default="auto"
+        Compute full-batch losses and gradients from Gram statistics (O(d²) per epoch).
+    warm_start : bool, default=False
+        Start ``fit`` from the previous ``coef_`` and ``intercept_`` (with a fresh optimizer).
+    verbose : bool, default=False
+        Show a progress bar while fitting.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Coefficients, in the units of X.
+    intercept_ : float
+        Intercept (0.0 when fit_intercept=False).
+    n_iter_ : int
+        Epochs run (counting earlier ``partial_fit`` calls).
+    t_ : int
+        Optimizer steps taken.
+    history_ : gradfit.History
+        Every recorded step: epoch, step, loss, coef, intercept, gradient norm, lr, time.
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X was a DataFrame.
+    lr_ : float
+        Learning rate used (the one chosen when lr="auto").
+    seed_ : int
+        Seed used (drawn when seed=None).
+    converged_ : bool
+        Whether the ``tol`` rule stopped the fit.
+    exact_ : gradfit.exact.ExactSolution or None
+        Closed-form optimum of the same objective (coef, intercept, objective, method).
+    gap_ : gradfit.exact.Gap or None
+        Relative parameter distance and objective difference between the fit and ``exact_``.
+    gram_stats_ : gradfit.gram.GramStats or None
+        Centered Gram statistics of the training data (n, means, XᵀX, Xᵀy, yᵀy).
+    preprocessor_ : gradfit.preprocess.Preprocessor
+        Preprocessing the descent ran on.
+    result_ : gradfit.FitResult or None
+        Everything the last fit produced (None for a model read with ``load_model``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gradfit import GDRegressor
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> y = 2.0 * X[:, 0] + 1.0
+    >>> model = GDRegressor(lr="auto", epochs=500).fit(X, y)
+    >>> np.round(model.coef_, 4), round(model.intercept_, 4)
+    (array([2.]), 1.0)
+    >>> model.predict([[4.0]]).round(4)
+    array([9.])
+    >>> model.gap_.param_distance < 1e-6
+    True
+    """
+
+    def __init__(
+        self, *, fit_intercept=True, loss="mse", alpha=0.0, l1_ratio=0.0, optimizer="sgd", lr="auto",
+        momentum=0.0, nesterov=False, betas=(0.9, 0.999), eps=1e-8, rho=0.99, schedule="constant",
+        schedule_options=None, epochs=100, batch_size=None, shuffle=True, preprocess="none", init="zeros",
+        tol=None, n_iter_no_change=5, engine="numpy", optimizer_backend="gradfit", engine_options=None,
+        device="cpu", dtype="float64", seed=None, record_every=1, gram="auto", warm_start=False, verbose=False,
+    ):
+        self.fit_intercept = fit_intercept
+        self.loss = loss
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.betas = betas
+        self.eps = eps
+        self.rho = rho
+        self.schedule = schedule
+        self.schedule_options = schedule_options
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.preprocess = preprocess
+        self.init = init
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.engine = engine
+        self.optimizer_backend = optimizer_backend
+        self.engine_options = engine_options
+        self.device = device
+        self.dtype = dtype
+        self.seed = seed
+        self.record_every = record_every
+        self.gram = gram
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def fit(self, X, y, *, feature_names=None):
+        """Fit by gradient descent from the start (or from the last fit with warm_start=True).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data (a Dask array or DataFrame with engine="dask").
+        y : array-like of shape (n_samples,)
+            Targets.
+        feature_names : list of str, optional
+            Names of X's columns when X is a Dask array (engine="dask"), which has none.
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
+        config = self._start_config(X.shape[1])
+        return self._store(solver.fit(X, y, config, feature_names=names, progress=bool(self.verbose)))
+
+    def partial_fit(self, X, y):
+        """One more epoch on (X, y), continuing the optimizer state of the previous fit.
+
+        The first call starts a fit (from the last ``coef_`` with warm_start=True).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        previous = getattr(self, "result_", None)
+        X, y, names = self._training_data(X, y, reset=previous is None)
+        config = self._start_config(X.shape[1]) if previous is None else self._config()
+        result = solver.fit(X, y, config, feature_names=names, resume=previous, epochs=1,
+                            progress=bool(self.verbose))
+        return self._store(result)
+
+    def predict(self, X):
+        """Predictions ``X·coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            (a Dask collection gives a lazy Dask result)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        if hasattr(X, "__dask_graph__"):
+            return getattr(X, "values", X) @ self.coef_ + self.intercept_
+        check_X(X)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return X @ self.coef_ + self.intercept_
+
+    def save(self, path, include_history: bool = True) -> None:
+        """write the fitted model to a JSON file (see ``gradfit.persist.save``)"""
+        persist.save(self, path, include_history=include_history)
+
+    def _config(self) -> FitConfig:
+        """the estimator's parameters as a FitConfig"""
+        params = self.get_params()
+        params["engine_options"] = dict(params["engine_options"] or {})
+        return FitConfig.from_params(params)
+
+    def _start_config(self, n_features: int) -> FitConfig:
+        """the config of a fresh fit; with warm_start, it starts from the last coefficients"""
+        config = self._config()
+        if self.warm_start and hasattr(self, "coef_"):
+            if len(self.coef_) != n_features:
+                raise DataError(f"warm_start=True: X has {n_features} features but the previous fit "
+                                f"had {len(self.coef_)}")
+            config.init = (self.coef_.tolist(), self.intercept_)
+        return config
+
+    def _training_data(self, X, y, *, reset: bool, feature_names=None):
+        """(X, y, feature names) checked, gradfit's messages first, then scikit-learn's"""
+        if self.engine == "dask":
+            return self._lazy_data(X, y, reset, feature_names)
+        if feature_names is not None:
+            raise OptionError("option feature_names is for Dask arrays (engine='dask'); "
+                              "pass a DataFrame to name the columns")
+        if y is not None:
+            check_arrays(X, y)
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True)
+        names = getattr(self, "feature_names_in_", None)
+        return X, y, list(names) if names is not None else None
+
+    def _lazy_data(self, X, y, reset: bool, feature_names):
+        """Dask collections go to the engine untouched; only their width is recorded"""
+        names = list(feature_names) if feature_names is not None else (
+            [str(c) for c in X.columns] if hasattr(X, "columns") else None)
+        n_features = len(names) if names is not None else int(X.shape[1])
+        if not reset and n_features != self.n_features_in_:
+            raise DataError(f"X has {n_features} features, but GDRegressor is expecting "
+                            f"{self.n_features_in_} features as input")
+        self.n_features_in_ = n_features
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        return X, y, names
+
+    def _store(self, result: solver.FitResult) -> "GDRegressor":
+        """copy a FitResult into the fitted attributes"""
+        self.result_ = result
+        self.coef_ = np.asarray(result.coef, dtype=np.float64)
+        self.intercept_ = float(result.intercept)
+        self.n_iter_ = result.n_iter
+        self.t_ = result.state.step
+        self.history_ = result.history
+        self.lr_ = float(result.lr)
+        self.seed_ = int(result.seed)
+        self.converged_ = bool(result.converged)
+        self.exact_ = result.exact
+        self.gap_ = result.gap
+        self.gram_stats_ = result.stats
+        self.preprocessor_ = result.prep
+        return self

@@ -1,0 +1,28 @@
+"""Shared fixtures: small data files written on demand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def write_file(tmp_path):
+    """write_file(name, text) -> path of a new file in the test's folder"""
+
+    def write(name: str, text: str):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def plane_csv(write_file):
+    """a CSV of 30 rows, y = 2·a − 3·b + 1 + small noise, columns a, b, y"""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(2.0, 1.0, 30), rng.normal(-1.0, 2.0, 30)
+    y = 2.0 * a - 3.0 * b + 1.0 + 0.01 * rng.normal(size=30)
+    rows = "".join(f"{ai!r},{bi!r},{yi!r}\n" for ai, bi, yi in zip(a.tolist(), b.tolist(), y.tolist()))
+    return write_file("plane.csv", "a,b,y\n" + rows)
