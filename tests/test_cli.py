@@ -175,3 +175,40 @@ def test_ctrl_c_exits_130(plane_csv, tmp_path, monkeypatch):
     monkeypatch.setattr("gradfit.cli.fit.load_model", interrupted)
     result = gradfit("predict", tmp_path / "m.json", plane_csv)
     assert result.exit_code == 130 and result.stderr == "interrupted\n"
+
+
+def test_fit_writes_plots_and_report_on_request(plane_csv, tmp_path):
+    plots, report = tmp_path / "plots", tmp_path / "r.html"
+    result = gradfit("fit", plane_csv, "-t", "y", "--epochs", "50", "-o", tmp_path / "m.json",
+                     "--plots", plots, "--report", report, "--json")
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)["files"]
+    assert files["plots"] == str(plots) and files["report"] == str(report)
+    written = sorted(p.name for p in plots.glob("*.png"))
+    assert "learning_curve.png" in written and "residuals.png" in written
+    assert all((plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in written)
+    html = report.read_text()
+    assert "Gap to the exact solution" in html and "data:image/png;base64," in html
+
+
+def test_report_folder_checked_before_fitting(plane_csv, tmp_path):
+    result = gradfit("fit", plane_csv, "-t", "y", "-o", tmp_path / "m.json", "--report", tmp_path / "no" / "r.html")
+    assert result.exit_code == 2 and "option --report" in result.stderr and "does not exist" in result.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_all_command_groups_are_registered():
+    assert set(COMMANDS) >= {"fit", "summary", "plot", "report", "graph"}
+    result = gradfit("--help")
+    for command in ("fit", "predict", "evaluate", "demo", "summary", "plot", "report", "graph"):
+        assert command in result.stdout
+
+
+def test_summary_of_a_fitted_model_file(plane_csv, tmp_path):
+    gradfit("fit", plane_csv, "-t", "y", "--preprocess", "standardize", "--momentum", "0.9", "--epochs", "400",
+            "-o", tmp_path / "m.json", "--quiet")
+    result = gradfit("summary", tmp_path / "m.json", "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["nobs"] == 30 and figures["rsquared"] > 0.999
+

@@ -236,6 +236,31 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X @ self.coef_ + self.intercept_
 
+    def summary(self, X=None, y=None, *, cov_type: str = "nonrobust"):
+        """Inference statistics at the fitted parameters, as statsmodels' OLS summary gives them.
+
+        Computed from the training data's Gram statistics, so no data is needed except for
+        the heteroskedasticity-robust covariances (``cov_type`` "HC0" to "HC3"), which read
+        each row's residual: pass the training ``X`` and ``y`` for those.
+
+        Returns
+        -------
+        gradfit.summary_table.Summary
+            prints as a table, shows as HTML in notebooks, ``to_dict()`` for scripts
+
+        Examples
+        --------
+        >>> from gradfit import GDRegressor, load_diabetes
+        >>> data = load_diabetes()
+        >>> model = GDRegressor(preprocess="standardize", momentum=0.9, epochs=500).fit(data.X, data.y)
+        >>> round(model.summary().rsquared, 4)
+        0.5177
+        """
+        check_is_fitted(self)
+        from . import stats
+
+        return stats.model_summary(self, X, y, cov_type=cov_type)
+
     def save(self, path, include_history: bool = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.persist.save``)"""
         persist.save(self, path, include_history=include_history)

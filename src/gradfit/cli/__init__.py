@@ -6,6 +6,7 @@ User errors (bad data, options, model files, a diverging fit) print one line,
 
 from __future__ import annotations
 
+import sys
 import warnings
 from importlib import import_module
 
@@ -15,7 +16,7 @@ from typer.core import TyperGroup
 from ..errors import GradfitError
 
 #: modules of this package that add commands, each through ``register(app: typer.Typer) -> None``
-COMMANDS = ("fit",)
+COMMANDS = ("fit", "summary", "plot", "report", "graph")
 
 #: exit status for user errors (like a usage error) and for Ctrl-C
 EXIT_USER_ERROR = 2
@@ -48,6 +49,8 @@ class GradfitGroup(TyperGroup):
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning
                 return super().invoke(ctx)
+        except BrokenPipeError:
+            raise
         except (GradfitError, OSError) as exc:
             _fail(f"error: {_one_line(exc)}", EXIT_USER_ERROR)
         except KeyboardInterrupt:
@@ -77,4 +80,7 @@ _register_commands(app)
 
 def main() -> None:
     """entry point of the ``gradfit`` script"""
-    app(prog_name="gradfit")
+    try:
+        app(prog_name="gradfit")
+    except BrokenPipeError:  # `gradfit predict ... | head`: the reader left; nothing to report
+        sys.stderr.close()

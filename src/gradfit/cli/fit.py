@@ -36,6 +36,10 @@ def fit_command(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
         "--history", help="also write the history of the descent as CSV", rich_help_panel=c.OUTPUT)] = None,
+    plots: Annotated[Optional[Path], typer.Option(
+        "--plots", help="also write the standard plots as PNG files into this folder", rich_help_panel=c.OUTPUT)] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        "--report", help="also write a self-contained HTML report", rich_help_panel=c.OUTPUT)] = None,
     quiet: c.Quiet = False,
     json_out: c.JsonOut = False,
     lr: c.Lr = None,
@@ -78,19 +82,41 @@ def fit_command(
     gradfit fit houses.parquet -t price --features area,rooms --preprocess standardize --history h.csv
 
     gradfit fit houses.csv -t price --optimizer adam --lr 0.05 --batch-size 32 --seed 1 --json
+
+    gradfit fit houses.csv -t price --plots plots/ --report report.html
     """
     model = c.build_model({**c.model_params(ctx.params), "verbose": not (quiet or json_out)})
     c.check_writable(out, "--out")
     c.check_writable(history, "--history")
+    c.check_writable(report, "--report")
     X, y, fit_kwargs = c.load_training_data(model, data, target, c.split_names(features))
     model.fit(X, y, **fit_kwargs)
     if model.result_.outcome.interrupted:
         typer.echo(f"warning: interrupted at epoch {model.n_iter_}; writing the model as it stands", err=True)
-    summary = c.fit_summary(model, c.write_outputs(model, out, history))
+    files = c.write_outputs(model, out, history)
+    files.update(_views(model, X, y, target, plots, report))
+    summary = c.fit_summary(model, files)
     if json_out:
         c.print_json(summary)
     elif not quiet:
         c.print_fit(model, summary, title=f"{data.name}: {target} ~ {len(summary['coef'])} features")
+
+
+def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Path | None) -> dict:
+    """the plots and report asked for (lazy Dask data is not drawn: plots use the history and statistics)"""
+    from ..figures import write_standard_plots
+    from ..report import write_report
+
+    if model.engine == "dask":
+        X = y = None
+    files = {}
+    if plots is not None:
+        plots.mkdir(parents=True, exist_ok=True)
+        files["plots"] = plots
+        write_standard_plots(model, X, y, plots, target=target)
+    if report is not None:
+        files["report"] = write_report(model, X, y, report, target=target)
+    return files
 
 
 def _prediction_matrix(model: GDRegressor, path: Path):
