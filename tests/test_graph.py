@@ -99,7 +99,7 @@ def test_graph_of_a_fitted_model_its_result_and_its_file(tmp_path):
     ("hypothesis", ["W"], ["Mul", "Sub", "Pow", "Mean"]),
     ("autograd", ["W", "b"], ["Mul", "Add", "Sub", "Pow", "Mean"]),
     ("zero-grad", ["W", "b"], ["Mul", "Add", "Sub", "Pow", "Mean"]),
-    ("neuron", ["w", "b"], ["Mv", "Add", "Sub", "Pow", "Mean"]),
+    ("neuron", ["w", "b"], ["Mul", "Add", "Sub", "Pow", "Mean"]),
 ])
 def test_lesson_graphs(lesson, params, ops):
     for engine in ("torch", "numpy"):

@@ -309,8 +309,8 @@ class TestCuda:
 
     @pytest.mark.parametrize("batch", BATCHES)
     def test_cuda_streaming_from_pinned_memory(self, batch):
-        streamed = assert_matches_numpy(device="cuda:0", lr=0.02, batch_size=BATCHES[batch],
-                                        engine_options={"stream": True, "chunk_rows": 16})
+        assert_matches_numpy(device="cuda:0", lr=0.02, batch_size=BATCHES[batch],
+                             engine_options={"stream": True, "chunk_rows": 16})
         engine = TorchEngine(*uncentered_data(), device="cuda", stream=True)
         assert engine.data.X.is_pinned() and engine.streaming
 

@@ -3,7 +3,9 @@
 from .datasets import load_diabetes
 from .errors import ConvergenceWarning, DataError, DivergenceError, GradfitError, ModelFileError, OptionError
 from .estimator import GDRegressor
+from .graph import graph
 from .history import History
+from .minimize import check_grad, maximize, minimize
 from .persist import load_model
 from .solver import FitResult, fit
 
@@ -15,6 +17,10 @@ __all__ = [
     "load_diabetes",
     "fit",
     "FitResult",
+    "minimize",
+    "maximize",
+    "check_grad",
+    "graph",
     "History",
     "GradfitError",
     "DataError",

@@ -31,7 +31,7 @@ LESSONS = {
     "hypothesis": dict(n_features=1, fit_intercept=False, names=("W", "b")),  # H(x) = Wx
     "autograd": dict(n_features=1, fit_intercept=True, names=("W", "b")),  # H(x) = Wx + b
     "zero-grad": dict(n_features=1, fit_intercept=True, names=("W", "b")),
-    "neuron": dict(n_features=3, fit_intercept=True, names=("w", "b")),  # w·x + b over three inputs
+    "neuron": dict(n_features=1, fit_intercept=True, names=("w", "b")),  # w·x + b on body mass index
 }
 
 FORMATS = (".dot", ".gv", ".svg", ".png", ".pdf")
@@ -165,7 +165,7 @@ def write_graph(g: Graph, path) -> tuple[list[Path], str | None]:
     return [dot_path, path], None
 
 
-def autograd_graph(output, leaves: Mapping[str, object], title: str = "") -> Graph:
+def autograd_graph(output, leaves: Mapping[str, object], title: str = "", output_name: str = "loss") -> Graph:
     """the autograd graph behind ``output`` (a tensor), from ``output.grad_fn`` back to the leaves
 
     ``leaves`` maps parameter names to the leaf tensors, which label the
@@ -173,7 +173,7 @@ def autograd_graph(output, leaves: Mapping[str, object], title: str = "") -> Gra
     """
     names = {id(t): name for name, t in leaves.items()}
     g = Graph(title=title)
-    loss = g.add("loss", f"loss\n{_shape(output)}", "output")
+    loss = g.add(output_name, f"{output_name}\n{_shape(output)}", "output")
     seen: dict[int, str] = {}
     stack = [(output.grad_fn, loss)]
     while stack:  # depth first, inputs in order: W is met before b, as in x * W + b

@@ -54,7 +54,7 @@ def save_figure(ax_or_fig, path) -> Path:
 
 
 def learning_curve(*fits, x: str = "epoch", log: bool = False, gap: bool = False,
-                   labels: Sequence[str] | None = None, ax=None):
+                   labels: Sequence[str] | None = None, optimum: bool = True, ax=None):
     """Loss against epoch or step for one or more fits, overlaid.
 
     Parameters
@@ -69,6 +69,8 @@ def learning_curve(*fits, x: str = "epoch", log: bool = False, gap: bool = False
         Plot the loss minus the exact optimum's objective (needs the exact answer).
     labels : sequence of str, optional
         Legend labels, one per fit; by default from each fit's settings.
+    optimum : bool
+        Draw the exact optimum's objective (leave it out on a log axis when it is about 0).
     ax : matplotlib Axes, optional
 
     Returns
@@ -96,7 +98,7 @@ def learning_curve(*fits, x: str = "epoch", log: bool = False, gap: bool = False
             ys = ys - _exact(fv, "gap=True").objective
         line = ax.plot(fv.history.columns[x], ys, label=label, lw=1.6)[0]
         line.set_gid("loss")
-    if not gap:
+    if optimum and not gap:
         _optimum_lines(ax, views, labels)
     if log:
         ax.set_yscale("log", nonpositive="mask")
