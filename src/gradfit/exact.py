@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 
 from .gram import Quadratic
 from .model import soft_threshold
@@ -49,17 +50,27 @@ class Gap:
 
 
 def solve_spd(M: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, str, float]:
-    """solve M·w = r for symmetric positive semi-definite M: (w, method, condition number)"""
+    """solve M·w = r for symmetric positive semi-definite M: (w, method, condition number).
+
+    M is first equilibrated (D⁻¹MD⁻¹ with D² = diag M), so badly scaled columns do not
+    count as ill conditioning; Cholesky then runs with LAPACK's O(d²) condition estimate.
+    Above ``COND_LIMIT`` (or when Cholesky fails) an SVD least-squares solve of the
+    equilibrated system gives the minimum-norm answer instead.
+    """
     if M.shape[0] == 0:
         return np.zeros(0), "cholesky", 1.0
-    cond = float(np.linalg.cond(M)) if M.shape[0] <= 4000 else math.inf
-    if cond < COND_LIMIT:
-        try:
-            return scipy.linalg.cho_solve(scipy.linalg.cho_factor(M), r), "cholesky", cond
-        except np.linalg.LinAlgError:
-            pass
-    w = scipy.linalg.lstsq(M, r, cond=1e-13, lapack_driver="gelsd")[0]
-    return w, "lstsq", cond
+    diag = np.diag(M)
+    D = np.where(diag > 0.0, np.sqrt(np.where(diag > 0.0, diag, 1.0)), 1.0)
+    E = M / np.outer(D, D)
+    factor, info = scipy.linalg.lapack.dpotrf(E, lower=0, clean=1)
+    if info == 0:
+        rcond, _ = scipy.linalg.lapack.dpocon(factor, float(np.abs(E).sum(axis=0).max()))
+        cond = 1.0 / rcond if rcond > 0.0 else math.inf
+        if cond < COND_LIMIT:
+            return scipy.linalg.cho_solve((factor, False), r / D) / D, "cholesky", cond
+    z, _, _, sv = scipy.linalg.lstsq(E, r / D, cond=1e-13, lapack_driver="gelsd")
+    cond = float(sv[0] / sv[-1]) if sv[-1] > 0.0 else math.inf
+    return z / D, "lstsq", cond
 
 
 def least_squares_coef(quad: Quadratic) -> np.ndarray:

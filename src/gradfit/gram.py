@@ -14,9 +14,12 @@ stays accurate as it nears its minimum.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .model import LinearModel
 from .preprocess import Preprocessor
@@ -61,21 +64,53 @@ def _merge_two(a: GramStats, b: GramStats) -> GramStats:
     )
 
 
-def block_stats(X: np.ndarray, y: np.ndarray, block: int = 16384) -> GramStats:
-    """Gram statistics of in-memory arrays, one block of rows at a time (no copy of X)"""
+#: rows per block of the statistics pass (a block and its copy stay in the L2 cache)
+STATS_BLOCK = 4096
+
+
+def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers: int | None = None) -> GramStats:
+    """Gram statistics of in-memory arrays in one read of X, never copying more than a block.
+
+    Each worker thread takes a contiguous share of the rows and, block by block, copies
+    Z = [X − k, y − k_y, 1] into its own small buffer and accumulates ZᵀZ, which holds
+    the shifted second moments, cross products and column sums at once. The shift k
+    (the mean of the first block) keeps the final centering free of cancellation.
+    """
     n, d = X.shape
-    x_mean = X.mean(axis=0, dtype=np.float64)
-    y_mean = float(y.mean(dtype=np.float64))
-    xtx = np.zeros((d, d))
-    xty = np.zeros(d)
-    yty = 0.0
-    for start in range(0, n, block):
-        xc = X[start : start + block] - x_mean
-        yc = y[start : start + block] - y_mean
-        xtx += xc.T @ xc
-        xty += xc.T @ yc
-        yty += float(yc @ yc)
-    return GramStats(n, x_mean, y_mean, xtx, xty, yty)
+    head = np.asarray(X[:block], dtype=np.float64)
+    shift = np.append(head.mean(axis=0), float(np.mean(y[:block], dtype=np.float64)))
+    workers = max(1, min(workers or len(os.sched_getaffinity(0)), -(-n // block)))
+    if workers == 1:
+        return _centered(n, shift, _shifted_moments(X, y, shift, 0, n, block))
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    # one BLAS thread per worker: the workers already keep every core busy
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        parts = pool.map(lambda k: _shifted_moments(X, y, shift, bounds[k], bounds[k + 1], block), range(workers))
+        return _centered(n, shift, sum(parts))
+
+
+def _shifted_moments(X, y, shift, lo: int, hi: int, block: int) -> np.ndarray:
+    """ZᵀZ over rows lo:hi for Z = [X − shift_x, y − shift_y, 1]"""
+    d = X.shape[1]
+    buf = np.empty((block, d + 2))
+    buf[:, d + 1] = 1.0
+    ZtZ = np.zeros((d + 2, d + 2))
+    for start in range(lo, hi, block):
+        stop = min(start + block, hi)
+        z = buf[: stop - start]
+        np.subtract(X[start:stop], shift[:d], out=z[:, :d])
+        np.subtract(y[start:stop], shift[d], out=z[:, d])
+        ZtZ += z.T @ z
+    return ZtZ
+
+
+def _centered(n: int, shift: np.ndarray, ZtZ: np.ndarray) -> GramStats:
+    """centered statistics from the shifted moments: S − n·m·mᵀ with m the shifted mean"""
+    d = len(shift) - 1
+    m = ZtZ[d + 1, : d + 1] / n
+    S = ZtZ[: d + 1, : d + 1] - n * np.outer(m, m)
+    mean = shift + m
+    return GramStats(n, mean[:d], float(mean[d]), S[:d, :d].copy(), S[:d, d].copy(), float(S[d, d]))
 
 
 @dataclass

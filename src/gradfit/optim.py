@@ -56,7 +56,7 @@ def sgd(momentum: float = 0.0, nesterov: bool = False, dampening: float = 0.0) -
         direction = grad + momentum * buf if nesterov else buf
         return -lr * direction, MomentumState(state.step + 1, buf)
 
-    return Optimizer("sgd", init, update, {"momentum": momentum, "nesterov": nesterov})
+    return Optimizer("sgd", init, update, {"momentum": momentum, "nesterov": nesterov, "dampening": dampening})
 
 
 def adam(betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> Optimizer:

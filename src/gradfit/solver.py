@@ -88,6 +88,9 @@ def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_n
                 if stats is not None else Preprocessor.identity(d))
     engine.prepare(model, prep)
     if stats is None:
+        if config.gram is True:
+            raise OptionError(f"option gram=True needs the Gram statistics, which are not gathered for {d} features "
+                              f"(the {d}×{d} matrix is above GRAM_MAX_ENTRIES={GRAM_MAX_ENTRIES}); use gram='auto'")
         return Prepared(engine, engine, model, prep, None, None, None)
     quad = Quadratic.from_stats(stats, prep, model)
     w_star = exact_mod.least_squares_coef(quad)
@@ -97,7 +100,9 @@ def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_n
     coef, intercept = prep.to_original(theta, model)
     objective = gram_path.objective_parts(np.asarray(theta))[0] + model.penalty(theta)
     exact = ExactSolution(theta, coef, intercept, objective, method, cond)
-    use_gram = config.gram is True or (config.gram == "auto" and engine.name != "python")
+    # cost model: once the statistics exist, a full-data loss/gradient costs O(d²) on them against
+    # O(n·d) on the data, so "auto" takes the Gram path unless there are fewer rows than features
+    use_gram = config.gram is True or (config.gram == "auto" and engine.name != "python" and d <= engine.n_rows)
     return Prepared(engine, gram_path if use_gram else engine, model, prep, stats, quad, exact)
 
 

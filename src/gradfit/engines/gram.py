@@ -21,6 +21,7 @@ class GramPath:
         self.quad = quad
         self.w_star = w_star
         self.rss_star = rss_star
+        self.b_star = quad.best_intercept(w_star)
 
     def __getattr__(self, name):
         return getattr(self.engine, name)
@@ -31,8 +32,8 @@ class GramPath:
         c, n, d = model.c, q.n, model.n_features
         w = theta_values[:d]
         b = theta_values[d] if model.fit_intercept else 0.0
-        a = float(q.u @ w) + b - q.eps
         dw = w - self.w_star
+        a = float(q.u @ dw) + (b - self.b_star)  # = u·w + b − ε, without cancelling near the optimum
         Adw = q.A @ dw
         loss = c / 2.0 * ((float(dw @ Adw) + self.rss_star) / n + a * a)
         grad_w = Adw * (c / n) + (c * a) * q.u
@@ -42,5 +43,8 @@ class GramPath:
     def loss_grad(self, theta, rows: Rows = None):
         if rows is not None:
             return self.engine.loss_grad(theta, rows)
+        if isinstance(theta, np.ndarray):  # NumPy engines: no round trip through Python lists
+            loss, grad = self.objective_parts(theta.astype(np.float64, copy=False))
+            return loss, grad.astype(theta.dtype, copy=False)
         loss, grad = self.objective_parts(np.asarray(self.engine.to_list(theta), dtype=np.float64))
         return loss, self.engine.vector(grad.tolist())

@@ -1,15 +1,57 @@
-"""The NumPy engine: vectorized, and never copies X.
+"""The NumPy engine: vectorized, compiled epochs, and never copies X.
 
 Preprocessing is folded into the parameters instead of the data: with v = w / s,
 r = X·v + (b − shift·v + y_shift) − y, and the gradient is ((Xᵀr − shift·Σr) / s)·c/m.
+A full pass computes X·v and Xᵀr block by cache-sized block, so X is read once per
+epoch. Minibatch and per-sample epochs run in a compiled kernel (``gradfit.kernels``)
+that makes exactly the generic loop's steps.
+
+Engine options (``engine_options=``): ``kernels`` ("auto" or "off": the plain loop),
+``shuffle_mode`` ("exact": a full row permutation, the default and the same order as
+every engine; "block": shuffle blocks of ``shuffle_block`` consecutive rows, which keeps
+memory reads sequential but walks the rows in another order than the other engines).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
+from ..errors import OptionError
 from ..gram import GramStats, block_stats
+from ..optim import AccumState, AdamState, MomentumState
 from .base import Engine, Rows
+
+#: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)
+PASS_BYTES = 1 << 20
+
+#: default bytes of X per block of the block shuffle
+SHUFFLE_BYTES = 1 << 16
+
+OPTIONS = {"kernels": ("auto", "off"), "shuffle_mode": ("exact", "block")}
+
+
+def check_options(options: dict) -> dict:
+    """the engine options with defaults filled in; OptionError names the first bad one"""
+    out = {"kernels": "auto", "shuffle_mode": "exact", "shuffle_block": None}
+    for key, value in options.items():
+        if key not in out:
+            raise OptionError(f"option engine_options[{key!r}] is not known to the numpy engine; "
+                              f"known: {sorted(out)}")
+        if key in OPTIONS and value not in OPTIONS[key]:
+            raise OptionError(f"option engine_options[{key!r}]={value!r} is not one of {list(OPTIONS[key])}")
+        if key == "shuffle_block" and not (isinstance(value, int) and value >= 1):
+            raise OptionError(f"option engine_options['shuffle_block']={value!r} must be an integer >= 1")
+        out[key] = value
+    return out
+
+
+def block_order(n_rows: int, epoch: int, seed: int, block: int) -> np.ndarray:
+    """rows in seeded random order of blocks of ``block`` consecutive rows, each block in order"""
+    n_blocks = -(-n_rows // block)
+    starts = np.random.default_rng([seed, epoch, 1]).permutation(n_blocks) * block
+    rows = (starts[:, None] + np.arange(block)).ravel()
+    return rows[rows < n_rows]
 
 
 class NumpyEngine(Engine):
@@ -17,7 +59,8 @@ class NumpyEngine(Engine):
 
     name = "numpy"
 
-    def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu"):
+    def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", **options):
+        self.options = check_options(options)
         self.dtype = np.dtype(dtype)
         self.X = np.asarray(X, dtype=self.dtype)
         self.y = np.asarray(y, dtype=self.dtype).reshape(-1)
@@ -54,24 +97,38 @@ class NumpyEngine(Engine):
         b = theta[d] if self.model.fit_intercept else 0.0
         return v, b - self.shift @ v + self.y_shift
 
+    def _pass_rows(self) -> int:
+        return max(64, PASS_BYTES // max(1, self.X.strides[0]))
+
+    def full_pass(self, v, offset) -> tuple[float, np.ndarray, float]:
+        """(Σr², Xᵀr, Σr) over all rows in one read of X, block by cache-sized block"""
+        ss, xtr, rsum = 0.0, np.zeros(self.n_features, dtype=self.dtype), 0.0
+        step = self._pass_rows()
+        for start in range(0, self.n_rows, step):
+            Xb = self.X[start : start + step]
+            r = Xb @ v + offset - self.y[start : start + step]
+            xtr += r @ Xb
+            rsum += float(r.sum())
+            ss += float(r @ r)
+        return ss, xtr, rsum
+
     def loss_grad(self, theta, rows: Rows = None):
-        X, y = (self.X, self.y) if rows is None else (self.X[rows], self.y[rows])
         v, offset = self._raw_params(theta)
-        r = X @ v + offset - y
-        m, c = r.shape[0], self.model.c
-        rsum = r.sum()
-        grad_w = (X.T @ r - self.shift * rsum) / self.scale * (c / m)
+        if rows is None:
+            ss, xtr, rsum = self.full_pass(v, offset)
+            m = self.n_rows
+        else:
+            X, y = self.X[rows], self.y[rows]
+            r = X @ v + offset - y
+            ss, xtr, rsum, m = float(r @ r), X.T @ r, r.sum(), r.shape[0]
+        c = self.model.c
+        grad_w = (xtr - self.shift * rsum) / self.scale * (c / m)
         grad = np.append(grad_w, rsum * (c / m)) if self.model.fit_intercept else grad_w
-        return float(c / 2.0 * (r @ r) / m), grad.astype(self.dtype, copy=False)
+        return float(c / 2.0 * ss / m), grad.astype(self.dtype, copy=False)
 
     def residual_ss(self, coef, offset) -> float:
         v = np.asarray(coef, dtype=np.float64) / self.scale
-        off = offset - float(self.shift @ v) + float(self.y_shift)
-        total = 0.0
-        for start in range(0, self.n_rows, 65536):
-            r = self.X[start : start + 65536] @ v + off - self.y[start : start + 65536]
-            total += float(r @ r)
-        return total
+        return self.full_pass(v, offset - float(self.shift @ v) + float(self.y_shift))[0]
 
     def max_row_sq_norm(self) -> float:
         best = 0.0
@@ -82,3 +139,61 @@ class NumpyEngine(Engine):
 
     def gram(self) -> GramStats:
         return block_stats(self.X, self.y)
+
+    def run_epoch(self, loop, state, order, lr) -> bool:
+        """a minibatch / per-sample epoch in the compiled kernel; False where it does not apply"""
+        spec = kernel_optimizer(loop.optimizer)
+        if spec is None or self.options["kernels"] == "off" or self.dtype != np.float64:
+            return False
+        if order is not None and self.options["shuffle_mode"] == "block":
+            order = block_order(self.n_rows, state.epoch, loop.seed, self._shuffle_block())
+        code, hyper = spec
+        theta = np.array(state.theta, dtype=np.float64)
+        slots, t0, fresh = pack_state(code, state.opt_state, theta.shape[0])
+        model = self.model
+        t = kernels.run_epoch(
+            self.X, self.y, order if order is not None else np.empty(0, np.int64), order is not None,
+            int(loop.batch_size), theta, slots, t0, fresh, code, hyper, float(lr), float(model.l2),
+            float(model.l1), float(model.c), self.shift, 1.0 / self.scale, float(self.y_shift),
+            model.fit_intercept)
+        state.step += t - t0
+        state.theta, state.opt_state = theta, unpack_state(code, slots, t)
+        return True
+
+    def _shuffle_block(self) -> int:
+        return self.options["shuffle_block"] or max(1, SHUFFLE_BYTES // max(1, self.X.strides[0]))
+
+
+def kernel_optimizer(optimizer) -> tuple[int, np.ndarray] | None:
+    """(kernel code, hyper vector) of one of gradfit's own optimizers; None for any other"""
+    if getattr(optimizer.update, "__module__", None) != "gradfit.optim":
+        return None
+    h = optimizer.hyper
+    codes = {"adam": kernels.ADAM, "adagrad": kernels.ADAGRAD, "rmsprop": kernels.RMSPROP}
+    code = (kernels.MOMENTUM if h.get("momentum") else kernels.SGD) if optimizer.name == "sgd" else codes.get(optimizer.name)
+    if code is None:
+        return None
+    beta1, beta2 = h.get("betas", (0.0, 0.0))
+    named = {**h, "nesterov": float(h.get("nesterov", False)), "beta1": beta1, "beta2": beta2}
+    return code, np.array([float(named.get(k, 0.0)) for k in kernels.HYPER])
+
+
+def pack_state(code: int, opt_state, p: int) -> tuple[np.ndarray, int, bool]:
+    """(slots, step, fresh) for the kernel from an optimizer's NamedTuple state"""
+    slots = np.zeros((2, p))
+    arrays = [a for a in opt_state[1:] if a is not None]
+    for k, a in enumerate(arrays):
+        slots[k] = a
+    fresh = code == kernels.MOMENTUM and opt_state.buf is None
+    return slots, int(opt_state.step), fresh
+
+
+def unpack_state(code: int, slots: np.ndarray, t: int):
+    """the optimizer's NamedTuple state from the kernel's slots"""
+    if code == kernels.SGD:
+        return MomentumState(t, None)
+    if code == kernels.MOMENTUM:
+        return MomentumState(t, slots[0].copy())
+    if code == kernels.ADAM:
+        return AdamState(t, slots[0].copy(), slots[1].copy())
+    return AccumState(t, slots[0].copy())

@@ -1,0 +1,238 @@
+"""The fast paths make exactly the plain path's trajectory (≤ 1e-9 relative, float64).
+
+Compiled epochs against the plain loop and against their NumPy twin; the Gram path
+against the residual form (tiny losses included); the one-read statistics against a
+two-pass computation; the fused full pass; the exact solve; engine options and errors.
+"""
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import gradfit.kernels as kernels
+from gradfit import kernels_ref
+from gradfit.config import FitConfig
+from gradfit.engines.numpy import NumpyEngine, block_order
+from gradfit.errors import OptionError
+from gradfit.exact import solve_spd
+from gradfit.gram import block_stats
+from gradfit.model import LinearModel
+from gradfit.preprocess import Preprocessor
+from gradfit.solver import fit
+
+from .helpers import assert_same_history, uncentered_data
+
+OPTIMIZERS = {
+    "sgd": {},
+    "momentum": {"momentum": 0.9},
+    "nesterov": {"momentum": 0.9, "nesterov": True},
+    "adam": {"optimizer": "adam"},
+    "adagrad": {"optimizer": "adagrad"},
+    "rmsprop": {"optimizer": "rmsprop"},
+}
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """count the epochs that went through the compiled kernel"""
+    calls = []
+    real = kernels.run_epoch
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "run_epoch", counted)
+    return calls
+
+
+@pytest.mark.parametrize("preprocess", ["none", "standardize"])
+@pytest.mark.parametrize("batch_size", [1, 7])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_kernel_epochs_match_plain_loop(name, batch_size, preprocess, kernel_calls):
+    X, y = uncentered_data(n=40, d=3, seed=11)
+    cfg = dict(OPTIMIZERS[name], batch_size=batch_size, preprocess=preprocess, lr=0.01, epochs=4, seed=5,
+               alpha=0.02, l1_ratio=0.5)
+    fast = fit(X, y, FitConfig(**cfg))
+    plain = fit(X, y, FitConfig(**cfg, engine_options={"kernels": "off"}))
+    assert len(kernel_calls) == 4
+    assert_same_history(fast.history, plain.history, rtol=1e-9)
+    assert fast.state.step == plain.state.step == 4 * math.ceil(40 / batch_size)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "rmsprop"])
+def test_kernel_state_lets_the_plain_loop_continue(name):
+    """two kernel epochs, then two plain ones from the kernel's optimizer state, equal four plain epochs"""
+    X, y = uncentered_data(n=30, d=2, seed=12)
+    cfg = dict(OPTIMIZERS[name], batch_size=4, lr=0.01, seed=1, shuffle=False)
+    first = fit(X, y, FitConfig(**cfg, epochs=2))
+    resumed = fit(X, y, FitConfig(**cfg, engine_options={"kernels": "off"}), resume=first, epochs=2)
+    plain = fit(X, y, FitConfig(**cfg, epochs=4, engine_options={"kernels": "off"}))
+    assert_same_history(resumed.history, plain.history, rtol=1e-9)
+
+
+def _kernel_inputs(code, fit_intercept, rng, n=25, d=4):
+    X = rng.normal(size=(n, d)) + 1.0
+    y = rng.normal(size=n)
+    p = d + int(fit_intercept)
+    hyper = np.array([0.8, 0.0, 1.0, 0.9, 0.99, 1e-8, 0.1, 0.95])
+    theta = rng.normal(size=p)
+    slots = np.abs(rng.normal(size=(2, p)))
+    prep = (rng.normal(size=d), 1.0 / (0.5 + rng.random(d)), 0.3)
+    return X, y, theta, slots, hyper, prep
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("code", range(5))
+def test_kernel_matches_numpy_twin(code, fit_intercept):
+    rng = np.random.default_rng(code)
+    X, y, theta, slots, hyper, (shift, inv_scale, y_shift) = _kernel_inputs(code, fit_intercept, rng)
+    order = rng.permutation(len(y))
+    out = []
+    for module in (kernels, kernels_ref):
+        th, sl = theta.copy(), slots.copy()
+        t = module.run_epoch(X, y, order, True, 3, th, sl, 4, False, code, hyper, 0.01, 0.05, 0.02, 2.0,
+                             shift, inv_scale, y_shift, fit_intercept)
+        out.append((th, sl, t))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+    assert out[0][2] == out[1][2] == 4 + 9
+
+
+def test_block_shuffle_is_a_permutation_of_sequential_blocks():
+    rows = block_order(103, epoch=2, seed=7, block=10)
+    assert sorted(rows.tolist()) == list(range(103))
+    jumps = np.flatnonzero(np.diff(rows) != 1) + 1  # where a new block starts
+    assert len(jumps) <= 10 and all(rows[k] % 10 == 0 for k in jumps) and rows[0] % 10 == 0
+    assert not np.array_equal(rows, np.arange(103))
+    assert np.array_equal(rows, block_order(103, epoch=2, seed=7, block=10))
+
+
+def test_block_shuffle_fit_follows_the_block_order(kernel_calls):
+    X, y = uncentered_data(n=50, d=3, seed=13)
+    opts = {"shuffle_mode": "block", "shuffle_block": 8}
+    result = fit(X, y, FitConfig(batch_size=5, epochs=1, lr=0.01, seed=3, engine_options=opts))
+    theta = np.zeros(4)
+    kernels_ref.run_epoch(X, y, block_order(50, 0, 3, 8), True, 5, theta, np.zeros((2, 4)), 0, False,
+                          kernels.SGD, np.zeros(8), 0.01, 0.0, 0.0, 2.0, np.zeros(3), np.ones(3), 0.0, True)
+    np.testing.assert_allclose(result.coef + [result.intercept], theta, rtol=1e-12)
+    assert kernel_calls
+
+
+def test_float32_declines_the_kernel(kernel_calls):
+    X, y = uncentered_data(n=20, d=2, seed=14)
+    fit(X, y, FitConfig(batch_size=4, epochs=1, dtype="float32"))
+    assert not kernel_calls
+
+
+@pytest.mark.parametrize("preprocess", ["none", "center", "standardize"])
+@pytest.mark.parametrize("penalty", [{}, {"alpha": 0.1}, {"alpha": 0.05, "l1_ratio": 0.5}])
+def test_gram_path_matches_plain_full_batch(preprocess, penalty):
+    X, y = uncentered_data(n=60, d=4, seed=15)
+    cfg = dict(lr=0.01, epochs=30, preprocess=preprocess, **penalty)
+    gram = fit(X, y, FitConfig(**cfg))
+    plain = fit(X, y, FitConfig(**cfg, gram=False))
+    assert gram.used_gram and not plain.used_gram
+    assert_same_history(gram.history, plain.history, rtol=1e-9)
+
+
+def _residual_loss(X, y, coef, intercept):
+    """mean r² in exact rational arithmetic"""
+    r = [sum(Fraction(a) * Fraction(c) for a, c in zip(x, coef)) + Fraction(intercept) - Fraction(t)
+         for x, t in zip(X, y)]
+    return float(sum(v * v for v in r) / len(y))
+
+
+def test_gram_loss_stays_accurate_near_the_optimum():
+    """the tutorial line x = 1,2,3, y = 2,4,6: every loss, down to 1e-20, agrees with the exact residual form"""
+    X = np.array([[1.0], [2.0], [3.0]])
+    y = np.array([2.0, 4.0, 6.0])
+    result = fit(X, y, FitConfig(lr=0.1, epochs=1500))
+    losses = result.history.loss
+    assert result.used_gram and min(losses) < 1e-20 and any(4e-8 < v < 6e-8 for v in losses)
+    for loss, coef, intercept in zip(losses, result.history.coef, result.history.intercept):
+        if loss > 1e-20:
+            assert loss == pytest.approx(_residual_loss(X, y, coef, intercept), rel=1e-9)
+
+
+def test_cost_model_and_user_choice():
+    X, y = uncentered_data(n=30, d=3, seed=16)
+    assert fit(X, y, FitConfig(epochs=1)).used_gram
+    assert not fit(X, y, FitConfig(epochs=1, gram=False)).used_gram
+    wide = np.random.default_rng(0).normal(size=(3, 5))
+    assert not fit(wide, wide[:, 0], FitConfig(epochs=1)).used_gram
+    assert fit(wide, wide[:, 0], FitConfig(epochs=1, gram=True)).used_gram
+
+
+def test_gram_true_on_too_wide_data_names_the_option(monkeypatch):
+    monkeypatch.setattr("gradfit.solver.GRAM_MAX_ENTRIES", 4)
+    X, y = uncentered_data(n=10, d=3, seed=17)
+    with pytest.raises(OptionError, match=r"option gram=True needs the Gram statistics"):
+        fit(X, y, FitConfig(epochs=1, gram=True))
+    result = fit(X, y, FitConfig(epochs=3, lr=0.01))
+    assert not result.used_gram and result.exact is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_read_statistics_match_two_pass_centering(dtype):
+    rng = np.random.default_rng(18)
+    X = (rng.normal(size=(1000, 5)) * [1.0, 1e-3, 10.0, 1.0, 1.0] + [1e4, -3.0, 0.0, 5e5, 1.0]).astype(dtype)
+    y = (X.astype(np.float64) @ np.arange(5.0) + rng.normal(size=1000)).astype(dtype)
+    stats = block_stats(X, y, block=64, workers=3)
+    X64, y64 = X.astype(np.float64), y.astype(np.float64)
+    xc, yc = X64 - X64.mean(axis=0), y64 - y64.mean()
+    np.testing.assert_allclose(stats.x_mean, X64.mean(axis=0), rtol=1e-13)
+    assert stats.y_mean == pytest.approx(y64.mean(), rel=1e-12)
+    np.testing.assert_allclose(stats.xtx, xc.T @ xc, rtol=1e-9, atol=1e-9 * np.abs(xc.T @ xc).max())
+    np.testing.assert_allclose(stats.xty, xc.T @ yc, rtol=1e-9)
+    assert stats.yty == pytest.approx(yc @ yc, rel=1e-11)
+    assert stats.n == 1000
+
+
+def test_fused_full_pass_matches_two_matrix_products(monkeypatch):
+    monkeypatch.setattr("gradfit.engines.numpy.PASS_BYTES", 64)  # many tiny blocks
+    X, y = uncentered_data(n=301, d=6, seed=19)
+    engine = NumpyEngine(X, y)
+    prep = Preprocessor.from_stats("standardize", X.mean(0), X.std(0), float(y.mean()))
+    engine.prepare(LinearModel(6), prep)
+    theta = np.linspace(-1, 1, 7)
+    loss, grad = engine.loss_grad(theta)
+    loss_all, grad_all = engine.loss_grad(theta, np.arange(301))
+    assert loss == pytest.approx(loss_all, rel=1e-12)
+    np.testing.assert_allclose(grad, grad_all, rtol=1e-11)
+
+
+def test_engine_never_copies_float64_data():
+    X, y = uncentered_data(n=20, d=3, seed=20)
+    engine = NumpyEngine(X, y)
+    assert np.shares_memory(engine.X, X) and np.shares_memory(engine.y, y)
+
+
+def test_exact_solve_equilibrates_badly_scaled_columns():
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(200, 3)) * [1e-4, 1.0, 1e5]
+    y = X @ [3e4, 1.0, 2e-5] + rng.normal(size=200)
+    result = fit(X, y, FitConfig(epochs=0))
+    ref = np.linalg.lstsq(np.column_stack([X, np.ones(200)]), y, rcond=None)[0]
+    assert result.exact.method == "cholesky"
+    np.testing.assert_allclose(result.exact.coef, ref[:3], rtol=1e-9)
+
+
+def test_solve_spd_falls_back_on_a_singular_matrix():
+    M = np.array([[1.0, 1.0], [1.0, 1.0]])
+    w, method, cond = solve_spd(M, np.array([2.0, 2.0]))
+    assert method == "lstsq" and cond == math.inf
+    np.testing.assert_allclose(w, [1.0, 1.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"kernel": "off"}, r"option engine_options\['kernel'\] is not known"),
+    ({"shuffle_mode": "rows"}, r"option engine_options\['shuffle_mode'\]='rows' is not one of"),
+    ({"shuffle_block": 0}, r"option engine_options\['shuffle_block'\]=0 must be an integer >= 1"),
+])
+def test_engine_option_errors(options, message):
+    X, y = uncentered_data(n=10, d=2, seed=22)
+    with pytest.raises(OptionError, match=message):
+        fit(X, y, FitConfig(epochs=1, engine_options=options))
