@@ -315,3 +315,21 @@ def test_cli_warns_about_an_unconverged_model(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("warning: The fit is ") and "assume the optimum" in result.stderr
     assert "Dist. to optimum:" in result.stdout
+
+
+def test_near_perfect_fit_uses_the_measured_rss(tmp_path):
+    """RSS* measured from residuals by the solver travels with the model (and its file)"""
+    from gradfit import GDRegressor, load_model
+    from gradfit.persist import train_metrics
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(200, 3)) * [1.0, 10.0, 100.0] + [5.0, -50.0, 300.0]
+    y = X @ [2.0, -0.5, 0.03] + 7.0 + 1e-6 * rng.normal(size=200)
+    model = GDRegressor(preprocess="standardize", momentum=0.9, epochs=3000).fit(X, y)
+    direct = float(np.sum((y - X @ model.coef_ - model.intercept_) ** 2))
+    assert model.gram_stats_.rss_min is not None
+    assert model.summary().ssr == pytest.approx(direct, rel=1e-6)
+    model.save(tmp_path / "m.json")
+    loaded = load_model(tmp_path / "m.json")
+    assert loaded.summary().ssr == pytest.approx(direct, rel=1e-6)
+    assert train_metrics(loaded)["mse"] == pytest.approx(direct / 200, rel=1e-6)

@@ -35,6 +35,10 @@ class GramStats:
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
+    #: residual sum of squares of the least-squares fit (with intercept), measured from the
+    #: residuals by the solver's one extra pass; None until measured. Expanding the squares
+    #: instead would cancel catastrophically for a near-perfect fit.
+    rss_min: float | None = None
 
     @property
     def x_std(self) -> np.ndarray:

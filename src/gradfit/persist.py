@@ -73,15 +73,15 @@ def jsonable(value):
 def train_metrics(model) -> dict:
     """R², MSE and RMSE on the training data, from the model's Gram statistics alone.
 
-    With centered statistics the residual sum of squares splits exactly into
-    ``yᵀy − 2w·Xᵀy + wᵀXᵀXw`` (centered) plus ``n·(ȳ − b − x̄·w)²``.
+    The residual sum of squares is a sum of non-negative terms around the least-squares
+    fit (see ``gradfit.stats.residual_ss``), so it stays accurate for a near-perfect fit.
     """
+    from .stats import residual_ss
+
     stats = getattr(model, "gram_stats_", None)
     if stats is None:
         return {}
-    w = np.asarray(model.coef_, dtype=np.float64)
-    mean_residual = stats.y_mean - model.intercept_ - float(stats.x_mean @ w)
-    rss = max(stats.yty - 2.0 * float(w @ stats.xty) + float(w @ stats.xtx @ w), 0.0) + stats.n * mean_residual**2
+    rss = residual_ss(stats, np.asarray(model.coef_, dtype=np.float64), model.intercept_, rss=stats.rss_min)
     mse = rss / stats.n
     r2 = 1.0 - rss / stats.yty if stats.yty > 0 else float("nan")
     return {"n_rows": int(stats.n), "r2": r2, "mse": mse, "rmse": math.sqrt(mse)}
@@ -91,7 +91,7 @@ def _gram_to_dict(stats: GramStats | None) -> dict | None:
     if stats is None or len(stats.x_mean) > GRAM_IN_FILE_MAX:
         return None
     return {"n": stats.n, "x_mean": stats.x_mean, "y_mean": stats.y_mean,
-            "xtx": stats.xtx, "xty": stats.xty, "yty": stats.yty}
+            "xtx": stats.xtx, "xty": stats.xty, "yty": stats.yty, "rss_min": stats.rss_min}
 
 
 def model_to_dict(model, include_history: bool = True) -> dict:
@@ -251,10 +251,14 @@ def _preprocessor(data: dict, d: int) -> Preprocessor:
 def _gram_stats(data: dict, d: int) -> GramStats:
     stats = GramStats(int(data["n"]), np.asarray(data["x_mean"], dtype=np.float64), float(data["y_mean"]),
                       np.asarray(data["xtx"], dtype=np.float64), np.asarray(data["xty"], dtype=np.float64),
-                      float(data["yty"]))
+                      float(data["yty"]), _optional_float(data.get("rss_min")))
     if stats.x_mean.shape != (d,) or stats.xtx.shape != (d, d) or stats.xty.shape != (d,):
         raise ValueError(f"its shapes do not match {d} features")
     return stats
+
+
+def _optional_float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def _params(data: dict) -> dict:

@@ -95,6 +95,7 @@ def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_n
     quad = Quadratic.from_stats(stats, prep, model)
     w_star = exact_mod.least_squares_coef(quad)
     rss = engine.residual_ss(w_star.tolist(), quad.best_intercept(w_star))
+    stats.rss_min = rss
     gram_path = GramPath(engine, quad, w_star, rss)
     theta, method, cond = exact_mod.solve(quad)
     coef, intercept = prep.to_original(theta, model)

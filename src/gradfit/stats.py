@@ -373,4 +373,4 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust") -> "Sum
     names = getattr(model, "feature_names_in_", None)
     return summarize(stats, model.coef_, model.intercept_, fit_intercept=model.fit_intercept,
                      feature_names=None if names is None else [str(n) for n in names], penalized=model.alpha > 0,
-                     gap=getattr(model, "gap_", None), X=X, y=y, cov_type=cov_type)
+                     gap=getattr(model, "gap_", None), X=X, y=y, cov_type=cov_type, rss=stats.rss_min)
