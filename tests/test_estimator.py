@@ -162,7 +162,10 @@ def test_default_lr_is_safe_for_large_features():
     assert 0 < model.lr_ < 1e-3 and np.isfinite(model.history_.loss).all()
 
 
-def test_verbose_shows_a_progress_bar(data, capsys):
+def test_verbose_shows_a_progress_bar(data, capsys, monkeypatch):
+    GDRegressor(epochs=4, verbose=True).fit(data.X, data.y)
+    assert "fitting" not in capsys.readouterr().out  # a quick fit ends before the bar's delay
+    monkeypatch.setattr("gradfit.solver.PROGRESS_DELAY", 0.0)
     GDRegressor(epochs=4, verbose=True).fit(data.X, data.y)
     assert "fitting" in capsys.readouterr().out
 

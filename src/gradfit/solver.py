@@ -24,6 +24,9 @@ from .preprocess import Preprocessor
 from .schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
 from .train import Loop, Outcome, TrainState
 
+#: seconds a fit runs before its progress bar appears (quick fits print nothing)
+PROGRESS_DELAY = 0.5
+
 #: the Gram path is skipped when the d×d matrix would be larger than this many entries
 GRAM_MAX_ENTRIES = 4000 * 4000
 
@@ -191,7 +194,7 @@ def _progress(enabled: bool, epochs: int):
     if not enabled:
         yield None
         return
-    with ProgressBar(epochs) as bar:
+    with ProgressBar(epochs, delay=PROGRESS_DELAY) as bar:
         yield bar
 
 
