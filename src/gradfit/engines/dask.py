@@ -1,0 +1,241 @@
+"""The Dask engine: data spread over a dask.distributed cluster, or larger than memory.
+
+Full batch: one distributed pass gathers the Gram statistics of every partition and
+merges them in a tree (``GramStats.merge``); the solver then runs each epoch in
+O(d²) on the client. Without the Gram path every epoch is one distributed
+map-reduce of the loss and gradient.
+
+Minibatch and per-sample: the model travels to the data. The epoch's row order is
+cut into segments (one per partition); a task on the worker holding a segment runs
+that segment's steps with the NumPy engine and the training loop's own step, and
+hands the parameters, optimizer state and any unfinished batch's rows on to the
+next segment's task. Row orders (``order=`` engine option):
+
+* ``shuffle=False``: rows 0..n-1, the NumPy engine's order;
+* ``order="global"`` (default): the NumPy engine's seeded permutation
+  (``gradfit.batching.epoch_order``), made by Dask (``X[order]``) once per epoch,
+  so the trajectory equals the NumPy engine's; this moves every row each epoch;
+* ``order="partition"``: no data moves: partitions are visited in the order
+  ``default_rng([seed, epoch]).permutation(n_partitions)`` and the rows of
+  partition p in ``default_rng([seed, epoch, p]).permutation(rows_p)``; batches
+  still run across partition boundaries (see ``partition_order``). The choice for
+  data larger than memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import dask
+import numpy as np
+from distributed import as_completed, futures_of
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import OptionError
+from ..gram import GramStats
+from ..history import History
+from . import dask_tasks as tasks
+from .base import Engine, Rows
+from .dask_cluster import connect
+from .dask_data import as_dask_arrays, read_dataset
+from .numpy import NumpyEngine
+
+__all__ = ["DaskEngine", "read_dataset", "partition_order"]
+
+#: engine options handed to LocalCluster when gradfit starts one
+CLUSTER_OPTIONS = ("n_workers", "threads_per_worker", "memory_limit", "processes")
+ORDERS = ("global", "partition")
+
+
+def partition_order(sizes, epoch: int, seed: int) -> np.ndarray:
+    """The global row order of an ``order="partition"`` epoch.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Rows in each partition, in storage order.
+    epoch, seed : int
+
+    Returns
+    -------
+    ndarray of shape (sum(sizes),)
+        Partitions in the seeded visiting order, each one's rows in its own seeded order.
+
+    Examples
+    --------
+    >>> partition_order([2, 3], epoch=0, seed=0).tolist()
+    [0, 1, 3, 4, 2]
+    """
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    visit = np.random.default_rng([seed, epoch]).permutation(len(sizes))
+    return np.concatenate([starts[p] + np.random.default_rng([seed, epoch, p]).permutation(sizes[p])
+                           for p in visit])
+
+
+class DaskEngine(Engine):
+    """Dask arrays, Dask DataFrames or Parquet / CSV files on a dask.distributed cluster.
+
+    Parameters
+    ----------
+    X : dask array or DataFrame of shape (n_rows, n_features), array-like, or a path / glob
+    y : dask array or Series of shape (n_rows,), or the target column's name (X a path or DataFrame)
+    dtype : {"float64", "float32"}
+    device : "cpu"
+    scheduler : str or distributed.Client, optional
+        A scheduler address (``"tcp://host:8786"``) or a Client; default: the active
+        Client, else a LocalCluster sized to this machine, started here and closed by ``close``.
+    persist : bool or "auto"
+        Keep the partitions in the workers' memory; "auto": when they take at most half of it.
+        Otherwise each pass reads each partition from its source again.
+    order : {"global", "partition"}
+        The shuffled row order of minibatch epochs (see the module docstring).
+    progress : bool
+        Show a progress bar during the one-off distributed passes.
+    connect_timeout : str
+        How long to try reaching ``scheduler``.
+    n_workers, threads_per_worker, memory_limit, processes
+        For the LocalCluster started when there is no scheduler.
+    """
+
+    name = "dask"
+    vector = NumpyEngine.vector
+    to_list = NumpyEngine.to_list
+    norm = NumpyEngine.norm
+    is_finite = NumpyEngine.is_finite
+    prox_l1 = NumpyEngine.prox_l1
+
+    def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", scheduler=None,
+                 persist="auto", order: str = "global", progress: bool = True,
+                 connect_timeout: str = "10s", **cluster_options):
+        _check_options(device, persist, order, cluster_options)
+        self.dtype = np.dtype(dtype)
+        self.order, self.progress = order, progress
+        self.target = y if isinstance(y, str) else "y"
+        self.conn = connect(scheduler, connect_timeout, **cluster_options)
+        self.client = self.conn.client
+        try:
+            with dask.config.set(scheduler=self.client):
+                self.X, self.y, self.feature_names = as_dask_arrays(X, y)
+            self.n_rows, self.n_features = (int(s) for s in self.X.shape)
+            self.sizes = [int(c) for c in self.X.chunks[0]]
+            self.sources = self._sources(persist)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _sources(self, persist) -> list:
+        """what each partition's tasks receive: its persisted arrays, or a lazy block to read"""
+        if persist == "auto":
+            persist = self.X.nbytes + self.y.nbytes <= 0.5 * self.conn.total_memory()
+        if not persist:
+            xs, ys = self.X.to_delayed().ravel(), self.y.to_delayed().ravel()
+            return [tasks.LazyBlock(xd, yd) for xd, yd in zip(xs, ys)]
+        self.X, self.y = self.client.persist([self.X, self.y])
+        return _block_sources(self.X, self.y)
+
+    def _label(self, p: int) -> str:
+        start = sum(self.sizes[:p])
+        return f"partition {p} (rows {start}-{start + self.sizes[p] - 1})"
+
+    def gram(self) -> GramStats:
+        futures = [self.client.submit(tasks.block_gram, src, self.dtype.name, self._label(p),
+                                      self.feature_names, self.target, pure=False)
+                   for p, src in enumerate(self.sources)]
+        return self._reduce(futures, GramStats.merge, "Gram statistics")
+
+    def loss_grad(self, theta, rows: Rows = None):
+        if rows is not None:
+            return self._batch_engine(rows).loss_grad(theta)
+        m, loss, grad = self._reduce(self._map(tasks.block_loss_grad, self.model, self.prep, theta),
+                                     tasks.add_loss_grads)
+        return float(loss / m), (grad / m).astype(self.dtype, copy=False)
+
+    def _batch_engine(self, rows) -> NumpyEngine:
+        """a NumPy engine over exactly these rows, gathered from the cluster"""
+        X, y = self.client.compute([self.X[rows], self.y[rows]], sync=True)
+        engine = NumpyEngine(X, y, dtype=self.dtype.name)
+        engine.prepare(self.model, self.prep)
+        return engine
+
+    def residual_ss(self, coef, offset) -> float:
+        futures = self._map(tasks.block_residual_ss, self.model, self.prep, list(coef), offset)
+        return float(self._reduce(futures, sum, "residuals"))
+
+    def max_row_sq_norm(self) -> float:
+        return float(self._reduce(self._map(tasks.block_max_row_sq_norm, self.model, self.prep), max))
+
+    def run_epoch(self, loop, state, order, lr) -> bool:
+        """one minibatch / per-sample epoch, the model travelling from segment to segment"""
+        plan, _held = self._epoch_plan(order, loop.seed, state.epoch)  # _held: alive until the chain has run
+        job = tasks.EpochJob(replace(loop, engine=None, history=History(), callbacks=(), safe_lr=None),
+                             lr, self.dtype.name)
+        carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype))
+        for i, (source, perm) in enumerate(plan):
+            carried = self.client.submit(tasks.run_segment, job, source, perm, carried, i == len(plan) - 1,
+                                         pure=False)
+        done, _ = carried.result()
+        state.theta, state.opt_state, state.step = done.theta, done.opt_state, done.step
+        return True
+
+    def _epoch_plan(self, order, seed: int, epoch: int):
+        """[(segment source, row permutation spec)], and what must stay alive until the epoch ends"""
+        if order is None:
+            return [(src, None) for src in self.sources], None
+        if self.order == "partition":
+            visit = np.random.default_rng([seed, epoch]).permutation(len(self.sources))
+            return [(self.sources[p], (seed, epoch, int(p))) for p in visit], None
+        shuffled = self.client.persist([self.X[order], self.y[order]])
+        return [(src, None) for src in _block_sources(*shuffled)], shuffled
+
+    def _map(self, fn, *args) -> list:
+        return [self.client.submit(fn, src, self.dtype.name, *args, pure=False) for src in self.sources]
+
+    def _reduce(self, futures: list, combine, label: str | None = None):
+        """combine per-partition results in a tree (fixed pairing, so results repeat exactly)"""
+        if label is not None and self.progress:
+            _show_progress(futures, label, self.client)
+        while len(futures) > 1:
+            futures = [self.client.submit(combine, futures[i : i + 8], pure=False)
+                       for i in range(0, len(futures), 8)]
+        return futures[0].result()
+
+    def close(self) -> None:
+        """drop the partitions held on the cluster; close the client and cluster gradfit started"""
+        self.sources = []
+        self.X = self.y = None
+        self.conn.close()
+
+
+def _check_options(device: str, persist, order: str, cluster_options: dict) -> None:
+    if device != "cpu":
+        raise OptionError(f"option device={device!r}: the dask engine runs on 'cpu' workers")
+    if persist not in ("auto", True, False):
+        raise OptionError(f"engine option persist={persist!r} must be 'auto', True or False")
+    if order not in ORDERS:
+        raise OptionError(f"engine option order={order!r} is not one of {list(ORDERS)}")
+    for name in cluster_options:
+        if name not in CLUSTER_OPTIONS:
+            raise OptionError(f"engine option {name}={cluster_options[name]!r} is not known to the dask engine; "
+                              f"it takes scheduler, persist, order, progress, connect_timeout, "
+                              f"{', '.join(CLUSTER_OPTIONS)}")
+
+
+def _block_sources(X, y) -> list:
+    """(X block, y block) futures of persisted collections, in row order"""
+    return list(zip(_block_futures(X), _block_futures(y)))
+
+
+def _block_futures(a) -> list:
+    by_key = {f.key: f for f in futures_of(a)}
+    return [by_key[k] for k in dask.core.flatten(a.__dask_keys__())]
+
+
+def _show_progress(futures: list, label: str, client) -> None:
+    """a Rich bar that advances as partitions finish"""
+    console = Console(stderr=True)
+    columns = (TextColumn(f"{label} (distributed pass)"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=len(futures))
+        for _ in as_completed(futures, loop=client.loop):
+            bar.advance(task)

@@ -1,0 +1,186 @@
+"""Data for the Dask engine: Parquet / CSV globs read lazily, Dask DataFrames and arrays as row-chunked arrays.
+
+Files are checked from their schemas alone (Parquet footers, CSV headers and first
+block) before anything is read: every file must hold the target and the features,
+and a column must be numeric in every file, so a bad file is named at once instead
+of failing deep inside a distributed pass.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import PurePosixPath
+from typing import Sequence
+
+import dask.array as da
+import dask.dataframe as dd
+import fsspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pa_parquet
+
+from ..data import SUFFIXES
+from ..errors import DataError
+
+__all__ = ["read_dataset", "as_dask_arrays"]
+
+
+def read_dataset(path_or_glob, target: str, features: Sequence[str] | None = None):
+    """Open Parquet or CSV files lazily as Dask arrays of features and target.
+
+    Parameters
+    ----------
+    path_or_glob : str or Path
+        A file, a directory's glob (``'data/*.parquet'``) or a list of files; any
+        fsspec URL works. Nothing is loaded whole: each partition is read by the
+        task that uses it.
+    target : str
+        The column to predict.
+    features : sequence of str, optional
+        The columns to predict it from; default: every other column of the first file.
+
+    Returns
+    -------
+    X : dask.array.Array of shape (n_rows, n_features), float64, one column chunk
+    y : dask.array.Array of shape (n_rows,), float64, the same row chunks
+    feature_names : list of str
+
+    Raises
+    ------
+    DataError
+        One line naming the file (and column): no file matches, an unknown extension,
+        a file without the target or a feature, a column that is not numeric, files
+        whose columns disagree.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for k in range(2):
+    ...     _ = (folder / f"part{k}.csv").write_text("x,y\\n1,2\\n2,4\\n")
+    >>> X, y, names = read_dataset(str(folder / "*.csv"), target="y")
+    >>> X.shape, names, float(y.sum().compute())
+    ((4, 1), ['x'], 12.0)
+    """
+    fs, paths = _expand(path_or_glob)
+    kind = _kind(paths)
+    heads = {p: _head(fs, p, kind) for p in paths}
+    names = _check_columns({p: schema for p, (schema, _) in heads.items()}, target, features)
+    columns = [*names, target]
+    if kind == "parquet":  # one partition per file, its row count from the footer: no counting pass
+        meta = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+        frame = dd.from_map(partial(_read_parquet_file, fs=fs, columns=columns), paths, meta=meta,
+                            enforce_metadata=False)
+        data = frame.to_dask_array(lengths=[n for _, n in heads.values()])
+    else:
+        urls = [fs.unstrip_protocol(p) for p in paths]
+        frame = dd.read_csv(urls, usecols=columns, dtype={c: "float64" for c in columns})
+        data = frame[columns].to_dask_array(lengths=True)
+    return data[:, :-1], data[:, -1], names
+
+
+def _read_parquet_file(path: str, fs, columns: list[str]) -> pd.DataFrame:
+    """one Parquet file's ``columns`` as float64 (run by the task that uses the partition)"""
+    with fs.open(path, "rb") as f:
+        table = pa_parquet.read_table(f, columns=columns)
+    return table.cast(pa.schema([(c, pa.float64()) for c in columns])).to_pandas()
+
+
+def _expand(path_or_glob) -> tuple[fsspec.AbstractFileSystem, list[str]]:
+    fs, _, paths = fsspec.core.get_fs_token_paths([str(p) for p in path_or_glob]
+                                                   if isinstance(path_or_glob, (list, tuple)) else str(path_or_glob))
+    paths = sorted(p for p in paths if fs.isfile(p))
+    if not paths:
+        raise DataError(f"no data file matches {str(path_or_glob)!r}")
+    return fs, paths
+
+
+def _kind(paths: list[str]) -> str:
+    """'csv' or 'parquet' for every file; DataError naming a file that is neither or differs"""
+    kinds = {}
+    for path in paths:
+        suffix = PurePosixPath(path).suffix.lower()
+        if suffix not in SUFFIXES:
+            raise DataError(f"data file {path} has an unknown extension {suffix!r}; gradfit reads {', '.join(SUFFIXES)}")
+        kinds.setdefault(SUFFIXES[suffix], path)
+    if len(kinds) > 1:
+        raise DataError(f"data files mix formats: {kinds['csv']} is CSV but {kinds['parquet']} is Parquet")
+    return next(iter(kinds))
+
+
+def _head(fs, path: str, kind: str) -> tuple[pa.Schema, int | None]:
+    """a file's columns and types, and rows, from its footer (Parquet) or header and first block (CSV)"""
+    try:
+        with fs.open(path, "rb") as f:
+            if kind == "parquet":
+                meta = pa_parquet.read_metadata(f)
+                return meta.schema.to_arrow_schema(), meta.num_rows
+            return pa_csv.open_csv(f).schema, None
+    except (pa.ArrowInvalid, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"data file {path} cannot be read as {kind}: {reason}") from None
+
+
+def _check_columns(schemas: dict[str, pa.Schema], target: str, features) -> list[str]:
+    """the feature names; DataError naming the file and column at fault"""
+    first, schema0 = next(iter(schemas.items()))
+    names = list(features) if features is not None else [c for c in schema0.names if c != target]
+    for path, schema in schemas.items():
+        for name in [target, *names]:
+            if name not in schema.names:
+                role = "target" if name == target else "feature"
+                where = "" if path == first else f" (unlike {first})"
+                raise DataError(f"data file {path} has no {role} column {name!r}{where}; its columns are {schema.names}")
+            if not _numeric(schema.field(name).type):
+                other = next((p for p, s in schemas.items() if _numeric(s.field(name).type)), None)
+                unlike = f" but numeric in {other}" if other is not None else ""
+                raise DataError(f"data file {path}: column {name!r} is not numeric "
+                                f"(its type is {schema.field(name).type}){unlike}")
+    return names
+
+
+def _numeric(kind: pa.DataType) -> bool:
+    return (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_null(kind) or pa.types.is_decimal(kind))
+
+
+def as_dask_arrays(X, y, target=None):
+    """(X, y, feature_names) as float64 Dask arrays with the same row chunks and one column chunk.
+
+    X may be a path or glob (then ``y`` names the target column), a Dask DataFrame
+    (``y`` a Dask Series, or the name of one of its columns), a Dask array or anything
+    NumPy can read.
+    """
+    if _is_paths(X):
+        return read_dataset(X, y)
+    names = None
+    if isinstance(X, dd.DataFrame):
+        if isinstance(y, str):
+            if y not in X.columns:
+                raise DataError(f"the Dask DataFrame has no target column {y!r}; its columns are {list(X.columns)}")
+            X, y = X.drop(columns=[y]), X[y]
+        names = [str(c) for c in X.columns]
+        X = X.astype("float64").to_dask_array(lengths=True)
+    if isinstance(y, (dd.Series, dd.DataFrame)):
+        y = y.astype("float64").to_dask_array(lengths=True)
+    X = _known_chunks(X if isinstance(X, da.Array) else da.from_array(np.asarray(X), chunks=("auto", -1)))
+    y = _known_chunks(y if isinstance(y, da.Array) else da.from_array(np.asarray(y))).reshape(-1)
+    if X.shape[0] != y.shape[0]:
+        raise DataError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match")
+    X = X.astype("float64").rechunk({1: -1})
+    y = y.astype("float64").rechunk((X.chunks[0],))
+    return X, y, names or [f"x{j}" for j in range(X.shape[1])]
+
+
+def _is_paths(X) -> bool:
+    """a path, a glob, or a list of them"""
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and all(_is_paths(x) for x in X)
+    return isinstance(X, str) or hasattr(X, "__fspath__")
+
+
+def _known_chunks(a: da.Array) -> da.Array:
+    """``a`` with its row chunk sizes known (one counting pass where Dask does not know them)"""
+    return a.compute_chunk_sizes() if any(np.isnan(c) for c in a.chunks[0]) else a

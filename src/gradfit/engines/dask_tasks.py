@@ -1,0 +1,153 @@
+"""What the Dask engine's tasks run on a worker: one partition's numbers, through the NumPy engine.
+
+Every task receives a partition *source* and loads it as NumPy arrays: either the
+arrays themselves (a persisted partition, resolved by Dask) or a ``LazyBlock`` whose
+small graph is computed right there, so a partition read from Parquet or CSV is
+read by the worker that uses it and dropped when the task ends (bounded memory).
+The arithmetic is the NumPy engine's and the training loop's, never a copy of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import dask
+import numpy as np
+
+from ..batching import batches
+from ..data import check_X
+from ..gram import GramStats, block_stats
+from ..train import Loop, TrainState
+from .numpy import NumpyEngine
+
+
+@dataclass
+class LazyBlock:
+    """one partition as a pair of culled Dask graphs, computed on the worker that runs the task"""
+
+    X: Any  # dask.delayed: the partition's feature rows
+    y: Any  # dask.delayed: its targets
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        return dask.compute(self.X, self.y, scheduler="sync")
+
+
+@dataclass
+class Carry:
+    """rows at the end of one segment that start the batch finished in the next"""
+
+    X: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def empty(cls, n_features: int, dtype) -> "Carry":
+        return cls(np.empty((0, n_features), dtype=dtype), np.empty(0, dtype=dtype))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class EpochJob:
+    """what a worker needs to make the loop's steps: the loop (without engine or history) and lr"""
+
+    loop: Loop
+    lr: float
+    dtype: str
+
+
+def load(source, dtype: str, perm=None) -> tuple[np.ndarray, np.ndarray]:
+    """a partition's (X, y) in ``dtype``, rows permuted by ``perm`` = (seed, epoch, partition) when given"""
+    X, y = source.load() if isinstance(source, LazyBlock) else source
+    X = np.asarray(X, dtype=dtype).reshape(len(y), -1)
+    y = np.asarray(y, dtype=dtype).reshape(-1)
+    if perm is not None:
+        idx = np.random.default_rng(list(perm)).permutation(len(y))
+        X, y = X[idx], y[idx]
+    return X, y
+
+
+def _engine(X, y, model, prep, dtype: str) -> NumpyEngine:
+    engine = NumpyEngine(X, y, dtype=dtype)
+    engine.prepare(model, prep)
+    return engine
+
+
+def block_gram(source, dtype: str, label: str, names: list[str], target: str) -> GramStats:
+    """Gram statistics of one partition; DataError naming the partition and column for NaN / inf"""
+    X, y = load(source, dtype)
+    check_X(X, names, source=label)
+    check_X(y.reshape(-1, 1), [target], source=label)
+    return block_stats(X, y, workers=1)  # Dask runs the partitions in parallel already
+
+
+def block_loss_grad(source, dtype: str, model, prep, theta) -> tuple[int, float, np.ndarray]:
+    """(rows, Σ per-row loss, Σ per-row gradient) of one partition"""
+    X, y = load(source, dtype)
+    loss, grad = _engine(X, y, model, prep, dtype).loss_grad(theta)
+    m = len(y)
+    return m, loss * m, grad * m
+
+
+def add_loss_grads(parts: list) -> tuple[int, float, np.ndarray]:
+    """sum the (rows, loss sum, gradient sum) of disjoint partitions"""
+    m, loss, grad = parts[0]
+    for pm, pl, pg in parts[1:]:
+        m, loss, grad = m + pm, loss + pl, grad + pg
+    return m, loss, grad
+
+
+def block_residual_ss(source, dtype: str, model, prep, coef, offset) -> float:
+    X, y = load(source, dtype)
+    return _engine(X, y, model, prep, dtype).residual_ss(coef, offset)
+
+
+def block_max_row_sq_norm(source, dtype: str, model, prep) -> float:
+    X, y = load(source, dtype)
+    return _engine(X, y, model, prep, dtype).max_row_sq_norm()
+
+
+def run_segment(job: EpochJob, source, perm, carried: tuple[TrainState, Carry], last: bool):
+    """the loop's steps over one segment of the epoch's row order; returns (state, carry).
+
+    Batches follow the global order: the rows left over at the end of a segment (fewer
+    than a batch) travel with the parameters and open the first batch of the next one.
+    """
+    state, carry = carried
+    X, y = load(source, job.dtype, perm)
+    B, nc = job.loop.batch_size, len(carry)
+    total = nc + len(y)
+    stop = total if last else total - total % B
+    first = 0
+    if nc and stop:  # finish the batch the previous segment began
+        first = min(B, stop) - nc
+        head = _worker_loop(job, np.concatenate([carry.X, X[:first]]), np.concatenate([carry.y, y[:first]]))
+        _step(head, state, slice(None), job.lr)
+    if stop - nc > first:
+        _run_batches(_worker_loop(job, X[first : stop - nc], y[first : stop - nc]), state, job.lr)
+    rest = max(stop - nc, 0)
+    left = Carry(np.concatenate([carry.X[stop:], X[rest:]]), np.concatenate([carry.y[stop:], y[rest:]]))
+    return state, left
+
+
+def _run_batches(loop: Loop, state: TrainState, lr: float) -> None:
+    """the loop's steps over these rows in order: the NumPy engine's compiled epoch where it applies"""
+    if loop.engine.run_epoch(loop, state, None, lr):
+        return
+    for rows in batches(loop.engine.n_rows, loop.batch_size, None):
+        _step(loop, state, rows, lr)
+
+
+def _worker_loop(job: EpochJob, X, y) -> Loop:
+    """the shipped loop, driving a NumPy engine over these rows"""
+    engine = _engine(X, y, job.loop.model, job.loop.prep, job.dtype)
+    loop = replace(job.loop, engine=engine)
+    loop._mask = engine.mask()
+    return loop
+
+
+def _step(loop: Loop, state: TrainState, rows, lr: float) -> None:
+    """exactly the generic loop's minibatch step"""
+    _, grad = loop.objective_grad(state.theta, rows)
+    loop.apply(state, grad, lr)
