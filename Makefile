@@ -22,6 +22,8 @@ test: venv
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_torch_gpu.py
+	$(BIN)/python benchmarks/bench_dask_outofcore.py
 
 # Graphviz (graph rendering) and Chromium (report check) come from Debian; without them gradfit
 # still works (DOT files, a hint) and the tests that need them say why they skip.

@@ -13,3 +13,19 @@ def test_benchmark_smoke_mode_prints_both_tables():
     for needle in ("sklearn SGDRegressor", "sklearn LinearRegression", "PyTorch tutorial loop",
                    "plain NumPy loop", "one read of X", "PyTorch DataLoader loop", "## scaling", "Numba compile"):
         assert needle in out.stdout
+
+
+def test_gpu_benchmark_smoke_mode_runs_or_says_no_gpu():
+    script = BENCH.parent / "bench_torch_gpu.py"
+    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    import torch
+
+    assert ("GB/s" in out.stdout) if torch.cuda.is_available() else ("no CUDA GPU" in out.stdout)
+
+
+def test_dask_out_of_core_benchmark_smoke_mode():
+    script = BENCH.parent / "bench_dask_outofcore.py"
+    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "rows/s" in out.stdout and "peak" in out.stdout.lower()

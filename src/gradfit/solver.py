@@ -80,6 +80,7 @@ def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_n
     """build the engine, gather Gram statistics, choose preprocessing, solve exactly"""
     engine_cls = get_engine(config.engine)
     engine = engine_cls(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
+    validate(config, n_rows=engine.n_rows)  # the engine knows the row count of lazy or named data
     d = engine.n_features
     model = LinearModel(d, config.fit_intercept, config.loss, float(config.alpha), float(config.l1_ratio))
     stats = engine.gram() if d * d <= GRAM_MAX_ENTRIES else None
@@ -151,7 +152,7 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
         resume: FitResult | None = None, epochs: int | None = None,
         callbacks: Sequence[Callable] = (), progress: bool = False) -> FitResult:
     """fit a linear model by gradient descent; ``resume`` continues an earlier fit's state"""
-    validate(config, n_rows=len(y))
+    validate(config)
     p = prepare(X, y, config, resume.prep if resume else None, feature_names)
     try:
         lr = resume.lr if resume is not None else choose_lr(config, p)
