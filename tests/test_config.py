@@ -49,3 +49,20 @@ def test_zero_variance_column_named_under_standardize():
 
     with pytest.raises(DataError, match=r"column 'b' has zero variance; it cannot be standardized"):
         fit(Xc, Y, FitConfig(preprocess="standardize"), feature_names=["a", "b"])
+
+
+def test_auto_lr_without_statistics_asks_for_a_number(monkeypatch):
+    monkeypatch.setattr("gradfit.solver.GRAM_MAX_ENTRIES", 1)
+    with pytest.raises(OptionError, match=r"option lr='auto' needs the curvature of the data, which is not "
+                                          r"gathered for 2 features; give lr a number"):
+        fit(X, Y, FitConfig(lr="auto"))
+
+
+def test_engine_is_closed_when_preparation_fails(monkeypatch):
+    from gradfit.engines.numpy import NumpyEngine
+
+    closed = []
+    monkeypatch.setattr(NumpyEngine, "close", lambda self: closed.append(True))
+    with pytest.raises(OptionError, match="batch_size=7 is larger than the data"):
+        fit(X, Y, FitConfig(batch_size=7))
+    assert closed == [True]

@@ -77,9 +77,17 @@ class Prepared:
 
 
 def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:
-    """build the engine, gather Gram statistics, choose preprocessing, solve exactly"""
-    engine_cls = get_engine(config.engine)
-    engine = engine_cls(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
+    """build the engine and get it ready; the engine is closed again if that fails"""
+    engine = get_engine(config.engine)(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
+    try:
+        return _prepare_engine(engine, config, prep, feature_names)
+    except BaseException:
+        engine.close()
+        raise
+
+
+def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, feature_names) -> Prepared:
+    """gather Gram statistics, choose preprocessing, solve exactly, pick the full-batch path"""
     validate(config, n_rows=engine.n_rows)  # the engine knows the row count of lazy or named data
     d = engine.n_features
     model = LinearModel(d, config.fit_intercept, config.loss, float(config.alpha), float(config.l1_ratio))
@@ -117,13 +125,17 @@ def choose_lr(config: FitConfig, p: Prepared) -> float:
         return float(config.lr)
     if config.optimizer != "sgd":
         return adaptive_lr(p.exact.theta if p.exact else [1.0])
-    return sgd_safe_lr(config, p)
+    lr = sgd_safe_lr(config, p)
+    if lr is None:
+        raise OptionError(f"option lr='auto' needs the curvature of the data, which is not gathered for "
+                          f"{p.model.n_features} features; give lr a number")
+    return lr
 
 
-def sgd_safe_lr(config: FitConfig, p: Prepared) -> float:
-    """1/L_b from the curvature of the objective (power iteration on its Hessian)"""
+def sgd_safe_lr(config: FitConfig, p: Prepared) -> float | None:
+    """1/L_b from the curvature of the objective (power iteration on its Hessian); None without statistics"""
     if p.quad is None:
-        return float("nan")
+        return None
     H = p.quad.hessian() + np.diag(np.asarray(p.model.mask()) * p.model.l2)
     L = power_iteration(H)
     small_batches = config.batch_size is not None and config.batch_size < p.engine.n_rows
