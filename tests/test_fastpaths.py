@@ -236,3 +236,19 @@ def test_engine_option_errors(options, message):
     X, y = uncentered_data(n=10, d=2, seed=22)
     with pytest.raises(OptionError, match=message):
         fit(X, y, FitConfig(epochs=1, engine_options=options))
+
+
+@pytest.mark.parametrize("code", range(5))
+def test_one_batch_epoch_in_row_order_matches_numpy_twin(code):
+    """a batch larger than the data (one step) over rows in order, from a fresh momentum buffer"""
+    rng = np.random.default_rng(30 + code)
+    X, y, theta, slots, hyper, (shift, inv_scale, y_shift) = _kernel_inputs(code, True, rng, n=9, d=3)
+    out = []
+    for module in (kernels, kernels_ref):
+        th, sl = theta.copy(), slots.copy()
+        t = module.run_epoch(X, y, np.empty(0, np.int64), False, 50, th, sl, 0, True, code, hyper, 0.05, 0.1, 0.3,
+                             1.0, shift, inv_scale, y_shift, True)
+        out.append((th, sl, t))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-12)
+    assert out[0][2] == out[1][2] == 1

@@ -3,17 +3,19 @@
 ``run_epoch`` walks the rows of X in the epoch's order, batch by batch, and for each
 batch makes exactly the step of the generic training loop: the gradient of the data
 loss over the batch (preprocessing x̃ = (x − shift)·inv_scale applied on the fly, X is
-never copied), plus the L2 gradient, the optimizer's update (formulas of
-``gradfit.optim``), and the L1 proximal step. ``gradfit.kernels_ref`` is its plain
-NumPy twin, which the tests compare it with.
+never copied), plus the L2 gradient, the optimizer's update (``gradfit.kernels_optim``),
+and the L1 proximal step. ``gradfit.kernels_ref`` is its plain NumPy twin, which the
+tests compare it with.
 
-Optimizer state travels in ``slots`` (2 × p: momentum buffer, or Adam's m and v, or
-the squared-gradient accumulator) and ``hyper`` (see ``HYPER``).
+A step is two passes over the coordinates: the residuals of the batch's rows (x·v), then
+one fused pass that forms each coordinate's gradient, updates it, soft-thresholds it and
+refreshes v = w·inv_scale. The epoch loop is compiled once per optimizer (its update is
+an argument, fixed at compile time), so a step carries no dispatch. Optimizer state
+travels in ``slots`` (2 × p: momentum buffer, or Adam's m and v, or the squared-gradient
+accumulator) and ``hyper`` (see ``HYPER``).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from llvmlite import ir
@@ -21,16 +23,10 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: optimizer codes understood by the kernels
-SGD, MOMENTUM, ADAM, ADAGRAD, RMSPROP = range(5)
+from . import kernels_optim as opt
+from .kernels_optim import ADAGRAD, ADAM, FAST, HYPER, MOMENTUM, RMSPROP, SGD, fast
 
-#: layout of the ``hyper`` vector
-HYPER = ("momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "lr_decay", "rho")
-
-
-#: let LLVM reorder sums into SIMD lanes (and fuse multiply-adds); no assumptions about NaN or inf
-FAST = {"reassoc", "contract"}
-
+__all__ = ["ADAGRAD", "ADAM", "HYPER", "MOMENTUM", "RMSPROP", "SGD", "run_epoch"]
 
 #: a shuffled epoch asks the memory for the row this many steps ahead while it works on the current one
 PREFETCH_ROWS = 16
@@ -52,16 +48,14 @@ def prefetch(typingctx, address):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def prefetch_row(X, order, k):
-    """hint the cache lines of row order[k + PREFETCH_ROWS] (random reads then overlap)"""
-    ahead = k + PREFETCH_ROWS
-    if ahead < order.shape[0]:
-        address, size = X.ctypes.data + order[ahead] * X.strides[0], X.shape[1] * X.itemsize
-        for offset in range(0, size, 64):
-            prefetch(address + offset)
-        prefetch(address + size - 1)
+    """hint each cache line of row order[k], where k is inside the order (random reads then overlap)"""
+    if k < order.shape[0]:
+        address = X.ctypes.data + order[k] * X.strides[0]
+        for line in range(address & -64, address + X.shape[1] * X.itemsize, 64):
+            prefetch(line)
 
 
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
+@fast
 def residual(X, y, i, v, offset):
     """r = x_i·v + offset − y_i"""
     r = 0.0
@@ -70,138 +64,99 @@ def residual(X, y, i, v, offset):
     return r + offset - y[i]
 
 
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
-def batch_xtr(X, y, order, shuffled, start, stop, v, offset, acc):
-    """acc ← Σ x_i·r_i over the batch's rows; returns Σ r_i"""
-    acc[:] = 0.0
+@fast
+def batch_xtr(X, y, order, shuffled, start, stop, v, offset, r, acc):
+    """acc ← Σ x_i·r_i over the batch's rows; returns Σ r_i (residuals first: independent dot products)"""
     rsum = 0.0
     for k in range(start, stop):
         i = k
         if shuffled:
-            prefetch_row(X, order, k)
+            prefetch_row(X, order, k + PREFETCH_ROWS)
             i = order[k]
-        r = residual(X, y, i, v, offset)
-        rsum += r
+        r[k - start] = residual(X, y, i, v, offset)
+        rsum += r[k - start]
+    acc[:] = 0.0
+    for k in range(start, stop):
+        i = order[k] if shuffled else k
         for j in range(X.shape[1]):
-            acc[j] += X[i, j] * r
+            acc[j] += X[i, j] * r[k - start]
     return rsum
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def step_scalars(code, t, hyper, lr):
-    """(step size, √(1−β₂ᵗ)) of step t: Adam's bias corrections, Adagrad's decayed rate"""
-    if code == ADAM:
-        return lr / (1.0 - hyper[3] ** t), math.sqrt(1.0 - hyper[4] ** t)
-    if code == ADAGRAD:
-        return lr / (1.0 + (t - 1) * hyper[6]), 1.0
-    return lr, 1.0
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
-def finish_grad(X, i, single, acc, rsum, f, shift, inv_scale, l2, theta, grad):
-    """grad ← ((Xᵀr − shift·Σr)·inv_scale)·c/m + l2·w, then the intercept's Σr·c/m"""
-    d = X.shape[1]
-    for j in range(d):
-        xtr = X[i, j] * rsum if single else acc[j]
-        grad[j] = (xtr - shift[j] * rsum) * inv_scale[j] * f + l2 * theta[j]
-    if grad.shape[0] > d:
-        grad[d] = rsum * f
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
-def momentum_update(theta, grad, slots, fresh, hyper, step):
-    """torch SGD with momentum (and Nesterov) on theta in place"""
-    mu, keep = hyper[0], 1.0 - hyper[1]
-    for j in range(theta.shape[0]):
-        g = grad[j]
-        b = g * 1.0 if fresh else mu * slots[0, j] + keep * g
-        slots[0, j] = b
-        theta[j] += -step * (g + mu * b if hyper[2] != 0.0 else b)
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
-def adam_update(theta, grad, slots, hyper, step, root):
-    """torch Adam (bias corrections folded into step and root) on theta in place"""
-    for j in range(theta.shape[0]):
-        g = grad[j]
-        m = slots[0, j] + (1.0 - hyper[3]) * (g - slots[0, j])
-        s = hyper[4] * slots[1, j] + (1.0 - hyper[4]) * (g * g)
-        slots[0, j], slots[1, j] = m, s
-        theta[j] += -step * (m / (math.sqrt(s) / root + hyper[5]))
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
-def accum_update(theta, grad, slots, hyper, step, running_sum):
-    """torch Adagrad (running sum of g²) or RMSprop (moving average of g²) on theta in place"""
-    rho = hyper[7]
-    for j in range(theta.shape[0]):
-        g = grad[j]
-        s = slots[0, j] + g * g if running_sum else rho * slots[0, j] + (1.0 - rho) * (g * g)
-        slots[0, j] = s
-        theta[j] += -step * (g / (math.sqrt(s) + hyper[5]))
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
-def sgd_update(theta, grad, step):
-    """plain SGD on theta in place"""
-    for j in range(theta.shape[0]):
-        theta[j] += -step * grad[j]
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def update(code, theta, grad, slots, t, fresh, hyper, lr):
-    """one step (number t, from 1) of optimizer ``code`` on theta and slots in place"""
-    step, root = step_scalars(code, t, hyper, lr)
-    if code == SGD:
-        sgd_update(theta, grad, step)
-    elif code == MOMENTUM:
-        momentum_update(theta, grad, slots, fresh, hyper, step)
-    elif code == ADAM:
-        adam_update(theta, grad, slots, hyper, step, root)
-    else:
-        accum_update(theta, grad, slots, hyper, step, code == ADAGRAD)
-
-
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
-def prox_and_raw(theta, threshold, inv_scale, v, shift, y_shift, fit_intercept):
-    """soft-threshold w (when threshold > 0), refresh v = w·inv_scale; returns the raw offset"""
-    d = v.shape[0]
+@fast
+def raw_params(theta, inv_scale, shift, y_shift, fit_intercept, v):
+    """v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
     off = 0.0
-    for j in range(d):
-        if threshold > 0.0:
-            theta[j] = np.sign(theta[j]) * max(abs(theta[j]) - threshold, 0.0)
+    for j in range(v.shape[0]):
         v[j] = theta[j] * inv_scale[j]
         off += shift[j] * v[j]
-    return (theta[d] if fit_intercept else 0.0) - off + y_shift
+    return (theta[v.shape[0]] if fit_intercept else 0.0) - off + y_shift
 
 
-@njit(cache=True, error_model="numpy")
-def run_epoch(X, y, order, shuffled, batch_size, theta, slots, t, fresh, code, hyper,
-              lr, l2, l1, c, shift, inv_scale, y_shift, fit_intercept):
-    """one epoch of steps on theta, slots in place; returns the step count t afterwards.
+@fast
+def update_weights(X, i, single, acc, rsum, f, shift, inv_scale, l2, threshold, theta, slots, hyper, step,
+                   root, fresh, coord, v):
+    """one fused pass over w: gradient ((Xᵀr − shift·Σr)·inv_scale·f + l2·w), update, L1 prox, v; returns shift·v"""
+    off = 0.0
+    for j in range(v.shape[0]):
+        xtr = X[i, j] * rsum if single else acc[j]
+        g = (xtr - shift[j] * rsum) * inv_scale[j] * f + l2 * theta[j]
+        w = coord(theta[j], g, slots, j, hyper, step, root, fresh)
+        w = w - min(max(w, -threshold), threshold)  # soft threshold; the identity when threshold = 0
+        theta[j] = w
+        v[j] = w * inv_scale[j]
+        off += shift[j] * v[j]
+    return off
 
-    Per batch: Xᵀr over its rows (for a single row, x_i·r is formed on the fly), the
-    gradient with its L2 term, the optimizer's update, the L1 prox, and v = w·inv_scale
-    for the next batch; each a short loop over the coordinates that LLVM vectorizes.
-    """
+
+# inlined helpers take the flags of the function they land in, so the loop itself needs FAST
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def epoch(args, scalars, coord):
+    """``run_epoch`` for one optimizer: ``args`` are run_epoch's arguments less ``code``, then its update pair"""
+    X, y, order, shuffled, batch_size, theta, slots, t, fresh, hyper, lr, l2, l1, c, shift, inv_scale, y_shift, \
+        fit_intercept = args
     n, d = X.shape
-    acc = np.zeros(d)
-    grad = np.empty(theta.shape[0])
-    v = np.empty(d)
-    offset = prox_and_raw(theta, 0.0, inv_scale, v, shift, y_shift, fit_intercept)
+    acc, r, v = np.zeros(d), np.empty(min(batch_size, n)), np.empty(d)
+    offset = raw_params(theta, inv_scale, shift, y_shift, fit_intercept, v)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         i = order[start] if shuffled else start
         single = stop - start == 1
         if single:
             if shuffled:
-                prefetch_row(X, order, start)
+                prefetch_row(X, order, start + PREFETCH_ROWS)
             rsum = residual(X, y, i, v, offset)
         else:
-            rsum = batch_xtr(X, y, order, shuffled, start, stop, v, offset, acc)
-        finish_grad(X, i, single, acc, rsum, c / (stop - start), shift, inv_scale, l2, theta, grad)
+            rsum = batch_xtr(X, y, order, shuffled, start, stop, v, offset, r, acc)
         t += 1
-        update(code, theta, grad, slots, t, fresh, hyper, lr)
+        step, root = scalars(t, hyper, lr)
+        f = c / (stop - start)
+        off = update_weights(X, i, single, acc, rsum, f, shift, inv_scale, l2, lr * l1, theta, slots, hyper,
+                             step, root, fresh, coord, v)
+        if fit_intercept:
+            theta[d] = coord(theta[d], rsum * f, slots, d, hyper, step, root, fresh)
+        offset = (theta[d] if fit_intercept else 0.0) - off + y_shift
         fresh = False
-        offset = prox_and_raw(theta, lr * l1, inv_scale, v, shift, y_shift, fit_intercept)
     return t
+
+
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def run_epoch(X, y, order, shuffled, batch_size, theta, slots, t, fresh, code, hyper,
+              lr, l2, l1, c, shift, inv_scale, y_shift, fit_intercept):
+    """one epoch of steps on theta, slots in place; returns the step count t afterwards.
+
+    Per batch: the residuals of its rows, then one fused pass over the coordinates
+    (gradient with its L2 term, the update of optimizer ``code``, the L1 prox, and
+    v = w·inv_scale for the next batch). The optimizer is chosen here, once per epoch.
+    """
+    args = (X, y, order, shuffled, batch_size, theta, slots, t, fresh, hyper, lr, l2, l1, c, shift, inv_scale,
+            y_shift, fit_intercept)
+    if code == SGD:
+        return epoch(args, opt.plain_scalars, opt.sgd_coord)
+    if code == MOMENTUM:
+        return epoch(args, opt.plain_scalars, opt.momentum_coord)
+    if code == ADAM:
+        return epoch(args, opt.adam_scalars, opt.adam_coord)
+    if code == ADAGRAD:
+        return epoch(args, opt.adagrad_scalars, opt.adagrad_coord)
+    return epoch(args, opt.plain_scalars, opt.rmsprop_coord)
