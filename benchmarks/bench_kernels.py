@@ -4,10 +4,11 @@
 
 Each line is the median of ``repeats`` runs (wall clock and CPU time of this process):
 one sequential read of X, the epoch permutation, a compiled loop that only gathers the
-rows in permuted order and sums them (the memory floor of an exact shuffle; with and
-without software prefetch), the same loop plus a dot product and an axpy per row (the
-arithmetic floor of plain SGD), gradfit's per-sample and batch-32 epochs (kernel call
-alone), and scikit-learn's SGDRegressor for one epoch.
+rows and their targets in permuted order and sums them (the memory floor of an exact
+shuffle; with and without software prefetch), the same loop plus a dot product and an
+axpy per row (the arithmetic floor of plain SGD; with and without hinting the target
+y[i]), gradfit's per-sample and batch-32 epochs (kernel call alone), and scikit-learn's
+SGDRegressor for one epoch.
 """
 
 from __future__ import annotations
@@ -21,28 +22,32 @@ from numba import njit
 from sklearn.linear_model import SGDRegressor
 
 from gradfit import kernels
-from gradfit.kernels import prefetch_row
+from gradfit.kernels import prefetch_lines, prefetch_row
 from synthetic import make_data
 
 
 @njit(cache=True, error_model="numpy")
-def gather_sum(X, order, ahead):
-    """Σ over rows in ``order`` of Σ_j x_ij, touching row order[k + ahead] early (0: no prefetch)"""
+def gather_sum(X, y, order, ahead):
+    """Σ over rows in ``order`` of y_i + Σ_j x_ij, hinting row order[k + ahead] early (0: no prefetch)"""
     total = 0.0
     for k in range(order.shape[0]):
         if ahead:
-            prefetch_row(X, order, k + ahead)
+            prefetch_row(X, y, order, k + ahead)
         i = order[k]
+        total += y[i]
         for j in range(X.shape[1]):
             total += X[i, j]
     return total
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
-def gather_dot_axpy(X, y, order, w, step, ahead):
-    """plain SGD without anything else: per row r = x·w − y, then w −= step·r·x"""
+def gather_dot_axpy(X, y, order, w, step, ahead, hint_target):
+    """plain SGD without anything else: per row r = x·w − y, then w −= step·r·x (y[i] hinted or not)"""
     for k in range(order.shape[0]):
-        prefetch_row(X, order, k + ahead)
+        if hint_target:
+            prefetch_row(X, y, order, k + ahead)
+        elif k + ahead < order.shape[0]:
+            prefetch_lines(X.ctypes.data + order[k + ahead] * X.strides[0], X.shape[1] * X.itemsize)
         i = order[k]
         r = -y[i]
         for j in range(X.shape[1]):
@@ -86,12 +91,13 @@ def cases(X, y, order) -> dict:
     out = {
         "sequential read X.sum()": lambda: X.sum(),
         "epoch permutation (2 × n int64)": lambda: rng.permutation(len(y)),
-        "gather rows in permuted order, no prefetch": lambda: gather_sum(X, order, 0),
+        "gather rows in permuted order, no prefetch": lambda: gather_sum(X, y, order, 0),
     }
     for ahead in (4, 8, 16, 32):
-        out[f"gather rows, prefetch {ahead} ahead"] = lambda a=ahead: gather_sum(X, order, a)
-    out[f"gather + dot + axpy, prefetch {kernels.PREFETCH_ROWS} ahead"] = (
-        lambda: gather_dot_axpy(X, y, order, w, 1e-9, kernels.PREFETCH_ROWS))
+        out[f"gather rows, prefetch {ahead} ahead"] = lambda a=ahead: gather_sum(X, y, order, a)
+    for hint in (False, True):
+        out[f"gather + dot + axpy, prefetch {kernels.PREFETCH_ROWS} ahead, y {'hinted' if hint else 'not hinted'}"] = (
+            lambda h=hint: gather_dot_axpy(X, y, order, w, 1e-9, kernels.PREFETCH_ROWS, h))
     out["gradfit per-sample epoch (sgd, kernel only)"] = lambda: gradfit_epoch(X, y, order, 1)
     out["gradfit per-sample epoch (adam, kernel only)"] = lambda: gradfit_epoch(X, y, order, 1, kernels.ADAM)
     out["gradfit batch-32 epoch (sgd, kernel only)"] = lambda: gradfit_epoch(X, y, order, 32)
@@ -108,7 +114,7 @@ def main(argv: list[str]) -> None:
     for name, fn in cases(X, y, order).items():
         fn()  # compile / warm up
         wall, cpu = median_times(fn, repeats)
-        print(f"{name:<48} {wall * 1e3:8.1f} ms wall {cpu * 1e3:8.1f} ms cpu {wall / n * 1e9:6.1f} ns/row")
+        print(f"{name:<56} {wall * 1e3:8.1f} ms wall {cpu * 1e3:8.1f} ms cpu {wall / n * 1e9:6.1f} ns/row")
     with open("/proc/loadavg") as f:
         print(f"load average after: {f.read().split()[:3]}")
 

@@ -12,7 +12,8 @@ one fused pass that forms each coordinate's gradient, updates it, soft-threshold
 refreshes v = w·inv_scale. The epoch loop is compiled once per optimizer (its update is
 an argument, fixed at compile time), so a step carries no dispatch. Optimizer state
 travels in ``slots`` (2 × p: momentum buffer, or Adam's m and v, or the squared-gradient
-accumulator) and ``hyper`` (see ``HYPER``).
+accumulator) and ``hyper`` (see ``HYPER``). A shuffled epoch hints the memory
+``PREFETCH_ROWS`` rows ahead, for each row and its target y_i alike.
 """
 
 from __future__ import annotations
@@ -47,12 +48,24 @@ def prefetch(typingctx, address):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def prefetch_row(X, order, k):
-    """hint each cache line of row order[k], where k is inside the order (random reads then overlap)"""
+def prefetch_lines(address, nbytes):
+    """hint each 64-byte cache line of the ``nbytes`` bytes at ``address``, each line once"""
+    for line in range(address & -64, address + nbytes, 64):
+        prefetch(line)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def prefetch_row(X, y, order, k):
+    """hint each cache line of row order[k] and its target y[order[k]], where k is inside the order
+
+    Random reads then overlap. The target matters as much as the row: y (16 MB at the
+    reference size) falls out of the caches while X streams through, and an unhinted
+    y[i] is a cache miss on the path of every residual.
+    """
     if k < order.shape[0]:
-        address = X.ctypes.data + order[k] * X.strides[0]
-        for line in range(address & -64, address + X.shape[1] * X.itemsize, 64):
-            prefetch(line)
+        i = order[k]
+        prefetch_lines(X.ctypes.data + i * X.strides[0], X.shape[1] * X.itemsize)
+        prefetch(y.ctypes.data + i * y.strides[0])
 
 
 @fast
@@ -71,7 +84,7 @@ def batch_xtr(X, y, order, shuffled, start, stop, v, offset, r, acc):
     for k in range(start, stop):
         i = k
         if shuffled:
-            prefetch_row(X, order, k + PREFETCH_ROWS)
+            prefetch_row(X, y, order, k + PREFETCH_ROWS)
             i = order[k]
         r[k - start] = residual(X, y, i, v, offset)
         rsum += r[k - start]
@@ -124,7 +137,7 @@ def epoch(args, scalars, coord):
         single = stop - start == 1
         if single:
             if shuffled:
-                prefetch_row(X, order, start + PREFETCH_ROWS)
+                prefetch_row(X, y, order, start + PREFETCH_ROWS)
             rsum = residual(X, y, i, v, offset)
         else:
             rsum = batch_xtr(X, y, order, shuffled, start, stop, v, offset, r, acc)
