@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -26,3 +28,12 @@ def plane_csv(write_file):
     y = 2.0 * a - 3.0 * b + 1.0 + 0.01 * rng.normal(size=30)
     rows = "".join(f"{ai!r},{bi!r},{yi!r}\n" for ai, bi, yi in zip(a.tolist(), b.tolist(), y.tolist()))
     return write_file("plane.csv", "a,b,y\n" + rows)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """close every Matplotlib figure a test opened (only where pyplot is in use)"""
+    yield
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")

@@ -32,12 +32,6 @@ WEIGHT = np.array([58.7, 75.7, 62.1, 70.4, 60.1])
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def hypothesis():
     """the 'hypothesis' lesson: H(x) = Wx, W from 0, lr 0.15, 10 epochs"""

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,12 +27,6 @@ from gradfit.report import render_report, write_report
 HEIGHT = np.array([166.0, 176.0, 171.0, 173.0, 169.0])
 WEIGHT = np.array([58.7, 75.7, 62.1, 70.4, 60.1])
 SECTIONS = ["data", "settings", "metrics", "exact", "coefficients", "inference", "history", "plots"]
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

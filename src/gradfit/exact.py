@@ -73,9 +73,9 @@ def solve_spd(M: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, str, float]:
     return z / D, "lstsq", cond
 
 
-def least_squares_coef(quad: Quadratic) -> np.ndarray:
-    """the centered least-squares coefficients w* (descent units, no penalty)"""
-    return solve_spd(quad.A, quad.q)[0]
+def least_squares_coef(quad: Quadratic) -> tuple[np.ndarray, str, float]:
+    """the centered least-squares coefficients w* (descent units, no penalty): (w*, method, condition)"""
+    return solve_spd(quad.A, quad.q)
 
 
 def coordinate_descent(M, r, l2, l1, tol=1e-14, max_sweeps=100_000) -> np.ndarray:
@@ -101,11 +101,17 @@ def coordinate_descent(M, r, l2, l1, tol=1e-14, max_sweeps=100_000) -> np.ndarra
     return w
 
 
-def solve(quad: Quadratic) -> tuple[list[float], str, float]:
-    """theta* in descent units: (theta, method, condition number)"""
+def solve(quad: Quadratic, least_squares=None) -> tuple[list[float], str, float]:
+    """theta* in descent units: (theta, method, condition number)
+
+    ``least_squares``: the result of ``least_squares_coef(quad)`` if already at hand; an
+    unpenalized model with an intercept has exactly that answer, so it is not solved again.
+    """
     model = quad.model
     M, r = quad.coef_system()
-    if model.l1 > 0.0:
+    if least_squares is not None and model.alpha == 0.0 and model.fit_intercept:
+        w, method, cond = least_squares
+    elif model.l1 > 0.0:
         w = coordinate_descent(M, r, model.l2, model.l1)
         method, cond = "coordinate-descent", float(np.linalg.cond(M + model.l2 * np.eye(len(r))))
     else:

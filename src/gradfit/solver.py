@@ -105,11 +105,12 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
                               f"(the {d}×{d} matrix is above GRAM_MAX_ENTRIES={GRAM_MAX_ENTRIES}); use gram='auto'")
         return Prepared(engine, engine, model, prep, None, None, None)
     quad = Quadratic.from_stats(stats, prep, model)
-    w_star = exact_mod.least_squares_coef(quad)
+    least_squares = exact_mod.least_squares_coef(quad)
+    w_star = least_squares[0]
     rss = engine.residual_ss(w_star.tolist(), quad.best_intercept(w_star))
     stats.rss_min = rss
     gram_path = GramPath(engine, quad, w_star, rss)
-    theta, method, cond = exact_mod.solve(quad)
+    theta, method, cond = exact_mod.solve(quad, least_squares)
     coef, intercept = prep.to_original(theta, model)
     objective = gram_path.objective_parts(np.asarray(theta))[0] + model.penalty(theta)
     exact = ExactSolution(theta, coef, intercept, objective, method, cond)
