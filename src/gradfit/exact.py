@@ -41,8 +41,8 @@ COND_LIMIT = 1e10
 SPD_RTOL = 1e-13
 #: the check pass accepts the Gram answer when it promises at least this many digits for every coefficient
 TARGET_DIGITS = 13.0
-#: the digits of a float64 number: a correction of half an ulp leaves no more
-FLOAT_DIGITS = -math.log10(2.0**-53)
+#: the most digits promised: float64 holds 15 to 16 significant decimal digits
+FLOAT_DIGITS = 15.0
 #: refinement steps at most (each gains about −log10(κ·ε) digits)
 MAX_REFINE = 10
 
@@ -225,7 +225,7 @@ def relative_step(params: np.ndarray, step: np.ndarray) -> float:
 
 def digits_of(rel: float) -> float:
     """significant digits left by a relative error ``rel``"""
-    return FLOAT_DIGITS if rel <= 2.0**-53 else min(FLOAT_DIGITS, max(0.0, -math.log10(rel)))
+    return FLOAT_DIGITS if rel <= 10.0**-FLOAT_DIGITS else max(0.0, -math.log10(rel))
 
 
 def least_squares(engine, stats: GramStats, *, fit_intercept: bool, refine: bool = True) -> LeastSquares:
@@ -259,7 +259,7 @@ def _refine(measure, correct, coef: np.ndarray, b: float, fit_intercept: bool):
         if rel > last:  # diverging: the conditioning is beyond these corrections; keep the better point
             break
         coef, b, digits = coef + dc, b + db, digits_of(rel)
-        if digits >= FLOAT_DIGITS - 0.5 or rel > 0.5 * last:
+        if digits >= FLOAT_DIGITS or rel > 0.5 * last:
             break
         last = rel
     return coef, b, digits
@@ -324,7 +324,7 @@ def _augmented(X, y, sd: ScaledDesign, Q: np.ndarray, R: np.ndarray, coef: np.nd
             break
         coef, b, r = coef + dc, b + db, r + (Q @ h + (f - Q @ d1))
         digits = digits_of(rel)
-        if digits >= FLOAT_DIGITS - 0.5 or rel > 0.5 * last:
+        if digits >= FLOAT_DIGITS or rel > 0.5 * last:
             break
         last = rel
     return coef, b, digits
