@@ -154,3 +154,39 @@ def test_descent_reaches_closed_form(n, d, seed, fit_intercept, preprocess, alph
     result = fit(X, y, cfg)
     assert result.gap.param_distance < 1e-6
     assert result.gap.objective_gap < 1e-10 * max(1.0, result.exact.objective)
+
+
+def wampler4():
+    """NIST Wampler4's design and data (degree 5 in x = 0..20, large residuals): exact in float64"""
+    return NIST.load("Wampler4").X, NIST.load("Wampler4").y
+
+
+@pytest.mark.parametrize("gather_bytes, method", [(1 << 28, "qr+refinement"), (0, "cholesky+refinement")])
+def test_dask_exact_answer_is_refined_gathered_or_by_distributed_passes(monkeypatch, gather_bytes, method):
+    da = pytest.importorskip("dask.array")
+    from distributed import Client, LocalCluster
+
+    monkeypatch.setattr("gradfit.engines.dask.GATHER_BYTES", gather_bytes)
+    X, y = wampler4()
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster):
+        result = fit(da.from_array(X, chunks=(7, -1)), da.from_array(y, chunks=7),
+                     FitConfig(epochs=0, engine="dask", engine_options={"progress": False}))
+    assert result.exact.method == method
+    assert lre([*result.exact.coef, result.exact.intercept], exact_rational_lstsq(X, y)) >= 14.0
+    assert result.exact.digits >= 13.0
+
+
+@pytest.mark.parametrize("engine", ["numpy", "python", "torch"])
+def test_precise_residual_pass_is_exact_to_double_double(engine):
+    """Σr², Xᵀr and Σr at a point near the optimum, where float64 residuals lose most digits"""
+    from gradfit.engines import get_engine
+
+    X, y = wampler4()
+    beta = exact_rational_lstsq(X, y)
+    coef, b = beta[:5] * (1 + 1e-13), beta[5]
+    p = get_engine(engine)(X, y).residual_pass(coef, b, precise=True)
+    r = [Fraction(t) - Fraction(b) - sum(Fraction(v) * Fraction(c) for v, c in zip(row, coef)) for row, t in zip(X, y)]
+    exact = [sum(Fraction(row[j]) * ri for row, ri in zip(X, r)) for j in range(5)] + [sum(r)]
+    np.testing.assert_allclose(p.grad.value, [float(g) for g in exact], rtol=1e-14)
+    assert p.ss == pytest.approx(float(sum(ri * ri for ri in r)), rel=1e-14)
