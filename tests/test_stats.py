@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -311,7 +312,7 @@ def test_cli_warns_about_an_unconverged_model(cli, tmp_path):
     app, path, _ = cli
     X, y = offset_data(n=60, seed=3)
     GDRegressor(lr="auto", preprocess="standardize", epochs=2).fit(X, y).save(tmp_path / "early.json")
-    result = invoke(app, tmp_path / "early.json")
+    result = invoke(app, tmp_path / "early.json", "--at", "fit")
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("warning: The fit is ") and "assume the optimum" in result.stderr
     assert "Dist. to optimum:" in result.stdout
@@ -333,3 +334,127 @@ def test_near_perfect_fit_uses_the_measured_rss(tmp_path):
     loaded = load_model(tmp_path / "m.json")
     assert loaded.summary().ssr == pytest.approx(direct, rel=1e-6)
     assert train_metrics(loaded)["mse"] == pytest.approx(direct / 200, rel=1e-6)
+
+
+# ------------------------------------------------- zero residuals, unidentified coefficients, unconverged fits
+
+
+def tutorial_line():
+    """x = 1, 2, 3 and y = 2, 4, 6: the least-squares line y = 2x leaves no residual at all"""
+    return np.array([[1.0], [2.0], [3.0]]), np.array([2.0, 4.0, 6.0])
+
+
+def test_perfect_fit_reports_infinities_where_statsmodels_does():
+    X, y = tutorial_line()
+    s = summarize(block_stats(X, y), [2.0], 0.0, fit_intercept=True, rss=0.0)
+    assert s.ssr == 0.0 and s.resid_std_err == 0.0 and s.rsquared == 1.0 and s.rsquared_adj == 1.0
+    assert s.fvalue == math.inf and s.f_pvalue == 0.0
+    assert s.llf == math.inf and s.aic == -math.inf and s.bic == -math.inf
+    const, slope = s.coefficients
+    assert const.std_err == 0.0 and const.statistic is None and const.p_value is None  # 0 / 0
+    assert slope.std_err == 0.0 and slope.statistic == math.inf and slope.p_value == 0.0
+    assert (slope.ci_low, slope.ci_high) == (2.0, 2.0)
+    # statsmodels computes the same limits from residuals of about 1e-16: enormous or vanishing figures
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.OLS(y, sm.add_constant(X)).fit()
+    assert res.tvalues[1] > 1e12 and res.pvalues[1] < 1e-10 and res.fvalue > 1e12 and res.llf > 50
+    text = s.to_text()
+    assert "inf" in text and "-inf" in text and "n/a" in text
+
+
+def test_constant_target_reports_an_undefined_r_squared():
+    X, y = tutorial_line()
+    y = np.full(3, 4.0)
+    s = summarize(block_stats(X, y), [0.0], 4.0, fit_intercept=True, rss=0.0)
+    assert s.ssr == 0.0 and s.rsquared is None and s.rsquared_adj is None
+    assert s.fvalue is None and s.f_pvalue is None and s.llf == math.inf
+    const, slope = s.coefficients
+    assert const.statistic == math.inf and const.p_value == 0.0 and slope.statistic is None
+    doc = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert doc["llf"] == "inf" and doc["aic"] == "-inf" and doc["rsquared"] is None
+    assert Summary.from_dict(doc).llf == math.inf
+
+
+@pytest.mark.parametrize("case", ["constant column", "duplicated column", "more features than rows"])
+def test_unidentified_coefficients_have_no_standard_error(case):
+    X, y = offset_data(n=200 if case != "more features than rows" else 6)
+    if case == "constant column":
+        X, unidentified = np.column_stack([X, np.full(len(y), 3.0)]), {"const", "x4"}
+    elif case == "duplicated column":
+        X, unidentified = np.column_stack([X, X[:, 1]]), {"x1", "x4"}
+    else:
+        X, unidentified = np.column_stack([X, X ** 2]), {"const", *(f"x{j}" for j in range(8))}
+    D, coef, intercept = least_squares(X, y, True)
+    s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True)
+    missing = {c.name for c in s.coefficients if c.std_err is None or math.isnan(c.std_err)}
+    assert missing == unidentified
+    for c in s.coefficients:
+        if c.name in unidentified:
+            assert c.std_err is None or all(math.isnan(v) for v in (c.std_err, c.statistic, c.p_value, c.ci_low))
+            row = next(line for line in s.to_text().splitlines() if line.startswith(c.name + " "))
+            assert row.split()[2:] == ["n/a"] * 5
+    assert any("not identified" in note and all(name in note for name in sorted(unidentified)[:3])
+               for note in s.notes)
+    if case == "duplicated column":  # the identified coefficients keep statsmodels' standard errors
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            res = sm.OLS(y, D).fit()
+        for j, c in enumerate(s.coefficients):
+            if c.name not in unidentified:
+                assert c.std_err == pytest.approx(res.bse[j], rel=1e-8)
+    assert json.dumps(s.to_dict(), allow_nan=False)
+
+
+def stackloss():
+    data = sm.datasets.stackloss.load_pandas().data
+    return data[["AIRFLOW", "WATERTEMP", "ACIDCONC"]], data["STACKLOSS"]
+
+
+def test_summary_of_an_unconverged_fit_is_at_the_exact_answer_and_says_so():
+    X, y = stackloss()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the fit's own verdict
+        model = GDRegressor(epochs=3, preprocess="none").fit(X, y)
+    assert model.gap_.param_distance > 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # valid statistics: nothing to warn about
+        s = model.summary()
+    res = sm.OLS(y, sm.add_constant(X)).fit()
+    assert_matches_statsmodels(s, res)
+    assert s.coefficients[1].p_value == pytest.approx(5.8e-05, rel=0.02)
+    assert s.at == "exact" and "exact least-squares answer" in s.to_text().splitlines()[0]
+    assert any("not the fitted parameters" in note for note in s.notes)
+    with pytest.warns(ConvergenceWarning, match="assume the optimum"):
+        at_fit = model_summary(model, at="fit")  # GDRegressor.summary(at=...) passes it through
+    assert at_fit.at == "fit" and at_fit.coefficients[1].coef == pytest.approx(model.coef_[0])
+    assert at_fit.coefficients[1].p_value > 0.01 and "fitted parameters" in at_fit.to_text().splitlines()[0]
+
+
+def test_summary_of_a_converged_fit_is_at_the_fit():
+    X, y = offset_data(n=60, seed=3)
+    model = GDRegressor(lr="auto", preprocess="standardize", momentum=0.9, epochs=3000).fit(X, y)
+    assert model.gap_.param_distance < 1e-6
+    s = model.summary()
+    assert s.at == "fit" and s.coefficients[1].coef == model.coef_[0]
+
+
+def test_summary_at_an_unknown_point_is_an_option_error():
+    X, y = offset_data(n=60, seed=3)
+    model = GDRegressor(epochs=3).fit(X, y)
+    with pytest.raises(OptionError, match=r"option at='best' is not one of \['exact', 'fit'\]"):
+        model_summary(model, at="best")
+
+
+def test_cli_summary_at_the_fit_keeps_the_old_report(cli, tmp_path):
+    app, path, _ = cli
+    X, y = stackloss()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GDRegressor(epochs=3, preprocess="none").fit(X, y).save(tmp_path / "early.json")
+    exact = invoke(app, tmp_path / "early.json", "--json")
+    assert exact.exit_code == 0, exact.output
+    doc = json.loads(exact.stdout)
+    assert doc["at"] == "exact" and doc["coefficients"][1]["p_value"] == pytest.approx(5.8e-05, rel=0.02)
+    fitted = invoke(app, tmp_path / "early.json", "--at", "fit")
+    assert fitted.exit_code == 0 and "assume the optimum" in fitted.stderr

@@ -105,15 +105,13 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
                               f"(the {d}×{d} matrix is above GRAM_MAX_ENTRIES={GRAM_MAX_ENTRIES}); use gram='auto'")
         return Prepared(engine, engine, model, prep, None, None, None)
     quad = Quadratic.from_stats(stats, prep, model)
-    least_squares = exact_mod.least_squares_coef(quad)
-    w_star = least_squares[0]
-    rss = engine.residual_ss(w_star.tolist(), quad.best_intercept(w_star))
-    stats.rss_min = rss
-    gram_path = GramPath(engine, quad, w_star, rss)
-    theta, method, cond = exact_mod.solve(quad, least_squares)
-    coef, intercept = prep.to_original(theta, model)
-    objective = gram_path.objective_parts(np.asarray(theta))[0] + model.penalty(theta)
-    exact = ExactSolution(theta, coef, intercept, objective, method, cond)
+    # the least-squares answer with an intercept anchors the Gram path; it is the exact answer of an
+    # unpenalized model with an intercept, so only then is it refined to the digits the data allows
+    anchor = exact_mod.least_squares(engine, stats, fit_intercept=True,
+                                     refine=model.fit_intercept and model.alpha == 0.0)
+    stats.rss_min = anchor.rss
+    gram_path = GramPath(engine, quad, anchor.coef * np.asarray(prep.x_scale), anchor.rss)
+    exact = exact_mod.solve(quad, prep, anchor, engine=engine, stats=stats, objective=gram_path.objective_parts)
     # cost model: once the statistics exist, a full-data loss/gradient costs O(d²) on them against
     # O(n·d) on the data, so "auto" takes the Gram path unless there are fewer rows than features
     use_gram = config.gram is True or (config.gram == "auto" and engine.name != "python" and d <= engine.n_rows)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import scipy.linalg
 from scipy import stats as sps
 
 from .errors import ConvergenceWarning, DataError, OptionError
-from .exact import Gap
+from .exact import ExactSolution, Gap
 from .gram import GramStats, block_stats
 from .summary_table import Coefficient, Summary
 
@@ -40,6 +41,8 @@ GAP_TOL = 1e-6
 RANK_RTOL = 1e-12
 #: rows per block in the one pass that robust covariances make
 BLOCK = 16384
+#: where a summary can be taken: at the fitted parameters, or at the exact least-squares answer
+AT = ("exact", "fit")
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Design:
     uinv: np.ndarray  # U⁻¹: a covariance in user coordinates is U⁻¹ · cov_c · U⁻ᵀ
     rank: int
     const_idx: int | None  # the constant column among the parameters, if any
+    unidentified: np.ndarray  # per parameter: True where no unbiased estimate exists (collinear, n < k)
 
     def to_user(self, cov_c: np.ndarray) -> np.ndarray:
         return self.uinv @ cov_c @ self.uinv.T
@@ -70,14 +74,29 @@ def _scaled_eigh(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lam, V, s
 
 
-def _pinv_rank(M: np.ndarray) -> tuple[np.ndarray, int]:
-    """pseudo-inverse and numerical rank of a symmetric positive semi-definite matrix"""
+def _pinv_rank(M: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """pseudo-inverse, numerical rank and null-space basis (columns) of a symmetric positive semi-definite matrix"""
     if M.shape[0] == 0:
-        return M.copy(), 0
+        return M.copy(), 0, np.zeros((0, 0))
     lam, V, s = _scaled_eigh(M)
     keep = lam > RANK_RTOL * lam.max()
     Vk = V[:, keep]
-    return (Vk / lam[keep]) @ Vk.T / np.outer(s, s), int(keep.sum())
+    return (Vk / lam[keep]) @ Vk.T / np.outer(s, s), int(keep.sum()), V[:, ~keep] / s[:, None]
+
+
+def _factor_inverse(R) -> np.ndarray:
+    """(RᵀR)⁻¹ from an upper-triangular R (a QR of the data), without forming RᵀR"""
+    R = np.asarray(R, dtype=np.float64)
+    Rinv = scipy.linalg.solve_triangular(R, np.eye(len(R)))
+    return Rinv @ Rinv.T
+
+
+def _unidentified(null: np.ndarray) -> np.ndarray:
+    """parameters that move along some direction the design cannot see (null-space basis in user coordinates)"""
+    if null.shape[1] == 0:
+        return np.zeros(null.shape[0], dtype=bool)
+    null = null / np.abs(null).max(axis=0)
+    return np.abs(null).max(axis=1) > 1e-8
 
 
 def _factor(M: np.ndarray) -> np.ndarray:
@@ -93,18 +112,27 @@ def _constant_column(stats: GramStats) -> int | None:
     return int(np.argmax(const)) if const.any() else None
 
 
-def design_of(stats: GramStats, fit_intercept: bool) -> Design:
-    """the working-coordinate design of a model with or without an intercept"""
+def design_of(stats: GramStats, fit_intercept: bool, factor=None) -> Design:
+    """the working-coordinate design of a model with or without an intercept
+
+    ``factor``: R from a QR of the data with RᵀR = xtx (with an intercept) or XᵀX (without),
+    as the exact solve keeps it (``ExactSolution.factor``); its inverse has about twice the
+    correct digits of the Gram matrix's when the design is ill conditioned. Full rank.
+    """
     d, xbar = len(stats.x_mean), np.asarray(stats.x_mean, dtype=np.float64)
+    if factor is not None:
+        gp, rank, null = _factor_inverse(factor), d, np.zeros((d, 0))
+    else:
+        gram = stats.xtx if fit_intercept else stats.xtx + stats.n * np.outer(xbar, xbar)
+        gp, rank, null = _pinv_rank(gram)
     if not fit_intercept:
-        ainv, rank = _pinv_rank(stats.xtx + stats.n * np.outer(xbar, xbar))
-        return Design(False, np.zeros(d), ainv, np.eye(d), rank, _constant_column(stats))
-    gp, rank = _pinv_rank(stats.xtx)
+        return Design(False, np.zeros(d), gp, np.eye(d), rank, _constant_column(stats), _unidentified(null))
     ainv = np.zeros((d + 1, d + 1))
     ainv[0, 0], ainv[1:, 1:] = 1.0 / stats.n, gp
     uinv = np.eye(d + 1)
     uinv[0, 1:] = -xbar
-    return Design(True, xbar, ainv, uinv, rank + 1, 0)
+    null_user = uinv @ np.vstack([np.zeros((1, null.shape[1])), null])  # D = Dc·U: null(D) = U⁻¹·null(Dc)
+    return Design(True, xbar, ainv, uinv, rank + 1, 0, _unidentified(null_user))
 
 
 def least_squares_rss(stats: GramStats) -> tuple[np.ndarray, float]:
@@ -113,7 +141,7 @@ def least_squares_rss(stats: GramStats) -> tuple[np.ndarray, float]:
     RSS* = yty − xtyᵀw* loses about 1e-16 · yty to cancellation: near a perfect fit
     (1 − R² below about 1e-8) pass the RSS* an engine measured from residuals instead.
     """
-    gp, _ = _pinv_rank(stats.xtx)
+    gp, _, _ = _pinv_rank(stats.xtx)
     q = np.asarray(stats.xty, dtype=np.float64)
     w = gp @ q
     w += gp @ (q - stats.xtx @ w)  # one step of iterative refinement
@@ -127,6 +155,21 @@ def residual_ss(stats: GramStats, coef: np.ndarray, intercept: float, rss: float
     dist = _factor(stats.xtx) @ (coef - w_star) if len(coef) else np.zeros(0)
     mean_resid = stats.y_mean - intercept - float(np.dot(stats.x_mean, coef))
     return float(dist @ dist) + (rss_star if rss is None else float(rss)) + stats.n * mean_resid**2
+
+
+def residual_ss_from_exact(stats: GramStats, exact: ExactSolution, coef: np.ndarray, intercept: float,
+                           fit_intercept: bool) -> float:
+    """RSS(β) = RSS(β*) + (β − β*)ᵀDᵀD(β − β*) around the unpenalized exact answer β*, whose RSS the
+    solver measured from the data: no cancellation, whatever the conditioning"""
+    dc = coef - np.asarray(exact.coef, dtype=np.float64)
+    db = intercept - exact.intercept
+    if exact.factor is not None:
+        dist = np.asarray(exact.factor, dtype=np.float64) @ dc
+        shift = float(db + np.dot(stats.x_mean, dc)) if fit_intercept else 0.0  # R of X − x̄, or of X
+    else:
+        dist = _factor(stats.xtx) @ dc if len(dc) else np.zeros(0)
+        shift = float(db + np.dot(stats.x_mean, dc))
+    return float(exact.rss) + float(dist @ dist) + stats.n * shift**2
 
 
 def condition_number(stats: GramStats, fit_intercept: bool) -> float:
@@ -159,37 +202,42 @@ def robust_cov(design: Design, X, y, coef: np.ndarray, intercept: float, cov_typ
     return design.to_user(design.ainv @ meat @ design.ainv)
 
 
-def _finite(x) -> float | None:
-    """a plain float, or None where a figure is missing or not finite (JSON has no inf/NaN)"""
-    return float(x) if x is not None and math.isfinite(x) else None
+def _figure(x) -> float | None:
+    """a plain float (±inf where a ratio divides by an exact zero, as statsmodels reports it), or None
+    where a figure is missing or undefined (0/0)"""
+    return None if x is None or math.isnan(x) else float(x)
+
+
+NOT_IDENTIFIED = (math.nan,) * 5
 
 
 def coefficient_table(names: Sequence[str], params: np.ndarray, cov: np.ndarray | None, df_resid: int,
-                      use_t: bool) -> list[Coefficient]:
-    """coef, std err, t (or z), two-sided p-value and 95% interval of each parameter"""
+                      use_t: bool, unidentified: np.ndarray) -> list[Coefficient]:
+    """coef, std err, t (or z), two-sided p-value and 95% interval of each parameter (NaN where not identified)"""
     if cov is None:
         return [Coefficient(name, float(b), None, None, None, None, None) for name, b in zip(names, params)]
     dist = sps.t(df_resid) if use_t else sps.norm()
     with np.errstate(divide="ignore", invalid="ignore"):
-        bse = np.sqrt(np.diag(cov))
+        bse = np.sqrt(np.maximum(np.diag(cov), 0.0))
         stat = params / bse
-    p, q = 2.0 * dist.sf(np.abs(stat)), dist.ppf(0.975)
-    return [Coefficient(name, float(b), _finite(se), _finite(t), _finite(pv), _finite(b - q * se), _finite(b + q * se))
-            for name, b, se, t, pv in zip(names, params, bse, stat, p)]
+        p, q = 2.0 * dist.sf(np.abs(stat)), dist.ppf(0.975)
+    return [Coefficient(name, float(b), *NOT_IDENTIFIED) if lost else
+            Coefficient(name, float(b), _figure(se), _figure(t), _figure(pv), _figure(b - q * se), _figure(b + q * se))
+            for name, b, se, t, pv, lost in zip(names, params, bse, stat, p, unidentified)]
 
 
 def fit_figures(n: int, k_const: int, rank: int, ssr: float, tss: float, penalized: bool) -> dict:
     """the Summary fields that need no covariance: degrees of freedom, R², likelihood, AIC, BIC"""
     df_model, df_resid = rank - k_const, n - rank
     with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = 1.0 - np.float64(ssr) / tss
-        r2_adj = 1.0 - np.float64(n - k_const) / df_resid * (1.0 - r2)
+        r2 = 1.0 - np.float64(ssr) / np.float64(tss)
+        r2_adj = 1.0 - np.float64(n - k_const) / df_resid * (1.0 - r2) if df_resid > 0 else None
         llf = -n / 2.0 * (math.log(2.0 * math.pi) + np.log(np.float64(ssr) / n) + 1.0)
-        resid_std_err = np.sqrt(np.float64(ssr) / df_resid)
+        resid_std_err = np.sqrt(np.float64(ssr) / df_resid) if df_resid > 0 else None
     criteria = (None, None) if penalized else (-2.0 * llf + 2.0 * rank, -2.0 * llf + math.log(n) * rank)
-    return dict(nobs=int(n), df_model=int(df_model), df_resid=int(df_resid), rsquared=_finite(r2),
-                rsquared_adj=_finite(r2_adj), ssr=_finite(ssr), resid_std_err=_finite(resid_std_err),
-                llf=_finite(llf), aic=_finite(criteria[0]), bic=_finite(criteria[1]))
+    return dict(nobs=int(n), df_model=int(df_model), df_resid=int(df_resid), rsquared=_figure(r2),
+                rsquared_adj=_figure(r2_adj), ssr=_figure(ssr), resid_std_err=_figure(resid_std_err),
+                llf=_figure(llf), aic=_figure(criteria[0]), bic=_figure(criteria[1]))
 
 
 def f_statistic(params: np.ndarray, cov: np.ndarray, design: Design, cov_type: str, ess_scaled: float,
@@ -231,7 +279,8 @@ def _check_options(stats: GramStats, coef: np.ndarray, feature_names, cov_type: 
                         f"({stats.n} rows, {d} features); pass the data the model was fitted on")
 
 
-def _notes(cov_type: str, penalized: bool, centered: bool, cond: float, design: Design, k: int) -> list[str]:
+def _notes(cov_type: str, penalized: bool, centered: bool, cond: float, design: Design, names: list[str],
+           ssr: float) -> list[str]:
     """what a reader must know to read the figures right"""
     if penalized:
         notes = ["Penalized fit: standard errors, t statistics, p-values, confidence intervals, the F test, "
@@ -245,27 +294,42 @@ def _notes(cov_type: str, penalized: bool, centered: bool, cond: float, design: 
     if not centered:
         notes.append("R-squared is computed without centering (uncentered) since the model does not contain "
                      "a constant.")
-    if design.rank < k:
-        notes.append(f"The design has rank {design.rank} but {k} parameters: some columns are collinear and "
-                     "their coefficients are not identified.")
+    if ssr == 0.0 and not penalized:
+        notes.append("The residual sum of squares is exactly 0 (a perfect fit): standard errors are 0, t "
+                     "statistics infinite, and ratios of zeros (0/0) are n/a.")
+    if design.rank < len(names):
+        lost = [name for name, flag in zip(names, design.unidentified) if flag]
+        notes.append(f"The design has rank {design.rank} but {len(names)} parameters: the coefficients of "
+                     f"{', '.join(lost)} are not identified (collinear columns, or fewer rows than parameters); "
+                     "their standard errors, tests and intervals are n/a.")
     elif cond > 1000.0:
         notes.append(f"The condition number is large, {cond:.3g}. This might indicate strong multicollinearity "
                      "or other numerical problems.")
     return notes
 
 
-def _gap_note(gap: Gap | None) -> str | None:
-    """a warning text when the fit is not at its optimum"""
+def _gap_note(gap: Gap | None, at: str, exact: ExactSolution | None) -> str | None:
+    """what a reader must know when the fit is not at its optimum (a warning when the figures are at the fit)"""
     if gap is None or gap.param_distance <= GAP_TOL:
         return None
-    return (f"The fit is {gap.param_distance:.3g} (relative parameter distance) from the exact optimum of its "
-            f"objective, objective gap {gap.objective_gap:.3g}; the statistics assume the optimum.")
+    where = (f"The fit is {gap.param_distance:.3g} (relative parameter distance) from the exact optimum of its "
+             f"objective, objective gap {gap.objective_gap:.3g}")
+    if at == "exact":
+        return (f"{where}: these statistics are at the exact least-squares answer ({exact.method}), not the fitted "
+                "parameters; summary(at='fit') reports them at the fit.")
+    return f"{where}; the statistics assume the optimum."
+
+
+def default_at(gap: Gap | None, exact: ExactSolution | None) -> str:
+    """where a summary is taken by default: at the exact answer when the fit is not at its optimum"""
+    return "exact" if exact is not None and gap is not None and gap.param_distance > GAP_TOL else "fit"
 
 
 def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: bool,
               feature_names: Sequence[str] | None = None, penalized: bool = False, gap: Gap | None = None,
-              X=None, y=None, cov_type: str = "nonrobust", rss: float | None = None) -> "Summary":
-    """Inference statistics of a linear model at its fitted parameters, statsmodels OLS style.
+              X=None, y=None, cov_type: str = "nonrobust", rss: float | None = None,
+              exact: ExactSolution | None = None, at: str = "fit") -> "Summary":
+    """Inference statistics of a linear model at its fitted parameters (or its exact answer), statsmodels OLS style.
 
     Everything except the robust covariances comes from the Gram statistics, with no
     pass over the data. The residual sum of squares at the fitted parameters is
@@ -302,6 +366,14 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
         measured from residuals as gradfit's engines do. Without it RSS* is computed from
         the Gram statistics as yty − xtyᵀw*, which loses about 1e-16 · yty to
         cancellation: accurate unless the fit is nearly perfect (1 − R² below about 1e-8).
+    exact : ExactSolution, optional
+        The model's exact answer. Unpenalized, it carries its residual sum of squares and
+        (when the solver ran a QR of the data) a triangular factor of the design: the RSS at
+        any point is then RSS* + (β − β*)ᵀDᵀD(β − β*), and the covariance comes from that
+        factor, accurate however ill conditioned the design is.
+    at : {"fit", "exact"}
+        Where the statistics are taken: at ``coef`` and ``intercept``, or at the exact answer
+        (``exact`` required); the header and a note say which.
 
     Returns
     -------
@@ -310,8 +382,8 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
     Raises
     ------
     OptionError
-        Unknown ``cov_type``; a robust ``cov_type`` without ``X`` and ``y``; ``coef`` or
-        ``feature_names`` of the wrong length.
+        Unknown ``cov_type`` or ``at``; a robust ``cov_type`` without ``X`` and ``y``; ``coef`` or
+        ``feature_names`` of the wrong length; ``at="exact"`` without ``exact``.
     DataError
         ``X`` / ``y`` whose shape does not match the Gram statistics.
 
@@ -325,44 +397,63 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
     >>> round(s.rsquared, 4), s.df_resid
     (0.9975, 2)
     """
+    _check_at(at, exact)
+    if at == "exact":
+        coef, intercept = exact.coef, exact.intercept
     coef = np.asarray(coef, dtype=np.float64).ravel()
     _check_options(stats, coef, feature_names, cov_type, X, y, penalized)
     b = float(intercept) if fit_intercept else 0.0
-    design = design_of(stats, fit_intercept)
+    least_squares = exact if exact is not None and exact.rss is not None and not penalized else None
+    factor = None if least_squares is None else least_squares.factor
+    design = design_of(stats, fit_intercept, factor)
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(len(coef))]
     names, params = (["const", *names], np.r_[b, coef]) if fit_intercept else (names, coef)
     centered = design.const_idx is not None
-    ssr = residual_ss(stats, coef, b, rss)
+    ssr = (residual_ss(stats, coef, b, rss) if least_squares is None
+           else residual_ss_from_exact(stats, least_squares, coef, b, fit_intercept))
     tss = stats.yty if centered else stats.yty + stats.n * stats.y_mean**2
     fig = fit_figures(stats.n, int(centered), design.rank, ssr, tss, penalized)
     cov, fvalue, f_pvalue = None, None, None
     if not penalized and fig["df_resid"] > 0:
-        scale = ssr / fig["df_resid"]
+        scale = np.float64(ssr) / fig["df_resid"]
         cov = (scale * design.to_user(design.ainv) if cov_type == "nonrobust"
                else robust_cov(design, X, y, coef, b, cov_type, fig["df_resid"]))
-        fvalue, f_pvalue = f_statistic(params, cov, design, cov_type, (tss - ssr) / scale, fig["df_model"],
-                                       fig["df_resid"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fvalue, f_pvalue = f_statistic(params, cov, design, cov_type, (tss - ssr) / scale, fig["df_model"],
+                                           fig["df_resid"])
     cond = condition_number(stats, fit_intercept)
-    notes = _notes(cov_type, penalized, centered, cond, design, len(params))
-    gap_note = _gap_note(gap)
+    notes = _notes(cov_type, penalized, centered, cond, design, names, ssr)
+    gap_note = _gap_note(gap, at, exact)
     if gap_note is not None:
         notes.append(gap_note)
-        warnings.warn(gap_note, ConvergenceWarning, stacklevel=2)
+        if at == "fit":
+            warnings.warn(gap_note, ConvergenceWarning, stacklevel=2)
     return Summary(
-        coefficients=coefficient_table(names, params, cov, fig["df_resid"], use_t=cov_type == "nonrobust"),
-        **fig, fvalue=_finite(fvalue), f_pvalue=_finite(f_pvalue), condition_number=_finite(cond),
+        coefficients=coefficient_table(names, params, cov, fig["df_resid"], cov_type == "nonrobust",
+                                       design.unidentified),
+        **fig, fvalue=_figure(fvalue), f_pvalue=_figure(f_pvalue), condition_number=_figure(cond),
         cov_type=cov_type, fit_intercept=fit_intercept, centered=centered, penalized=penalized,
-        gap=None if gap is None else {"param_distance": _finite(gap.param_distance),
-                                      "objective_gap": _finite(gap.objective_gap)},
-        notes=notes,
+        gap=None if gap is None else {"param_distance": _figure(gap.param_distance),
+                                      "objective_gap": _figure(gap.objective_gap)},
+        notes=notes, at=at,
     )
 
 
-def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust") -> "Summary":
+def _check_at(at: str, exact: ExactSolution | None) -> None:
+    if at not in AT:
+        raise OptionError(f"option at={at!r} is not one of {list(AT)}")
+    if at == "exact" and exact is None:
+        raise OptionError("option at='exact' needs the model's exact answer (exact_), which this model does not "
+                          "hold; use at='fit'")
+
+
+def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None) -> "Summary":
     """the Summary of a fitted GDRegressor (``X`` and ``y``: its training data, for robust covariances)
 
     Uses the Gram statistics the model keeps (also in its model file); a model without
     them (too many features to keep) needs ``X`` and ``y`` to gather them in one pass.
+    ``at``: "fit" or "exact" (see ``summarize``); default: "exact" when the fit is farther than
+    ``GAP_TOL`` from its optimum, else "fit".
     """
     stats = getattr(model, "gram_stats_", None)
     if stats is None:
@@ -371,6 +462,8 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust") -> "Sum
                               "training data (X and y; --data and --target on the command line)")
         stats = block_stats(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel())
     names = getattr(model, "feature_names_in_", None)
+    gap, exact = getattr(model, "gap_", None), getattr(model, "exact_", None)
     return summarize(stats, model.coef_, model.intercept_, fit_intercept=model.fit_intercept,
                      feature_names=None if names is None else [str(n) for n in names], penalized=model.alpha > 0,
-                     gap=getattr(model, "gap_", None), X=X, y=y, cov_type=cov_type, rss=stats.rss_min)
+                     gap=gap, X=X, y=y, cov_type=cov_type, rss=stats.rss_min, exact=exact,
+                     at=default_at(gap, exact) if at is None else at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass, fields
 from html import escape
@@ -11,7 +12,8 @@ __all__ = ["Coefficient", "Summary"]
 
 
 class Coefficient(NamedTuple):
-    """one row of the coefficient table; None where a figure does not apply"""
+    """one row of the coefficient table; None where a figure does not apply, NaN where the coefficient
+    is not identified, ±inf where statsmodels reports an infinity (a t statistic of a perfect fit)"""
 
     name: str
     coef: float
@@ -22,14 +24,17 @@ class Coefficient(NamedTuple):
     ci_high: float | None
 
 
-TITLE = "gradfit summary: least-squares statistics at the fitted parameters"
+TITLES = {"fit": "gradfit summary: least-squares statistics at the fitted parameters",
+          "exact": "gradfit summary: statistics at the exact least-squares answer, not at the fit"}
 
 
 @dataclass
 class Summary:
     """the statistics of one fitted model; print it, show it in a notebook, or ``to_dict`` it
 
-    Every figure is a float, or None where it does not apply or is not finite.
+    Every figure is a float (±inf where a ratio divides by an exact zero, as statsmodels
+    reports it), NaN where a coefficient is not identified, or None where it does not apply
+    or is undefined (0/0); the table shows "n/a" for both.
     """
 
     coefficients: list[Coefficient]
@@ -52,6 +57,11 @@ class Summary:
     penalized: bool
     gap: dict | None
     notes: list[str]
+    at: str = "fit"  # "fit": at the fitted parameters; "exact": at the exact least-squares answer
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.at]
 
     @property
     def statistic(self) -> str:
@@ -59,14 +69,18 @@ class Summary:
         return "t" if self.cov_type == "nonrobust" else "z"
 
     def to_dict(self) -> dict:
-        """JSON-ready: plain floats, ints, strings, lists, dicts and None"""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["coefficients"] = [c._asdict() for c in self.coefficients]
+        """JSON-ready (strict JSON): plain floats, ints, strings, lists, dicts and None; ±inf are
+        the strings "inf" and "-inf", NaN (not identified) is None"""
+        out = {f.name: _json_number(getattr(self, f.name)) for f in fields(self)}
+        out["coefficients"] = [{k: _json_number(v) for k, v in c._asdict().items()} for c in self.coefficients]
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "Summary":
-        return cls(**{**data, "coefficients": [Coefficient(**c) for c in data["coefficients"]]})
+        coefficients = [Coefficient(**{k: _from_json(v) if k != "name" else v for k, v in c.items()})
+                        for c in data["coefficients"]]
+        figures = {k: _from_json(v) if k in FIGURES else v for k, v in data.items()}
+        return cls(**{**figures, "coefficients": coefficients})
 
     def overview(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """(label, value) pairs of the model-level figures, left and right column"""
@@ -97,7 +111,7 @@ class Summary:
         width = max(78, name_w + 11 * len(head))
         left, right = self.overview()
         half = width // 2
-        lines = [TITLE.center(width).rstrip(), "=" * width]
+        lines = [self.title.center(width).rstrip(), "=" * width]
         for i in range(max(len(left), len(right))):
             a, b = left[i] if i < len(left) else ("", ""), right[i] if i < len(right) else ("", "")
             lines.append((_pair(*a, half - 2) + "   " + _pair(*b, width - half - 1)).rstrip())
@@ -122,8 +136,24 @@ class Summary:
         coef += "".join("<tr><th>" + escape(r[0]) + "</th>" + "".join(f"<td>{escape(v)}</td>" for v in r[1:])
                         + "</tr>" for r in rows)
         notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
-        return (f'<div class="gradfit-summary"><table><caption>{escape(TITLE)}</caption>{over}</table>'
+        return (f'<div class="gradfit-summary"><table><caption>{escape(self.title)}</caption>{over}</table>'
                 f"<table>{coef}</table><ol>{notes}</ol></div>")
+
+
+#: the model-level figures that may hold ±inf
+FIGURES = ("rsquared", "rsquared_adj", "fvalue", "f_pvalue", "ssr", "resid_std_err", "llf", "aic", "bic",
+           "condition_number")
+
+
+def _json_number(value):
+    """a figure for strict JSON: NaN as None, ±inf as "inf" / "-inf", anything else as it is"""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _from_json(value):
+    return float(value) if value in ("inf", "-inf") else value
 
 
 def _pair(label: str, value: str, width: int) -> str:
@@ -132,13 +162,13 @@ def _pair(label: str, value: str, width: int) -> str:
 
 def _figure(value) -> str:
     """a model-level figure: ints and words as they are, floats to 4 significant digits"""
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _number(value: float | None, prec: int) -> str:
     """a table entry: fixed point in [1e-4, 1e4), else 4 significant digits (statsmodels' forg)"""
-    if value is None:
+    if value is None or math.isnan(value):
         return "n/a"
     return f"{value:.{prec}f}" if 1e-4 <= abs(value) < 1e4 else f"{value:.4g}"

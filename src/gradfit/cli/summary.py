@@ -20,6 +20,9 @@ def summary(
     cov_type: Annotated[str, typer.Option(
         "--cov-type", help=f"covariance of the coefficients: {', '.join(COV_TYPES)} (HC*: robust, need --data)",
     )] = "nonrobust",
+    at: Annotated[Optional[str], typer.Option(
+        "--at", help="where the statistics are taken: exact (the exact least-squares answer) or fit; default: "
+                     "exact when the fit is not at its optimum, else fit", show_default=False)] = None,
     as_json: JsonOut = False,
 ) -> None:
     """Print the coefficient table with standard errors, t statistics, p-values and 95% intervals,
@@ -32,9 +35,11 @@ def summary(
     gradfit summary model.json
 
     gradfit summary model.json --data houses.csv --target price --cov-type HC3 --json
+
+    gradfit summary early.json --at fit
     """
     fitted, X, y, _ = model_data(model, data, target)
-    result = model_summary(fitted, X, y, cov_type=cov_type)
+    result = model_summary(fitted, X, y, cov_type=cov_type, at=at)
     if as_json:
         print_json(result.to_dict())
     else:

@@ -12,6 +12,9 @@ import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Sequence
 
+import numpy as np
+
+from ..accurate import ResidualPass
 from ..gram import GramStats
 from ..model import LinearModel, soft_threshold
 from ..preprocess import Preprocessor
@@ -49,8 +52,16 @@ class Engine(ABC):
         """data loss over ``rows`` at theta, and its gradient"""
 
     @abstractmethod
-    def residual_ss(self, coef: Sequence[float], offset: float) -> float:
-        """Σ (x̃·coef + offset − ỹ)² over all rows, measured from the residuals"""
+    def residual_pass(self, coef, intercept: float, precise: bool = False) -> ResidualPass:
+        """Σr² and [Xᵀr, Σr] over all rows for r = y − X·coef − intercept, in the raw data's units.
+
+        For the exact answer's check and refinement (``gradfit.exact``); ``precise``: residuals
+        and sums in double-double (``gradfit.accurate``), else in float64.
+        """
+
+    def design(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(X, y) as float64 arrays in this process's memory, for a QR of the design; None if not at hand"""
+        return None
 
     @abstractmethod
     def max_row_sq_norm(self) -> float:

@@ -46,6 +46,8 @@ __all__ = ["DaskEngine", "read_dataset", "partition_order"]
 #: engine options handed to LocalCluster when gradfit starts one
 CLUSTER_OPTIONS = ("n_workers", "threads_per_worker", "memory_limit", "processes")
 ORDERS = ("global", "partition")
+#: data up to this size (in float64) is gathered for a QR of the design when the exact answer needs one
+GATHER_BYTES = 256 * 2**20
 
 
 def partition_order(sizes, epoch: int, seed: int) -> np.ndarray:
@@ -158,9 +160,16 @@ class DaskEngine(Engine):
         engine.prepare(self.model, self.prep)
         return engine
 
-    def residual_ss(self, coef, offset) -> float:
-        futures = self._map(tasks.block_residual_ss, self.model, self.prep, list(coef), offset)
-        return float(self._reduce(futures, sum, "residuals"))
+    def residual_pass(self, coef, intercept, precise=False):
+        futures = self._map(tasks.block_residual_pass, np.asarray(coef, dtype=np.float64), float(intercept), precise)
+        return self._reduce(futures, tasks.add_residual_passes, "residuals")
+
+    def design(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """the data gathered to the client when it is at most ``GATHER_BYTES`` in float64, else None"""
+        if self.n_rows * (self.n_features + 1) * 8 > GATHER_BYTES:
+            return None
+        X, y = self.client.compute([self.X, self.y], sync=True)
+        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
         return float(self._reduce(self._map(tasks.block_max_row_sq_norm, self.model, self.prep), max))

@@ -15,6 +15,7 @@ from typing import Any
 import dask
 import numpy as np
 
+from ..accurate import ResidualPass, residual_pass
 from ..batching import batches
 from ..data import check_X
 from ..gram import GramStats, block_stats
@@ -98,9 +99,14 @@ def add_loss_grads(parts: list) -> tuple[int, float, np.ndarray]:
     return m, loss, grad
 
 
-def block_residual_ss(source, dtype: str, model, prep, coef, offset) -> float:
+def block_residual_pass(source, dtype: str, coef, intercept: float, precise: bool) -> ResidualPass:
     X, y = load(source, dtype)
-    return _engine(X, y, model, prep, dtype).residual_ss(coef, offset)
+    return residual_pass(X, y, coef, intercept, precise)
+
+
+def add_residual_passes(parts: list) -> ResidualPass:
+    """sum the residual passes of disjoint partitions (double-double sums stay double-double)"""
+    return sum(parts[1:], parts[0])
 
 
 def block_max_row_sq_norm(source, dtype: str, model, prep) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
+from ..accurate import ResidualPass, residual_pass
 from ..errors import OptionError
 from ..gram import GramStats, block_stats
 from ..optim import AccumState, AdamState, MomentumState
@@ -126,9 +127,11 @@ class NumpyEngine(Engine):
         grad = np.append(grad_w, rsum * (c / m)) if self.model.fit_intercept else grad_w
         return float(c / 2.0 * ss / m), grad.astype(self.dtype, copy=False)
 
-    def residual_ss(self, coef, offset) -> float:
-        v = np.asarray(coef, dtype=np.float64) / self.scale
-        return self.full_pass(v, offset - float(self.shift @ v) + float(self.y_shift))[0]
+    def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
+        return residual_pass(self.X, self.y, coef, intercept, precise)
+
+    def design(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X.astype(np.float64, copy=False), self.y.astype(np.float64, copy=False)
 
     def max_row_sq_norm(self) -> float:
         best = 0.0

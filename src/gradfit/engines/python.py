@@ -7,8 +7,10 @@ thing at every step: transform the rows once, then loop over them.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Sequence
 
+from ..accurate import DD, ResidualPass
 from ..gram import GramStats
 from .base import Engine, Rows
 
@@ -112,12 +114,22 @@ class PythonEngine(Engine):
         grad = [c * g / m for g in grad_w] + ([c * grad_b / m] if self.model.fit_intercept else [])
         return c / 2.0 * total / m, Vec(grad)
 
-    def residual_ss(self, coef, offset) -> float:
-        total = 0.0
-        for x, y in zip(self.Xt, self.yt):
-            r = sum(wj * xj for wj, xj in zip(coef, x)) + offset - y
-            total += r * r
-        return total
+    def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
+        """precise: every residual and sum exact, in rational arithmetic, rounded once at the end"""
+        import numpy as np
+
+        num = Fraction if precise else float
+        c, b = [num(float(v)) for v in coef], num(float(intercept))
+        r = [num(y) - b - sum(num(v) * cj for v, cj in zip(row, c)) for row, y in zip(self.X, self.y)]
+        grad = [sum(num(row[j]) * ri for row, ri in zip(self.X, r)) for j in range(self.n_features)] + [sum(r)]
+        hi = [float(g) for g in grad]
+        lo = [float(g - Fraction(h)) if precise else 0.0 for g, h in zip(grad, hi)]
+        return ResidualPass(float(sum(ri * ri for ri in r)), DD(np.array(hi), np.array(lo)))
+
+    def design(self):
+        import numpy as np
+
+        return np.array(self.X, dtype=np.float64).reshape(self.n_rows, self.n_features), np.array(self.y)
 
     def max_row_sq_norm(self) -> float:
         extra = 1.0 if self.model.fit_intercept else 0.0

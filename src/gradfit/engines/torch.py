@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Sequence
 
+import numpy as np
 import torch
 
+from ..accurate import DD, ResidualPass, residual_pass
 from ..errors import DataError, OptionError
 from ..graph import Graph, autograd_graph, hypothesis_text
 from ..gram import GramStats
@@ -173,14 +175,24 @@ class TorchEngine(Engine):
         for X, y in self.data.blocks():
             yield X.to(self.stats_device, torch.float64), y.to(self.stats_device, torch.float64)
 
-    def residual_ss(self, coef: Sequence[float], offset: float) -> float:
-        v = self._f64(list(coef)) / self._f64(self.prep.x_scale)
-        off = offset - float(self._f64(self.prep.x_shift) @ v) + self.prep.y_shift
-        total = self._f64(0.0)
+    def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
+        """on the device in float64; ``precise``: block by block on the host in double-double"""
+        if precise:
+            parts = [residual_pass(X.cpu().numpy(), y.cpu().numpy(), coef, intercept, True)
+                     for X, y in self._blocks64()]
+            return sum(parts[1:], parts[0])
+        c = self._f64([float(v) for v in coef])
+        ss, grad = self._f64(0.0), self._f64([0.0] * (self.n_features + 1))
         for X, y in self._blocks64():
-            r = X @ v + off - y
-            total += r @ r
-        return float(total)
+            r = y - X @ c - float(intercept)
+            ss += r @ r
+            grad += torch.cat([r @ X, r.sum().reshape(1)])
+        g = grad.cpu().numpy()
+        return ResidualPass(float(ss), DD(g, np.zeros_like(g)))
+
+    def design(self) -> tuple[np.ndarray, np.ndarray]:
+        blocks = [(X.cpu().numpy(), y.cpu().numpy()) for X, y in self._blocks64()]
+        return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
 
     def max_row_sq_norm(self) -> float:
         shift, scale = self._f64(self.prep.x_shift), self._f64(self.prep.x_scale)
