@@ -23,14 +23,15 @@ def gradfit(*args):
 
 def test_fit_writes_the_model_and_history_and_shows_the_gap(plane_csv, tmp_path):
     out, history = tmp_path / "m.json", tmp_path / "h.csv"
-    result = gradfit("fit", plane_csv, "--target", "y", "--preprocess", "standardize", "--momentum", "0.9",
-                     "--epochs", "300", "--out", out, "--history", history)
+    result = gradfit("fit", plane_csv, "--target", "y", "--out", out, "--history", history, "--strict")
     assert result.exit_code == 0, result.output
     assert "gap to exact" in result.stdout and "relative parameter distance" in result.stdout
+    assert "converged" in result.stdout and "NOT AT THE OPTIMUM" not in result.stdout and result.stderr == ""
     model = load_model(out)
     np.testing.assert_allclose(model.coef_, [2.0, -3.0], atol=0.01)
     frame = pd.read_csv(history)
-    assert list(frame.columns[:5]) == ["epoch", "step", "loss", "coef[a]", "coef[b]"] and len(frame) == 301
+    assert list(frame.columns[:5]) == ["epoch", "step", "loss", "coef[a]", "coef[b]"]
+    assert len(frame) == model.n_iter_ + 1 and model.converged_ and model.gap_.param_distance <= 1e-6
 
 
 def test_fit_json_is_machine_readable(plane_csv, tmp_path):
@@ -48,14 +49,14 @@ def test_every_estimator_setting_reaches_the_model(plane_csv, tmp_path):
                      "--lr", "0.001", "--optimizer", "sgd", "--momentum", "0.5", "--nesterov", "--betas", "0.8,0.9",
                      "--eps", "1e-6", "--rho", "0.9", "--schedule", "step", "--schedule-option", "step_size=2",
                      "--epochs", "4", "--batch-size", "5", "--no-shuffle", "--preprocess", "center", "--alpha", "0.1",
-                     "--l1-ratio", "0.5", "--loss", "half_mse", "--no-intercept", "--init", "0.5", "--tol", "1e-9",
+                     "--l1-ratio", "0.5", "--loss", "half_mse", "--init", "0.5", "--tol", "1e-9",
                      "--n-iter-no-change", "3", "--seed", "7", "--engine", "python", "--optimizer-backend", "gradfit",
                      "--device", "cpu", "--dtype", "float64", "--record-every", "step", "--gram", "off")
     assert result.exit_code == 0 and result.stdout == "", result.output
     params = load_model(tmp_path / "m.json").get_params()
     expected = dict(lr=0.001, momentum=0.5, nesterov=True, betas=(0.8, 0.9), eps=1e-6, rho=0.9, schedule="step",
                     schedule_options={"step_size": 2.0}, epochs=4, batch_size=5, shuffle=False, preprocess="center",
-                    alpha=0.1, l1_ratio=0.5, loss="half_mse", fit_intercept=False, init=0.5, tol=1e-9,
+                    alpha=0.1, l1_ratio=0.5, loss="half_mse", init=0.5, tol=1e-9,
                     n_iter_no_change=3, seed=7, engine="python", record_every="step", gram=False)
     assert {k: params[k] for k in expected} == expected
 
@@ -165,7 +166,27 @@ def test_predict_names_missing_feature_columns(plane_csv, write_file, tmp_path):
 def test_convergence_warning_is_one_line(plane_csv, tmp_path):
     result = gradfit("fit", plane_csv, "-t", "y", "--epochs", "2", "--tol", "1e-12", "-q", "-o", tmp_path / "m.json")
     assert result.exit_code == 0
-    assert result.stderr.startswith("warning: the fit reached epochs=2") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("warning: the fit ended at a relative distance of") and "epochs=" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_verdict_is_printed_and_strict_exits_3(plane_csv, tmp_path):
+    out = tmp_path / "m.json"
+    result = gradfit("fit", plane_csv, "-t", "y", "--epochs", "2", "--strict", "-o", out)
+    assert result.exit_code == 3 and out.exists()  # the outputs are written all the same
+    assert "NOT AT THE OPTIMUM" in result.stdout and "more epochs would reach tol" in result.stdout
+    shown = gradfit("fit", plane_csv, "-t", "y", "--epochs", "2", "-o", out, "--json")
+    verdict = json.loads(shown.stdout)["verdict"]
+    assert shown.exit_code == 0 and not verdict["converged"] and verdict["reason"] == "too-few-epochs"
+    assert verdict["epochs_needed"] > 2
+
+
+def test_no_intercept_with_centering_is_refused(plane_csv, tmp_path):
+    result = gradfit("fit", plane_csv, "-t", "y", "--no-intercept", "--preprocess", "center", "-o", tmp_path / "m.json")
+    assert result.exit_code == 2 and not (tmp_path / "m.json").exists()
+    assert result.stderr == ("error: option preprocess='center' needs fit_intercept=True: centering fits an "
+                             "intercept; use preprocess='standardize' (which only scales without an intercept) "
+                             "or 'none'\n")
 
 
 def test_ctrl_c_exits_130(plane_csv, tmp_path, monkeypatch):

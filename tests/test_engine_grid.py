@@ -25,7 +25,7 @@ BATCHES = {"full": None, "per-sample": 1, "minibatch": 7}
 
 
 def run(engine, **settings):
-    settings = {"epochs": 15, "seed": 4, **settings}
+    settings = {"epochs": 15, "seed": 4, "preprocess": "none", "tol": None, **settings}
     X, y = uncentered_data()
     return fit(X, y, FitConfig(engine=engine, gram=False, **settings))
 

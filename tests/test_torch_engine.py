@@ -23,6 +23,7 @@ from gradfit.engines.torch import TorchEngine, autograd_gradient
 from gradfit.engines.torch_data import DeviceData, HostData, needs_streaming, resolve_dtype
 from gradfit.engines.torch_optim import TorchOptState
 from gradfit.errors import DataError, OptionError
+from gradfit.gram import block_stats
 from gradfit.model import LinearModel
 from gradfit.preprocess import Preprocessor
 from gradfit.solver import fit
@@ -46,7 +47,7 @@ def numpy_run(**settings):
 
 
 def run(engine, data=None, **settings):
-    settings = {"epochs": 15, "seed": 4, "gram": False, **settings}
+    settings = {"epochs": 15, "seed": 4, "gram": False, "preprocess": "none", "tol": None, **settings}
     X, y = uncentered_data() if data is None else data
     return fit(X, y, FitConfig(engine=engine, **settings))
 
@@ -118,7 +119,7 @@ def prepared_engine(X, y, prep=None, **options):
 
 def test_loss_grad_is_autograd_of_the_loss_and_zeroed_between_calls():
     X, y = uncentered_data(n=30, d=3, seed=1)
-    prep = Preprocessor.from_stats("standardize", X.mean(0), X.std(0), y.mean())
+    prep = Preprocessor.from_stats("standardize", block_stats(X, y))
     engine = prepared_engine(X, y, prep)
     theta = engine.vector([0.3, -0.2, 0.5, 0.1])
     rows = np.array([3, 7, 11, 2])
@@ -183,8 +184,8 @@ def tutorial_printout(epochs: int) -> str:
 
 def gradfit_printout(epochs: int, **settings) -> str:
     """the same lines from gradfit's history: the loop prints W after the step and the cost before it"""
-    h = fit([[1], [2], [3]], [2, 4, 6], FitConfig(engine="torch", dtype="float32", lr=0.01, epochs=epochs + 1,
-                                                  **settings)).history
+    h = fit([[1], [2], [3]], [2, 4, 6], FitConfig(
+        engine="torch", dtype="float32", lr=0.01, epochs=epochs + 1, tol=None, preprocess="none", **settings)).history
     return "".join("Epoch {:4d}/{} W: {:.3f}, b: {:.3f} Cost: {:.6f}\n".format(
         e, epochs, h.coef[e + 1][0], h.intercept[e + 1], h.loss[e]) for e in range(epochs + 1))
 

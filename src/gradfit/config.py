@@ -23,19 +23,19 @@ class FitConfig:
     l1_ratio: float = 0.0
     optimizer: str = "sgd"
     lr: Any = "auto"
-    momentum: float = 0.0
+    momentum: Any = "auto"
     nesterov: bool = False
     betas: tuple = (0.9, 0.999)
     eps: float = 1e-8
     rho: float = 0.99
-    schedule: str = "constant"
+    schedule: str = "auto"
     schedule_options: dict | None = None
-    epochs: int = 100
+    epochs: Any = "auto"
     batch_size: int | None = None
     shuffle: bool = True
-    preprocess: str = "none"
+    preprocess: str = "auto"
     init: Any = "zeros"
-    tol: float | None = None
+    tol: float | None = 1e-6
     n_iter_no_change: int = 5
     engine: str = "numpy"
     optimizer_backend: str = "gradfit"
@@ -69,7 +69,7 @@ def _is_int(v) -> bool:
 _CHOICES = {
     "loss": sorted(LOSS_FACTORS),
     "optimizer": list(OPTIMIZERS),
-    "schedule": list(SCHEDULES),
+    "schedule": ["auto", *SCHEDULES],
     "preprocess": list(MODES),
     "dtype": ["float32", "float64"],
     "optimizer_backend": ["gradfit", "torch"],
@@ -79,13 +79,13 @@ _RULES = [
     ("alpha", lambda v: _is_real(v) and v >= 0, "a number >= 0"),
     ("l1_ratio", lambda v: _is_real(v) and 0 <= v <= 1, "a number in [0, 1]"),
     ("lr", lambda v: v == "auto" or (_is_real(v) and v > 0), "a number > 0 or 'auto'"),
-    ("momentum", lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
+    ("momentum", lambda v: v == "auto" or (_is_real(v) and 0 <= v < 1), "a number in [0, 1) or 'auto'"),
     ("betas", lambda v: len(v) == 2 and all(_is_real(b) and 0 <= b < 1 for b in v), "two numbers in [0, 1)"),
     ("eps", lambda v: _is_real(v) and v > 0, "a number > 0"),
     ("rho", lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
-    ("epochs", lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    ("epochs", lambda v: v == "auto" or (_is_int(v) and v >= 0), "an integer >= 0 or 'auto'"),
     ("batch_size", lambda v: v is None or (_is_int(v) and v >= 1), "None or an integer >= 1"),
-    ("tol", lambda v: v is None or (_is_real(v) and v >= 0), "None or a number >= 0"),
+    ("tol", lambda v: v is None or (_is_real(v) and 0 <= v < 1), "None or a number in [0, 1)"),
     ("n_iter_no_change", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     ("seed", lambda v: v is None or (_is_int(v) and v >= 0), "None or an integer >= 0"),
     ("record_every", lambda v: v == "step" or (_is_int(v) and v >= 1), "an integer >= 1 or 'step'"),
@@ -118,7 +118,7 @@ def validate(config: FitConfig, n_rows: int | None = None) -> None:
             raise OptionError(f"option {name}={value!r} must be {wanted}")
     if config.optimizer_backend == "torch" and config.engine != "torch":
         raise OptionError("option optimizer_backend='torch' needs engine='torch'")
-    if config.nesterov and config.momentum <= 0:
+    if config.nesterov and (config.momentum == "auto" or config.momentum <= 0):
         raise OptionError("option nesterov=True needs momentum > 0")
     if n_rows is not None and config.batch_size is not None and config.batch_size > n_rows:
         raise OptionError(f"option batch_size={config.batch_size} is larger than the data ({n_rows} rows)")

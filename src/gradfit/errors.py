@@ -9,6 +9,8 @@ __all__ = [
     "DivergenceError",
     "ModelFileError",
     "ConvergenceWarning",
+    "NotAtOptimumWarning",
+    "PrecisionWarning",
 ]
 
 
@@ -39,4 +41,12 @@ class ModelFileError(GradfitError):
 
 
 class ConvergenceWarning(_SklearnConvergenceWarning):
-    """the fit reached its epoch limit before meeting ``tol``"""
+    """the fit did not reach what it was asked to reach"""
+
+
+class NotAtOptimumWarning(ConvergenceWarning):
+    """the fit ended farther from the exact optimum than ``tol``; the message says why and what would fix it"""
+
+
+class PrecisionWarning(UserWarning):
+    """the data lose digits in the floating-point type the descent runs in"""

@@ -35,11 +35,15 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     optimizer : {"sgd", "adam", "adagrad", "rmsprop"}, default="sgd"
         Update rule, with the formulas of ``torch.optim``.
     lr : float > 0 or "auto", default="auto"
-        Learning rate; "auto" picks one that is safe for the data (from the curvature of
-        the loss) and records it in ``lr_``. A fixed number such as the tutorials' 0.01
-        diverges on data whose features are large (the message suggests a stable value).
-    momentum : float in [0, 1), default=0.0
-        SGD momentum.
+        Learning rate; "auto" picks one for the data from the exact curvature of the loss
+        and records it in ``lr_``: full-batch SGD gets Polyak's heavy ball tuned to the
+        Hessian's extreme eigenvalues (with momentum="auto"), minibatches the safe step 1/L_b
+        with a cosine schedule to 0, other optimizers about 1% of the solution's size. A fixed
+        number such as the tutorials' 0.01 diverges on data whose features are large (the
+        message suggests a stable value).
+    momentum : float in [0, 1) or "auto", default="auto"
+        SGD momentum. "auto" is the heavy ball's momentum with lr="auto" and full batches,
+        and 0 otherwise (plain gradient descent for a given lr); the value used is ``momentum_``.
     nesterov : bool, default=False
         Nesterov momentum (needs momentum > 0).
     betas : (float, float), default=(0.9, 0.999)
@@ -48,26 +52,40 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Term added to the denominators of Adam, Adagrad and RMSprop.
     rho : float in [0, 1), default=0.99
         RMSprop's decay rate (torch's ``alpha``).
-    schedule : {"constant", "step", "exponential", "invscaling", "cosine"}, default="constant"
-        Learning-rate schedule, stepped once per epoch.
+    schedule : {"auto", "constant", "step", "exponential", "invscaling", "cosine"}, default="auto"
+        Learning-rate schedule, stepped once per epoch. "auto" is "cosine" (down to 0 at the
+        last epoch) for lr="auto" with minibatches or an adaptive optimizer, and "constant"
+        otherwise; the schedule used is ``schedule_``.
     schedule_options : dict, optional
         Settings of the schedule (see ``gradfit.schedules.DEFAULTS``), e.g. ``{"gamma": 0.9}``.
-    epochs : int, default=100
-        Passes over the data.
+    epochs : int or "auto", default="auto"
+        The most passes over the data; the fit stops earlier once it is within ``tol`` of
+        the optimum. "auto": for full-batch SGD, three times what the exact curvature says
+        the descent needs to reach ``tol`` (at least 1000, at most 100,000); 100 for
+        minibatches; 1000 otherwise.
     batch_size : int, optional
         None: full batch; 1: per sample; k: minibatches of k rows (the last may be shorter).
     shuffle : bool, default=True
         Shuffle the rows each epoch (seeded by ``seed``) for minibatch and per-sample descent.
-    preprocess : {"none", "center", "standardize"}, default="none"
+    preprocess : {"auto", "none", "center", "standardize"}, default="auto"
         Preprocessing inside the descent; ``coef_`` and ``intercept_`` are always in the
-        units of the data given.
+        units of the data given. "standardize" maps every column to mean 0 and standard
+        deviation 1 (without an intercept it only divides by the root mean square: centering
+        would fit a hidden intercept, so "center" needs fit_intercept=True). "auto" standardizes
+        every column that can be (constant columns stay as they are). "none" runs on the raw
+        data, as the tutorials do.
     init : "zeros", "random", float or (coef, intercept), default="zeros"
         Starting parameters ("random": uniform in [-1, 1], seeded).
-    tol : float, optional
-        Stop when the objective has not improved by ``tol`` for ``n_iter_no_change``
-        epochs; reaching ``epochs`` first warns with ``ConvergenceWarning``.
+    tol : float in [0, 1) or None, default=1e-6
+        The fit is at the optimum when its relative distance from the exact answer
+        (``gap_.distance``: of the parameters, or of the fitted values when the optimum is not
+        unique) is at most ``tol``; it stops there. A fit that ends farther away warns with
+        ``NotAtOptimumWarning`` (a ``ConvergenceWarning``) saying why and what would fix it.
+        None runs every epoch (the tutorials' loops) and judges the end against 1e-6. Without
+        an exact answer (too many features for Gram statistics) the fit stops once the
+        objective has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs.
     n_iter_no_change : int, default=5
-        Epochs without improvement before stopping (with ``tol``).
+        Epochs without improvement before stopping, when there is no exact answer.
     engine : {"python", "numpy", "torch", "dask"}, default="numpy"
         Where the numbers live. With "dask", X and y are lazy Dask collections and are
         passed on as they are.
@@ -111,11 +129,19 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     seed_ : int
         Seed used (drawn when seed=None).
     converged_ : bool
-        Whether the ``tol`` rule stopped the fit.
+        Whether the fit ended at the optimum, to ``tol`` (1e-6 when tol is None).
+    verdict_ : gradfit.verdict.Verdict
+        Where the fit ended and, when not at the optimum, why (``reason``) and what would
+        fix it (``remedy``, ``epochs_needed``).
+    momentum_ : float
+        Momentum used (the one chosen when momentum="auto").
+    schedule_ : str
+        Schedule used (the one chosen when schedule="auto").
     exact_ : gradfit.exact.ExactSolution or None
         Closed-form optimum of the same objective (coef, intercept, objective, method).
     gap_ : gradfit.exact.Gap or None
-        Relative parameter distance and objective difference between the fit and ``exact_``.
+        Relative parameter distance, relative fitted-value distance and objective difference
+        between the fit and ``exact_``; ``gap_.distance`` is the one that decides convergence.
     gram_stats_ : gradfit.gram.GramStats or None
         Centered Gram statistics of the training data (n, means, XᵀX, Xᵀy, yᵀy).
     preprocessor_ : gradfit.preprocess.Preprocessor
@@ -129,20 +155,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     >>> from gradfit import GDRegressor
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
     >>> y = 2.0 * X[:, 0] + 1.0
-    >>> model = GDRegressor(lr="auto", epochs=500).fit(X, y)
+    >>> model = GDRegressor().fit(X, y)
     >>> np.round(model.coef_, 4), round(model.intercept_, 4)
     (array([2.]), 1.0)
     >>> model.predict([[4.0]]).round(4)
     array([9.])
-    >>> model.gap_.param_distance < 1e-6
-    True
+    >>> model.converged_, model.gap_.param_distance < 1e-6
+    (True, True)
     """
 
     def __init__(
         self, *, fit_intercept=True, loss="mse", alpha=0.0, l1_ratio=0.0, optimizer="sgd", lr="auto",
-        momentum=0.0, nesterov=False, betas=(0.9, 0.999), eps=1e-8, rho=0.99, schedule="constant",
-        schedule_options=None, epochs=100, batch_size=None, shuffle=True, preprocess="none", init="zeros",
-        tol=None, n_iter_no_change=5, engine="numpy", optimizer_backend="gradfit", engine_options=None,
+        momentum="auto", nesterov=False, betas=(0.9, 0.999), eps=1e-8, rho=0.99, schedule="auto",
+        schedule_options=None, epochs="auto", batch_size=None, shuffle=True, preprocess="auto", init="zeros",
+        tol=1e-6, n_iter_no_change=5, engine="numpy", optimizer_backend="gradfit", engine_options=None,
         device="cpu", dtype="float64", seed=None, record_every=1, gram="auto", warm_start=False, verbose=False,
     ):
         self.fit_intercept = fit_intercept
@@ -193,8 +219,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self : GDRegressor
         """
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
-        config = self._start_config(X.shape[1])
-        return self._store(solver.fit(X, y, config, feature_names=names, progress=bool(self.verbose)))
+        return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
+                                      start=self._warm_start(X.shape[1])))
 
     def partial_fit(self, X, y):
         """One more epoch on (X, y), continuing the optimizer state of the previous fit.
@@ -212,9 +238,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         previous = getattr(self, "result_", None)
         X, y, names = self._training_data(X, y, reset=previous is None)
-        config = self._start_config(X.shape[1]) if previous is None else self._config()
-        result = solver.fit(X, y, config, feature_names=names, resume=previous, epochs=1,
-                            progress=bool(self.verbose))
+        start = self._warm_start(X.shape[1]) if previous is None else None
+        result = solver.fit(X, y, self._config(), feature_names=names, resume=previous, epochs=1,
+                            progress=bool(self.verbose), warn=False, start=start)
         return self._store(result)
 
     def predict(self, X):
@@ -236,12 +262,16 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X @ self.coef_ + self.intercept_
 
-    def summary(self, X=None, y=None, *, cov_type: str = "nonrobust"):
-        """Inference statistics at the fitted parameters, as statsmodels' OLS summary gives them.
+    def summary(self, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None):
+        """Inference statistics, as statsmodels' OLS summary gives them.
 
         Computed from the training data's Gram statistics, so no data is needed except for
         the heteroskedasticity-robust covariances (``cov_type`` "HC0" to "HC3"), which read
         each row's residual: pass the training ``X`` and ``y`` for those.
+
+        ``at``: "fit" (the fitted parameters) or "exact" (the exact optimum). By default the
+        summary is at the fit when it reached the optimum, and at the exact optimum, said so in
+        its header, when it did not: p-values at a point far from the optimum mean nothing.
 
         Returns
         -------
@@ -252,14 +282,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         --------
         >>> from gradfit import GDRegressor, load_diabetes
         >>> data = load_diabetes()
-        >>> model = GDRegressor(preprocess="standardize", momentum=0.9, epochs=500).fit(data.X, data.y)
+        >>> model = GDRegressor().fit(data.X, data.y)
         >>> round(model.summary().rsquared, 4)
         0.5177
         """
         check_is_fitted(self)
         from . import stats
 
-        return stats.model_summary(self, X, y, cov_type=cov_type)
+        return stats.model_summary(self, X, y, cov_type=cov_type, at=at)
 
     def save(self, path, include_history: bool = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.persist.save``)"""
@@ -271,15 +301,14 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         params["engine_options"] = dict(params["engine_options"] or {})
         return FitConfig.from_params(params)
 
-    def _start_config(self, n_features: int) -> FitConfig:
-        """the config of a fresh fit; with warm_start, it starts from the last coefficients"""
-        config = self._config()
-        if self.warm_start and hasattr(self, "coef_"):
-            if len(self.coef_) != n_features:
-                raise DataError(f"warm_start=True: X has {n_features} features but the previous fit "
-                                f"had {len(self.coef_)}")
-            config.init = (self.coef_.tolist(), self.intercept_)
-        return config
+    def _warm_start(self, n_features: int) -> tuple[list[float], float] | None:
+        """with warm_start, the last (coef, intercept) a fresh fit starts from; else None"""
+        if not (self.warm_start and hasattr(self, "coef_")):
+            return None
+        if len(self.coef_) != n_features:
+            raise DataError(f"warm_start=True: X has {n_features} features but the previous fit "
+                            f"had {len(self.coef_)}")
+        return self.coef_.tolist(), self.intercept_
 
     def _training_data(self, X, y, *, reset: bool, feature_names=None):
         """(X, y, feature names) checked, gradfit's messages first, then scikit-learn's"""
@@ -318,6 +347,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.lr_ = float(result.lr)
         self.seed_ = int(result.seed)
         self.converged_ = bool(result.converged)
+        self.verdict_ = result.verdict
+        self.momentum_ = float(result.steps.momentum)
+        self.schedule_ = result.steps.schedule
         self.exact_ = result.exact
         self.gap_ = result.gap
         self.gram_stats_ = result.stats

@@ -82,6 +82,13 @@ class Gap:
     objective_gap: float  # objective(θ) − objective(θ*)
     objective: float
     exact_objective: float
+    fitted_distance: float = math.nan  # RMS(ŷ − ŷ*) / RMS(ŷ*) on the training data
+    identified: bool = True  # whether the optimum is a single point
+
+    @property
+    def distance(self) -> float:
+        """what decides convergence: the parameters' distance, or the fitted values' when the optimum is not unique"""
+        return self.param_distance if self.identified else self.fitted_distance
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -388,12 +395,3 @@ def solve(quad: Quadratic, prep, anchor: LeastSquares, *, engine, stats: GramSta
     theta = model.join(w.tolist(), quad.best_intercept(w))
     coef, intercept = prep.to_original(theta, model)
     return ExactSolution(theta, coef, intercept, objective(np.asarray(theta))[0] + model.penalty(theta), method, cond)
-
-
-def gap(coef, intercept, exact: ExactSolution, objective: float) -> Gap:
-    """the distance between a fit (original units) and the exact solution"""
-    fit = np.append(np.asarray(coef, dtype=np.float64), intercept)
-    best = np.append(np.asarray(exact.coef, dtype=np.float64), exact.intercept)
-    scale = float(np.linalg.norm(best))
-    dist = float(np.linalg.norm(fit - best)) / (scale if scale > 0 else 1.0)
-    return Gap(dist, objective - exact.objective, objective, exact.objective)

@@ -44,6 +44,20 @@ class GramStats:
     def x_std(self) -> np.ndarray:
         return np.sqrt(np.maximum(np.diag(self.xtx), 0.0) / self.n)
 
+    @property
+    def x_rms(self) -> np.ndarray:
+        """root mean square of each column (about 0, not the mean)"""
+        return np.sqrt(np.maximum(np.diag(self.xtx), 0.0) / self.n + self.x_mean**2)
+
+    def second_moments(self, fit_intercept: bool) -> np.ndarray:
+        """mean of z·zᵀ over rows, z = [x, 1] (or x): ‖Z·δ‖²/n = δᵀ·M·δ for a change δ of (coef, intercept)"""
+        d = len(self.x_mean)
+        M = np.empty((d + 1, d + 1))
+        M[:d, :d] = self.xtx / self.n + np.outer(self.x_mean, self.x_mean)
+        M[:d, d] = M[d, :d] = self.x_mean
+        M[d, d] = 1.0
+        return M if fit_intercept else M[:d, :d]
+
     @classmethod
     def merge(cls, parts: "list[GramStats]") -> "GramStats":
         """combine statistics of disjoint row blocks (Chan et al.'s parallel update)"""

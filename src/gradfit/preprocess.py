@@ -10,10 +10,12 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from .errors import DataError, OptionError
 from .model import LinearModel
 
-MODES = ("none", "center", "standardize")
+MODES = ("auto", "none", "center", "standardize")
 
 
 @dataclass(frozen=True)
@@ -30,21 +32,35 @@ class Preprocessor:
         return cls("none", (0.0,) * n_features, (1.0,) * n_features, 0.0)
 
     @classmethod
-    def from_stats(cls, mode: str, x_mean, x_std, y_mean: float, feature_names=None) -> "Preprocessor":
-        """the preprocessing of ``mode`` for data with these column means and stds"""
+    def from_stats(cls, mode: str, stats, fit_intercept: bool = True, feature_names=None) -> "Preprocessor":
+        """the preprocessing of ``mode`` for data with these Gram statistics.
+
+        With an intercept, "standardize" maps each column to mean 0 and standard deviation 1,
+        and "center" to mean 0 (y is centered too). Without an intercept nothing may be
+        centered (that would fit a hidden intercept): "standardize" only divides each column
+        by its root mean square, and "center" is refused. "auto" standardizes the columns
+        that can be (a constant column, or an all-zero one without intercept, is left as it is).
+        """
         if mode not in MODES:
             raise OptionError(f"option preprocess={mode!r} is not one of {list(MODES)}")
-        d = len(x_mean)
+        d = len(stats.x_mean)
         if mode == "none":
             return cls.identity(d)
-        scale = (1.0,) * d
-        if mode == "standardize":
-            for j, s in enumerate(x_std):
-                if not s > 0.0 or not math.isfinite(s):
-                    name = feature_names[j] if feature_names is not None else f"x{j}"
-                    raise DataError(f"column {name!r} has zero variance; it cannot be standardized")
-            scale = tuple(float(s) for s in x_std)
-        return cls(mode, tuple(float(m) for m in x_mean), scale, float(y_mean))
+        if mode == "center" and not fit_intercept:
+            raise OptionError("option preprocess='center' needs fit_intercept=True: centering fits an intercept; "
+                              "use preprocess='standardize' (which only scales without an intercept) or 'none'")
+        spread = stats.x_std if fit_intercept else stats.x_rms
+        usable = [s > 0.0 and math.isfinite(s) for s in spread]
+        if mode == "standardize" and not all(usable):
+            j = usable.index(False)
+            name = feature_names[j] if feature_names is not None else f"x{j}"
+            what = "zero variance" if fit_intercept else "only zeros"
+            raise DataError(f"column {name!r} has {what}; it cannot be standardized")
+        scale = (1.0,) * d if mode == "center" else tuple(float(s) if ok else 1.0 for s, ok in zip(spread, usable))
+        if not fit_intercept:
+            return cls("standardize", (0.0,) * d, scale, 0.0)
+        return cls("center" if mode == "center" else "standardize",
+                   tuple(float(m) for m in stats.x_mean), scale, float(stats.y_mean))
 
     @property
     def is_identity(self) -> bool:
@@ -52,10 +68,16 @@ class Preprocessor:
 
     def to_original(self, theta: Sequence[float], model: LinearModel) -> tuple[list[float], float]:
         """(coef, intercept) in the units of the data the user gave"""
-        w, b = model.split(theta)
-        coef = [wj / sj for wj, sj in zip(w, self.x_scale)]
-        intercept = self.y_shift + b - sum(cj * mj for cj, mj in zip(coef, self.x_shift))
-        return coef, intercept
+        params = self.original_params(np.asarray(theta, dtype=np.float64), model)
+        return params[:-1].tolist(), float(params[-1])
+
+    def original_params(self, theta: np.ndarray, model: LinearModel) -> np.ndarray:
+        """[coef..., intercept] in the units of the data from theta in the descent's units"""
+        d = model.n_features
+        coef = theta[:d] / np.asarray(self.x_scale, dtype=np.float64)
+        b = float(theta[d]) if model.fit_intercept else 0.0
+        intercept = self.y_shift + b - float(coef @ np.asarray(self.x_shift, dtype=np.float64))
+        return np.append(coef, intercept)
 
     def to_transformed(self, coef: Sequence[float], intercept: float, model: LinearModel) -> list[float]:
         """theta in the descent's units from (coef, intercept) in original units"""

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from . import curvature as curv
 from . import exact as exact_mod
 from .callbacks import ProgressBar
 from .config import FitConfig, validate
+from .curvature import Curvature
 from .engines import get_engine
 from .engines.gram import GramPath
-from .errors import ConvergenceWarning, OptionError
+from .errors import NotAtOptimumWarning, OptionError, PrecisionWarning
 from .exact import ExactSolution, Gap
 from .gram import GramStats, Quadratic
 from .history import History
@@ -23,12 +27,32 @@ from .optim import make_optimizer
 from .preprocess import Preprocessor
 from .schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
 from .train import Loop, Outcome, TrainState
+from .verdict import DEFAULT_TOL, Facts, GapMeter, Verdict, diagnose
 
 #: seconds a fit runs before its progress bar appears (quick fits print nothing)
 PROGRESS_DELAY = 0.5
 
 #: the Gram path is skipped when the d×d matrix would be larger than this many entries
 GRAM_MAX_ENTRIES = 4000 * 4000
+
+#: float32 keeps this relative resolution (2⁻²⁴); a column whose mean is so large against its spread that
+#: rounding moves values by more than FLOAT32_LOSS of the spread loses its information in float32
+FLOAT32_EPS = 2.0**-24
+FLOAT32_LOSS = 1e-4
+
+
+#: epochs='auto': the most epochs a full-batch fit is given, and the epochs of a minibatch fit
+MAX_AUTO_EPOCHS = 100_000
+STOCHASTIC_EPOCHS = 100
+
+
+class Steps(NamedTuple):
+    """the step rule a fit runs with, after 'auto' settings are resolved"""
+
+    lr: float
+    momentum: float
+    schedule: str
+    epochs: int
 
 
 @dataclass
@@ -48,6 +72,9 @@ class FitResult:
     gap: Gap | None
     stats: GramStats | None
     used_gram: bool
+    steps: Steps
+    verdict: Verdict
+    curvature: Curvature | None = None
     extras: dict = field(default_factory=dict)
 
     @property
@@ -60,7 +87,8 @@ class FitResult:
 
     @property
     def converged(self) -> bool:
-        return self.outcome.converged
+        """whether the fit ended at the optimum, to tol (see ``verdict``)"""
+        return self.verdict.converged
 
 
 @dataclass
@@ -74,6 +102,8 @@ class Prepared:
     stats: GramStats | None
     quad: Quadratic | None
     exact: ExactSolution | None
+    curvature: Curvature | None = None
+    meter: GapMeter | None = None
 
 
 def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:
@@ -92,12 +122,10 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
     d = engine.n_features
     model = LinearModel(d, config.fit_intercept, config.loss, float(config.alpha), float(config.l1_ratio))
     stats = engine.gram() if d * d <= GRAM_MAX_ENTRIES else None
+    if stats is not None and config.dtype == "float32":
+        _check_float32(stats, feature_names)
     if prep is None:
-        if stats is None and config.preprocess != "none":
-            raise OptionError(f"option preprocess={config.preprocess!r} needs column statistics, "
-                              f"which are not gathered for {d} features; use preprocess='none'")
-        prep = (Preprocessor.from_stats(config.preprocess, stats.x_mean, stats.x_std, stats.y_mean, feature_names)
-                if stats is not None else Preprocessor.identity(d))
+        prep = _preprocessor(config, stats, d, feature_names)
     engine.prepare(model, prep)
     if stats is None:
         if config.gram is True:
@@ -112,33 +140,105 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
     stats.rss_min = anchor.rss
     gram_path = GramPath(engine, quad, anchor.coef * np.asarray(prep.x_scale), anchor.rss)
     exact = exact_mod.solve(quad, prep, anchor, engine=engine, stats=stats, objective=gram_path.objective_parts)
+    curvature = curv.of_fit(quad, model)
+    meter = GapMeter(exact, stats, identified=curvature.identified or model.l1 > 0.0)
     # cost model: once the statistics exist, a full-data loss/gradient costs O(d²) on them against
     # O(n·d) on the data, so "auto" takes the Gram path unless there are fewer rows than features
     use_gram = config.gram is True or (config.gram == "auto" and engine.name != "python" and d <= engine.n_rows)
-    return Prepared(engine, gram_path if use_gram else engine, model, prep, stats, quad, exact)
+    return Prepared(engine, gram_path if use_gram else engine, model, prep, stats, quad, exact, curvature, meter)
 
 
-def choose_lr(config: FitConfig, p: Prepared) -> float:
-    """the learning rate: the user's number, or a safe one for this data when lr='auto'"""
+def _preprocessor(config: FitConfig, stats: GramStats | None, d: int, feature_names) -> Preprocessor:
+    """the preprocessing asked for; 'auto' without column statistics is none"""
+    if stats is not None:
+        return Preprocessor.from_stats(config.preprocess, stats, config.fit_intercept, feature_names)
+    if config.preprocess not in ("none", "auto"):
+        raise OptionError(f"option preprocess={config.preprocess!r} needs column statistics, "
+                          f"which are not gathered for {d} features; use preprocess='none'")
+    return Preprocessor.identity(d)
+
+
+def _check_float32(stats: GramStats, feature_names) -> None:
+    """warn about each column whose variation float32 rounds away (statistics are float64 regardless)"""
+    columns = [(f"column {_column_name(feature_names, j)!r}", float(m), float(s))
+               for j, (m, s) in enumerate(zip(stats.x_mean, stats.x_std))]
+    columns.append(("the target", float(stats.y_mean), float(np.sqrt(stats.yty / stats.n))))
+    for name, mean, spread in columns:
+        if spread > 0.0 and abs(mean) * FLOAT32_EPS > FLOAT32_LOSS * spread:
+            warnings.warn(f"{name} loses its variation in float32: its values are about {mean:.3g} but vary by "
+                          f"only {spread:.3g}, and float32 rounds them by up to {abs(mean) * FLOAT32_EPS:.3g}; "
+                          f"the descent runs on rounded data (the exact answer is computed in float64); "
+                          f"use dtype='float64'", PrecisionWarning, stacklevel=5)
+
+
+def _column_name(feature_names, j: int) -> str:
+    return str(feature_names[j]) if feature_names is not None else f"x{j}"
+
+
+def choose_steps(config: FitConfig, p: Prepared) -> Steps:
+    """the learning rate, momentum, schedule and epochs, with 'auto' resolved for this data.
+
+    lr='auto' with full-batch SGD takes Polyak's heavy ball tuned to the Hessian's extreme
+    eigenvalues (momentum='auto'), the fastest fixed-step descent on a quadratic (with an L1
+    penalty, plain proximal steps of 1/L instead); with minibatches it takes the safe step 1/L_b and a cosine schedule that ends at lr=0, so the
+    minibatch noise dies out by the last epoch; other optimizers take a step about 1% of the
+    solution's size and the cosine schedule. A given lr keeps a constant schedule and no momentum.
+    """
+    lr, momentum = _step_size(config, p)
+    schedule = config.schedule
+    if schedule == "auto":
+        adaptive = config.lr == "auto" and (_stochastic(config, p) or config.optimizer != "sgd")
+        schedule = "cosine" if adaptive else "constant"
+    epochs = config.epochs if config.epochs != "auto" else _auto_epochs(config, p, lr, momentum)
+    return Steps(lr, momentum, schedule, epochs)
+
+
+def _step_size(config: FitConfig, p: Prepared) -> tuple[float, float]:
+    """(lr, momentum)"""
+    momentum = 0.0 if config.momentum == "auto" else float(config.momentum)
     if config.lr != "auto":
-        return float(config.lr)
+        return float(config.lr), momentum
     if config.optimizer != "sgd":
-        return adaptive_lr(p.exact.theta if p.exact else [1.0])
+        return adaptive_lr(p.exact.theta if p.exact else [1.0]), momentum
+    # the heavy ball for smooth objectives; with an L1 part, plain proximal steps (ISTA), which surely converge
+    smooth = not _stochastic(config, p) and p.model.l1 == 0.0
+    if smooth and config.momentum == "auto" and p.curvature is not None and p.curvature.mu > 0.0:
+        return p.curvature.heavy_ball()
     lr = sgd_safe_lr(config, p)
     if lr is None:
         raise OptionError(f"option lr='auto' needs the curvature of the data, which is not gathered for "
                           f"{p.model.n_features} features; give lr a number")
-    return lr
+    return lr, momentum
+
+
+def _auto_epochs(config: FitConfig, p: Prepared, lr: float, momentum: float) -> int:
+    """epochs='auto': a minibatch fit gets STOCHASTIC_EPOCHS; a full-batch SGD fit three times the
+    epochs its contraction rate needs to reach tol from the exact curvature (at least 1000)"""
+    if _stochastic(config, p):
+        return STOCHASTIC_EPOCHS
+    c = p.curvature
+    if config.optimizer != "sgd" or c is None or not c.mu > 0.0:
+        return 1000
+    if momentum > 0.0:
+        rate = max(momentum**0.5, abs(1.0 - lr * c.mu))  # heavy ball: √β at best, never faster than GD's
+    else:
+        rate = max(abs(1.0 - lr * c.mu), abs(1.0 - lr * c.L))
+    if not rate < 1.0:
+        return 1000
+    needed = math.log(config.tol or DEFAULT_TOL) / math.log(rate) if rate > 0.0 else 1.0
+    return int(min(MAX_AUTO_EPOCHS, max(1000, math.ceil(3.0 * needed + 100))))
+
+
+def _stochastic(config: FitConfig, p: Prepared) -> bool:
+    return config.batch_size is not None and config.batch_size < p.engine.n_rows
 
 
 def sgd_safe_lr(config: FitConfig, p: Prepared) -> float | None:
     """1/L_b from the curvature of the objective (power iteration on its Hessian); None without statistics"""
     if p.quad is None:
         return None
-    H = p.quad.hessian() + np.diag(np.asarray(p.model.mask()) * p.model.l2)
-    L = power_iteration(H)
-    small_batches = config.batch_size is not None and config.batch_size < p.engine.n_rows
-    R = p.model.c * p.engine.max_row_sq_norm() + p.model.l2 if small_batches else L
+    L = p.curvature.L if p.curvature is not None else power_iteration(curv.hessian(p.quad, p.model))
+    R = p.model.c * p.engine.max_row_sq_norm() + p.model.l2 if _stochastic(config, p) else L
     return safe_sgd_lr(L, R, p.engine.n_rows, config.batch_size)
 
 
@@ -161,43 +261,70 @@ def resolve_seed(seed: int | None) -> int:
 
 def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
         resume: FitResult | None = None, epochs: int | None = None,
-        callbacks: Sequence[Callable] = (), progress: bool = False) -> FitResult:
-    """fit a linear model by gradient descent; ``resume`` continues an earlier fit's state"""
+        callbacks: Sequence[Callable] = (), progress: bool = False, warn: bool = True,
+        start: tuple[Sequence[float], float] | None = None) -> FitResult:
+    """fit a linear model by gradient descent; ``resume`` continues an earlier fit's state.
+
+    ``start``: (coef, intercept) in the data's units to start from instead of ``config.init``
+    (a warm start: the preprocessing of this fit may differ from the one that produced them).
+
+    The fit ends with a verdict from the exact answer; when it is not at the optimum to
+    ``config.tol`` (1e-6 when tol is None), ``warn`` issues a NotAtOptimumWarning saying why
+    and what would fix it.
+    """
     validate(config)
     p = prepare(X, y, config, resume.prep if resume else None, feature_names)
     try:
-        lr = resume.lr if resume is not None else choose_lr(config, p)
+        steps = resume.steps if resume is not None else choose_steps(config, p)
         seed = resume.seed if resume is not None else resolve_seed(config.seed)
-        loop = _loop(config, p, lr, seed, resume, feature_names, callbacks)
-        state = resume.state if resume is not None else _fresh_state(config, p, loop, seed)
-        n_epochs = config.epochs if epochs is None else epochs
+        loop = _loop(config, p, steps, seed, resume, feature_names, callbacks)
+        state = resume.state if resume is not None else _fresh_state(config, p, loop, seed, start)
+        n_epochs = steps.epochs if epochs is None else epochs
         with _progress(progress, n_epochs) as bar:
             if bar is not None:
                 loop.callbacks = [*loop.callbacks, bar]
             outcome = loop.run(state, n_epochs)
     finally:
         p.engine.close()
-    return _result(config, p, loop, outcome, lr, seed)
+    result = _result(config, p, loop, outcome, steps, seed)
+    if warn and not result.verdict.converged:
+        warnings.warn(str(result.verdict), NotAtOptimumWarning, stacklevel=3)
+    return result
 
 
-def _loop(config, p: Prepared, lr, seed, resume, feature_names, callbacks) -> Loop:
+def _loop(config, p: Prepared, steps: Steps, seed, resume, feature_names, callbacks) -> Loop:
     # an engine may bring its own optimizer implementation (the torch engine's torch.optim backend)
+    resolved = dataclasses.replace(config, momentum=steps.momentum, schedule=steps.schedule)
     own = getattr(p.engine, "make_optimizer", None)
-    optimizer = (own(config) if own is not None else None) or make_optimizer(
-        config.optimizer, momentum=config.momentum, nesterov=config.nesterov,
+    optimizer = (own(resolved) if own is not None else None) or make_optimizer(
+        config.optimizer, momentum=steps.momentum, nesterov=config.nesterov,
         betas=tuple(config.betas), eps=config.eps, rho=config.rho)
     history = resume.history if resume is not None else History(feature_names=list(feature_names) if feature_names is not None else None)
     return Loop(
         engine=p.path, model=p.model, prep=p.prep, optimizer=optimizer,
-        schedule=make_schedule(config.schedule, lr, max(config.epochs, 1), config.schedule_options),
+        schedule=make_schedule(steps.schedule, steps.lr, max(steps.epochs, 1), config.schedule_options),
         batch_size=config.batch_size, shuffle=config.shuffle, seed=seed, history=history,
         record_every=config.record_every, tol=config.tol, n_iter_no_change=config.n_iter_no_change,
-        callbacks=list(callbacks), safe_lr=lambda: sgd_safe_lr(config, p),
+        callbacks=list(callbacks), safe_lr=lambda: sgd_safe_lr(config, p), at_optimum=_stop_rule(config, p),
     )
 
 
-def _fresh_state(config, p: Prepared, loop: Loop, seed: int) -> TrainState:
-    theta = p.engine.vector(initial_theta(config, p.model, seed))
+def _stop_rule(config: FitConfig, p: Prepared) -> Callable[[Any], bool] | None:
+    """theta -> within tol of the exact answer; None when tol is None or there is no exact answer"""
+    if config.tol is None or p.meter is None:
+        return None
+    tol, meter = config.tol, p.meter
+    return lambda theta: meter.distance(_params(p, theta)) <= tol
+
+
+def _params(p: Prepared, theta) -> np.ndarray:
+    """[coef..., intercept] in the data's units from an engine's parameter vector"""
+    return p.prep.original_params(np.asarray(p.engine.to_list(theta), dtype=np.float64), p.model)
+
+
+def _fresh_state(config, p: Prepared, loop: Loop, seed: int, start=None) -> TrainState:
+    values = initial_theta(config, p.model, seed) if start is None else p.prep.to_transformed(*start, p.model)
+    theta = p.engine.vector(values)
     return TrainState(theta, loop.optimizer.init(theta))
 
 
@@ -210,15 +337,35 @@ def _progress(enabled: bool, epochs: int):
         yield bar
 
 
-def _result(config, p: Prepared, loop: Loop, outcome: Outcome, lr, seed) -> FitResult:
-    theta = p.engine.to_list(outcome.state.theta)
-    coef, intercept = p.prep.to_original(theta, p.model)
-    gap = None
-    if p.exact is not None:
-        objective = loop.history.loss[-1]
-        gap = exact_mod.gap(coef, intercept, p.exact, objective)
-    if config.tol is not None and not outcome.converged and not outcome.interrupted and outcome.stopped_by == "epochs":
-        warnings.warn(f"the fit reached epochs={outcome.state.epoch} before the loss stopped improving "
-                      f"by tol={config.tol}; raise epochs or lr", ConvergenceWarning, stacklevel=3)
-    return FitResult(coef, intercept, loop.history, outcome, lr, seed, p.model, p.prep, config,
-                     p.exact, gap, p.stats, isinstance(p.path, GramPath))
+def _result(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, seed) -> FitResult:
+    params = _params(p, outcome.state.theta)
+    gap = p.meter.gap(params, loop.history.loss[-1]) if p.meter is not None else None
+    verdict = diagnose(_facts(config, p, loop, outcome, steps, gap))
+    return FitResult(params[:-1].tolist(), float(params[-1]), loop.history, outcome, steps.lr, seed, p.model,
+                     p.prep, config, p.exact, gap, p.stats, isinstance(p.path, GramPath), steps, verdict,
+                     p.curvature)
+
+
+def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap: Gap | None) -> Facts:
+    """what the verdict needs to know about a finished fit"""
+    standardized = curv.standardized(p.stats, p.model) if p.stats is not None and p.curvature is not None else None
+    scales = None
+    if p.stats is not None:
+        scales = p.stats.x_std if config.fit_intercept else p.stats.x_rms
+    return Facts(
+        distance=gap.distance if gap is not None else None,
+        tol=config.tol if config.tol is not None else DEFAULT_TOL,
+        epochs_run=outcome.state.epoch, interrupted=outcome.interrupted, stochastic=_stochastic(config, p),
+        batch_size=config.batch_size, optimizer=config.optimizer, lr=steps.lr, lr_given=config.lr != "auto",
+        stable_lr=1.0 / p.curvature.L if p.curvature is not None and p.curvature.L > 0 else None,
+        preprocess=p.prep.mode, curvature=p.curvature,
+        standardized=standardized, column_scales=scales, feature_names=loop.history.feature_names,
+        trajectory=lambda: _trajectory(p, loop.history),
+    )
+
+
+def _trajectory(p: Prepared, history: History) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch, distance from the optimum) of every recorded entry"""
+    params = np.column_stack([np.asarray(history.coef, dtype=np.float64).reshape(len(history), -1),
+                              np.asarray(history.intercept, dtype=np.float64)])
+    return np.asarray(history.epoch, dtype=np.float64), np.array([p.meter.distance(row) for row in params])

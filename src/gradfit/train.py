@@ -77,6 +77,8 @@ class Loop:
     n_iter_no_change: int = 5
     callbacks: Sequence[Callable] = ()
     safe_lr: Callable[[], float] | None = None
+    #: theta -> whether it is within tol of the exact answer; when given, it is the stopping rule
+    at_optimum: Callable[[Any], bool] | None = None
     _t0: float = field(default=0.0, init=False)
     _mask: Any = field(default=None, init=False)
 
@@ -179,9 +181,19 @@ class Loop:
         if any(bool(cb(info)) for cb in self.callbacks):
             outcome.stopped_by = "callback"
             return True
+        if self.at_optimum is not None:
+            if self.at_optimum(state.theta):
+                outcome.converged, outcome.stopped_by = True, "tol"
+                return True
+            return False
+        return self._stalled(state, objective, outcome)
+
+    def _stalled(self, state: TrainState, objective: float, outcome: Outcome) -> bool:
+        """without an exact answer: stop once the objective has not improved by tol (relative) for a while"""
         if self.tol is None:
             return False
-        state.no_improve = state.no_improve + 1 if objective > state.best - self.tol else 0
+        margin = self.tol * abs(state.best) if math.isfinite(state.best) else 0.0
+        state.no_improve = state.no_improve + 1 if objective > state.best - margin else 0
         state.best = min(state.best, objective)
         if state.no_improve >= self.n_iter_no_change:
             outcome.converged, outcome.stopped_by = True, "tol"

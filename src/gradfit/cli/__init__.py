@@ -13,7 +13,7 @@ from importlib import import_module
 import typer
 from typer.core import TyperGroup
 
-from ..errors import GradfitError
+from ..errors import ConvergenceWarning, GradfitError
 
 #: modules of this package that add commands, each through ``register(app: typer.Typer) -> None``
 COMMANDS = ("fit", "summary", "plot", "report", "graph", "lesson")
@@ -48,6 +48,7 @@ class GradfitGroup(TyperGroup):
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning
+                warnings.simplefilter("always", ConvergenceWarning)  # a fit short of the optimum always says so
                 return super().invoke(ctx)
         except BrokenPipeError:
             raise

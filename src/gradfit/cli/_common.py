@@ -11,6 +11,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..config import FitConfig, validate
 from ..data import read_table
@@ -35,22 +36,25 @@ def _model_option(name: str, help_text: str, *flags: str, **kwargs):
 # The estimator's settings, one option each; None means "the estimator's default".
 Lr = Annotated[Optional[str], _model_option("lr", "learning rate: a number > 0, or 'auto' (safe for the data)", "--lr")]
 Optimizer = Annotated[Optional[str], _model_option("optimizer", "sgd, adam, adagrad or rmsprop", "--optimizer")]
-Momentum = Annotated[Optional[float], _model_option("momentum", "SGD momentum in [0, 1)", "--momentum")]
+Momentum = Annotated[Optional[str], _model_option(
+    "momentum", "SGD momentum in [0, 1), or 'auto' (the heavy ball's, with --lr auto)", "--momentum")]
 Nesterov = Annotated[Optional[bool], _model_option(
     "nesterov", "Nesterov momentum (needs --momentum)", "--nesterov/--no-nesterov")]
 Betas = Annotated[Optional[str], _model_option("betas", "Adam's two decay rates, e.g. 0.9,0.999", "--betas")]
 Eps = Annotated[Optional[float], _model_option("eps", "term added to adaptive optimizers' denominators", "--eps")]
 Rho = Annotated[Optional[float], _model_option("rho", "RMSprop's decay rate", "--rho")]
 Schedule = Annotated[Optional[str], _model_option(
-    "schedule", "constant, step, exponential, invscaling or cosine", "--schedule")]
+    "schedule", "auto, constant, step, exponential, invscaling or cosine", "--schedule")]
 ScheduleOption = Annotated[Optional[list[str]], _model_option(
     "schedule_options", "a schedule setting as KEY=VALUE, e.g. gamma=0.9 (repeatable)", "--schedule-option")]
-Epochs = Annotated[Optional[int], _model_option("epochs", "passes over the data", "--epochs")]
+Epochs = Annotated[Optional[str], _model_option(
+    "epochs", "the most passes over the data, or 'auto' (enough for the data's curvature)", "--epochs")]
 BatchSize = Annotated[Optional[int], _model_option(
     "batch_size", "rows per step: leave out for full batch, 1 for per-sample", "--batch-size")]
 Shuffle = Annotated[Optional[bool], _model_option(
     "shuffle", "shuffle rows each epoch (seeded)", "--shuffle/--no-shuffle")]
-Preprocess = Annotated[Optional[str], _model_option("preprocess", "none, center or standardize", "--preprocess")]
+Preprocess = Annotated[Optional[str], _model_option(
+    "preprocess", "auto, none, center or standardize", "--preprocess")]
 Alpha = Annotated[Optional[float], _model_option("alpha", "penalty strength", "--alpha")]
 L1Ratio = Annotated[Optional[float], _model_option(
     "l1_ratio", "share of the penalty that is L1, in [0, 1]", "--l1-ratio")]
@@ -58,7 +62,8 @@ Loss = Annotated[Optional[str], _model_option("loss", "mse or half_mse", "--loss
 NoIntercept = Annotated[bool, typer.Option(
     "--no-intercept", help="fit H(x) = Wx, without b", rich_help_panel=MODEL)]
 Init = Annotated[Optional[str], _model_option("init", "zeros, random or a number", "--init")]
-Tol = Annotated[Optional[float], _model_option("tol", "stop when the loss improves by less than this", "--tol")]
+Tol = Annotated[Optional[float], _model_option(
+    "tol", "at the optimum when the relative distance from the exact answer is at most this; stop there", "--tol")]
 NIterNoChange = Annotated[Optional[int], _model_option(
     "n_iter_no_change", "epochs without improvement before stopping (with --tol)", "--n-iter-no-change")]
 Seed = Annotated[Optional[int], _model_option("seed", "seed of shuffles and random init", "--seed")]
@@ -109,6 +114,8 @@ def _schedule_options(items: list[str]) -> dict:
 #: CLI option name -> how its text becomes the estimator's value
 _CONVERT = {
     "lr": _number_or_text,
+    "momentum": _number_or_text,
+    "epochs": lambda t: _number_or_text(t, int),
     "init": _number_or_text,
     "record_every": lambda t: _number_or_text(t, int),
     "gram": lambda t: {"auto": "auto", "on": True, "off": False}.get(t, t),
@@ -182,12 +189,15 @@ def fit_summary(model: GDRegressor, files: dict) -> dict:
         "intercept": model.intercept_,
         "lr": model.lr_, "seed": model.seed_, "epochs": model.n_iter_, "steps": model.t_,
         "converged": model.converged_,
+        "verdict": model.verdict_.to_dict(),
         "loss": model.history_.loss[-1],
         "metrics": train_metrics(model),
         "exact": None if exact is None else {
             "method": exact.method, "condition": exact.condition, "coef": dict(zip(names, exact.coef)),
             "intercept": exact.intercept, "objective": exact.objective},
-        "gap": None if gap is None else {"param_distance": gap.param_distance, "objective_gap": gap.objective_gap},
+        "gap": None if gap is None else {"distance": gap.distance, "param_distance": gap.param_distance,
+                                         "fitted_distance": gap.fitted_distance, "identified": gap.identified,
+                                         "objective_gap": gap.objective_gap},
         "files": {k: str(v) for k, v in files.items()},
     }
 
@@ -221,18 +231,30 @@ def _results_table(model: GDRegressor, summary: dict) -> Table:
     lr_note = " (chosen by lr='auto')" if model.lr == "auto" else ""
     changed = {k: v for k, v in model.get_params().items() if k != "verbose" and v != DEFAULTS[k]}
     table.add_row("settings", ", ".join(f"{k}={v!r}" for k, v in changed.items()) or "defaults")
-    table.add_row("descent", f"{model.optimizer}, {summary['epochs']} epochs, {summary['steps']} steps, "
+    momentum = f" with momentum {model.momentum_:.4g}" if model.optimizer == "sgd" and model.momentum_ else ""
+    table.add_row("descent", f"{model.optimizer}{momentum}, {summary['epochs']} epochs, {summary['steps']} steps, "
                              f"lr={summary['lr']:.4g}{lr_note}")
     table.add_row("final loss", f"{summary['loss']:.6g}")
     if metrics:
         table.add_row("train R²", f"{metrics['r2']:.6f}")
         table.add_row("train MSE", f"{metrics['mse']:.6g}")
     if gap is not None:
-        table.add_row("gap to exact", f"relative parameter distance {gap['param_distance']:.3e}, "
+        which = "parameter" if gap["identified"] else "fitted-value (the optimum is not unique)"
+        table.add_row("gap to exact", f"relative {which} distance {gap['distance']:.3e}, "
                                       f"loss difference {gap['objective_gap']:.3e}")
         table.add_row("exact solution", f"{summary['exact']['method']} "
                                         f"(condition number {summary['exact']['condition']:.3g})")
+    table.add_row("verdict", _verdict_text(summary["verdict"]))
     return table
+
+
+def _verdict_text(verdict: dict) -> Text:
+    """converged (green), or not at the optimum with why and the remedy (red)"""
+    if verdict["converged"]:
+        return Text(verdict["message"], style="green")
+    text = Text("NOT AT THE OPTIMUM: ", style="bold red")
+    text.append(verdict["message"] + (f"; {verdict['remedy']}" if verdict["remedy"] else ""), style="red")
+    return text
 
 
 def write_outputs(model: GDRegressor, out: Path, history: Path | None) -> dict:

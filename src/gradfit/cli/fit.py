@@ -18,8 +18,11 @@ from ..estimator import GDRegressor
 from ..persist import atomic_write, load_model
 from . import _common as c
 
-#: what ``gradfit demo`` fits: standardized features, a safe step size, heavy-ball momentum
-DEMO_SETTINGS = dict(preprocess="standardize", lr="auto", momentum=0.9, epochs=500, seed=0)
+#: what ``gradfit demo`` fits: the defaults (standardized features, heavy-ball steps tuned to the data)
+DEMO_SETTINGS = dict(seed=0)
+
+#: exit status of ``fit --strict`` when the fit ended short of the optimum
+EXIT_NOT_AT_OPTIMUM = 3
 
 Data = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row", show_default=False)]
 ModelFile = Annotated[Path, typer.Argument(help="model file written by gradfit fit", show_default=False)]
@@ -42,6 +45,9 @@ def fit_command(
         "--report", help="also write a self-contained HTML report", rich_help_panel=c.OUTPUT)] = None,
     quiet: c.Quiet = False,
     json_out: c.JsonOut = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help=f"exit with status {EXIT_NOT_AT_OPTIMUM} when the fit did not reach the optimum "
+                         "(the outputs are still written)", rich_help_panel=c.OUTPUT)] = False,
     lr: c.Lr = None,
     optimizer: c.Optimizer = None,
     momentum: c.Momentum = None,
@@ -73,7 +79,8 @@ def fit_command(
 ) -> None:
     """Fit a linear model to DATA by gradient descent and write it to a model file.
 
-    Prints the coefficients beside the exact least-squares answer, the gap to it, and the training R² and MSE.
+    Prints the coefficients beside the exact least-squares answer, the gap to it, the training R² and MSE,
+    and the verdict: at the optimum, or not, with why and what would fix it (also a warning on stderr).
 
     Examples:
 
@@ -100,6 +107,8 @@ def fit_command(
         c.print_json(summary)
     elif not quiet:
         c.print_fit(model, summary, title=f"{data.name}: {target} ~ {len(summary['coef'])} features")
+    if strict and not model.converged_:
+        raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
 
 
 def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Path | None) -> dict:
@@ -210,7 +219,7 @@ def demo_command(
     written = c.write_outputs(model, out_dir / "model.json", out_dir / "history.csv")
     files = {"data": out_dir / "diabetes.csv", **written}
     c.print_fit(model, c.fit_summary(model, files), title="diabetes: progression ~ 10 features")
-    c.console.print(f"\nnext: gradfit fit {files['data']} --target progression --preprocess standardize --lr auto",
+    c.console.print(f"\nnext: gradfit fit {files['data']} --target progression --strict",
                     soft_wrap=True, markup=False)
 
 

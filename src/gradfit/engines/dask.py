@@ -141,7 +141,8 @@ class DaskEngine(Engine):
         return f"partition {p} (rows {start}-{start + self.sizes[p] - 1})"
 
     def gram(self) -> GramStats:
-        futures = [self.client.submit(tasks.block_gram, src, self.dtype.name, self._label(p),
+        # float64 whatever the training dtype: the statistics carry the exact answer
+        futures = [self.client.submit(tasks.block_gram, src, "float64", self._label(p),
                                       self.feature_names, self.target, pure=False)
                    for p, src in enumerate(self.sources)]
         return self._reduce(futures, GramStats.merge, "Gram statistics")
@@ -177,8 +178,8 @@ class DaskEngine(Engine):
     def run_epoch(self, loop, state, order, lr) -> bool:
         """one minibatch / per-sample epoch, the model travelling from segment to segment"""
         plan, _held = self._epoch_plan(order, loop.seed, state.epoch)  # _held: alive until the chain has run
-        job = tasks.EpochJob(replace(loop, engine=None, history=History(), callbacks=(), safe_lr=None),
-                             lr, self.dtype.name)
+        shipped = replace(loop, engine=None, history=History(), callbacks=(), safe_lr=None, at_optimum=None)
+        job = tasks.EpochJob(shipped, lr, self.dtype.name)
         carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype))
         for i, (source, perm) in enumerate(plan):
             carried = self.client.submit(tasks.run_segment, job, source, perm, carried, i == len(plan) - 1,

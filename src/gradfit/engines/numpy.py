@@ -63,6 +63,8 @@ class NumpyEngine(Engine):
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", **options):
         self.options = check_options(options)
         self.dtype = np.dtype(dtype)
+        # the statistics (and so the exact answer) come from the data as given, in float64
+        self.source = (X, y) if self.dtype != np.float64 else None
         self.X = np.asarray(X, dtype=self.dtype)
         self.y = np.asarray(y, dtype=self.dtype).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
@@ -128,10 +130,15 @@ class NumpyEngine(Engine):
         return float(c / 2.0 * ss / m), grad.astype(self.dtype, copy=False)
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
-        return residual_pass(self.X, self.y, coef, intercept, precise)
+        return residual_pass(*self._float64(), coef, intercept, precise)
 
     def design(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.X.astype(np.float64, copy=False), self.y.astype(np.float64, copy=False)
+        return self._float64()
+
+    def _float64(self) -> tuple[np.ndarray, np.ndarray]:
+        """the data as given, in float64 (the statistics and the exact answer come from it whatever the dtype)"""
+        X, y = self.source if self.source is not None else (self.X, self.y)
+        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
         best = 0.0
@@ -141,6 +148,8 @@ class NumpyEngine(Engine):
         return best + (1.0 if self.model.fit_intercept else 0.0)
 
     def gram(self) -> GramStats:
+        if self.source is not None:
+            return block_stats(*self._float64())
         return block_stats(self.X, self.y)
 
     def run_epoch(self, loop, state, order, lr) -> bool:

@@ -19,7 +19,7 @@ import torch
 from ..accurate import DD, ResidualPass, residual_pass
 from ..errors import DataError, OptionError
 from ..graph import Graph, autograd_graph, hypothesis_text
-from ..gram import GramStats
+from ..gram import GramStats, block_stats
 from ..model import LinearModel
 from ..optim import Optimizer
 from .base import Engine, Rows
@@ -93,6 +93,8 @@ class TorchEngine(Engine):
         options = _check_options(engine_options)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
+        # host arrays given in float64 keep their digits for the statistics (and so the exact answer)
+        self.source = (X, y) if isinstance(X, np.ndarray) and self.dtype != torch.float64 else None
         X, y = as_tensor(X, self.dtype, "X"), as_tensor(y, self.dtype, "y").reshape(-1)
         if X.ndim != 2 or X.shape[0] != y.shape[0]:
             raise DataError(f"X must be a table of shape (n_rows, n_features) with one y per row; "
@@ -177,6 +179,8 @@ class TorchEngine(Engine):
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
         """on the device in float64; ``precise``: block by block on the host in double-double"""
+        if self.source is not None:
+            return residual_pass(*self.design(), coef, intercept, precise)
         if precise:
             parts = [residual_pass(X.cpu().numpy(), y.cpu().numpy(), coef, intercept, True)
                      for X, y in self._blocks64()]
@@ -191,6 +195,10 @@ class TorchEngine(Engine):
         return ResidualPass(float(ss), DD(g, np.zeros_like(g)))
 
     def design(self) -> tuple[np.ndarray, np.ndarray]:
+        """the data in float64 on the host: as given when it came as float64 arrays, whatever the dtype"""
+        if self.source is not None:
+            X, y = self.source
+            return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
         blocks = [(X.cpu().numpy(), y.cpu().numpy()) for X, y in self._blocks64()]
         return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
 
@@ -204,6 +212,8 @@ class TorchEngine(Engine):
 
     def gram(self) -> GramStats:
         """centered Gram statistics in float64, accumulated on the device block by block (two passes)"""
+        if self.source is not None:
+            return block_stats(*self.design())
         n = self.n_rows
         x_sum, y_sum = self._f64([0.0] * self.n_features), self._f64(0.0)
         for X, y in self._blocks64():

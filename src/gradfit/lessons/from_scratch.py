@@ -123,7 +123,7 @@ def single_sample_descent(inputs, theta: Vector, lr: float, epochs: int, show=pr
 def one_call(theta: Vector, epochs: int, batch_size: int | None, shuffle: bool) -> GDRegressor:
     """gradfit's pure-Python engine from the same start; "mse" averages 2·error·(x, 1) like the book"""
     model = GDRegressor(engine="python", loss="mse", lr=LR, epochs=epochs, init=(theta[0], theta[1]),
-                        batch_size=batch_size, shuffle=shuffle, seed=SEED)
+                        batch_size=batch_size, shuffle=shuffle, seed=SEED, preprocess="none", tol=None)
     return model.fit([[x] for x, _ in INPUTS], [y for _, y in INPUTS])
 
 

@@ -50,7 +50,8 @@ def descend(xs: list[float], ys: list[float], lr: float, epochs: int, show=print
 
 def one_call(xs: list[float], ys: list[float], lr: float, epochs: int) -> GDRegressor:
     """the same descent with gradfit: no intercept, mean squared error, plain SGD"""
-    model = GDRegressor(fit_intercept=False, loss="mse", optimizer="sgd", lr=lr, epochs=epochs, engine="python")
+    model = GDRegressor(fit_intercept=False, loss="mse", optimizer="sgd", lr=lr, epochs=epochs, engine="python",
+                        preprocess="none", tol=None)
     return model.fit([[x] for x in xs], ys)
 
 

@@ -48,7 +48,7 @@ class Neuron:
 def one_call(x, y) -> GDRegressor:
     """gradfit: half squared error, one sample at a time in order, learning rate 1, from w = b = 1"""
     model = GDRegressor(loss="half_mse", batch_size=1, shuffle=False, lr=1.0, init=(1.0, 1.0), epochs=EPOCHS,
-                        optimizer="sgd")
+                        optimizer="sgd", preprocess="none", tol=None)
     return model.fit(x.reshape(-1, 1), y)
 
 

@@ -77,7 +77,8 @@ def accumulated_vs_true(x: torch.Tensor, y: torch.Tensor, lr: float, steps: int,
 
 def one_call(x: list[float], y: list[float]) -> GDRegressor:
     """gradfit: the correct loop (gradients are fresh every step), float32 like torch"""
-    model = GDRegressor(loss="mse", optimizer="sgd", lr=LR, epochs=EPOCHS, engine="torch", dtype="float32")
+    model = GDRegressor(loss="mse", optimizer="sgd", lr=LR, epochs=EPOCHS, engine="torch", dtype="float32",
+                        preprocess="none", tol=None)
     return model.fit([[v] for v in x], y)
 
 
