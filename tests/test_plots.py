@@ -408,6 +408,7 @@ def test_plot_command_animation_and_cost(cli, hypothesis, tmp_path):
     (["--kind", "line", "--data", "{where}/hw.csv", "--target", "mass"], "error: data file .*mass"),
     (["--kind", "cost"], "error: cost_curve needs one parameter"),
     (["--kind", "contour", "--params", "W"], "error: option --params 'W' must name two parameters"),
+    (["--lang", "fr"], "error: option --lang 'fr' is not one of en, ko"),
 ])
 def test_plot_command_errors_are_one_line_and_exit_2(cli, args, message, tmp_path):
     _, where = cli
@@ -545,3 +546,16 @@ def test_plot_language_errors_and_missing_font(monkeypatch):
     with pytest.warns(UserWarning, match="Korean plot labels need a font with Hangul .*fonts-noto-cjk"):
         with plottext.plot_language("ko") as used:
             assert used == "en" and plottext.tr("Learning curve") == "Learning curve"
+
+
+def test_plot_command_draws_korean_labels(cli, tmp_path, monkeypatch):
+    from gradfit.plottext import hangul_font
+
+    if hangul_font() is None:
+        pytest.skip("no font with Hangul (install fonts-noto-cjk: make system-deps)")
+    titles = []
+    monkeypatch.setattr(plot_cli, "save_figure", lambda ax, out: titles.append(ax.get_title()) or save_figure(ax, out))
+    _, where = cli
+    result = run(cli, "plot", where / "model.json", "--kind", "contour", "--lang", "ko", "--out", tmp_path / "k.png")
+    assert result.exit_code == 0, result.output
+    assert titles == ["W와 b에 대한 손실"] and (tmp_path / "k.png").read_bytes().startswith(PNG)
