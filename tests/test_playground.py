@@ -238,10 +238,9 @@ def test_page_runs_steps_and_shows_gdregressors_numbers(browser, url, tmp_path):
     # the learning-rate slider (log scale) moves up: the run continues from step 3 at the new rate
     handle = page.locator(".gf-lr .noUi-handle")
     handle.focus()
-    for _ in range(10):
-        handle.press("ArrowRight")  # 10 × 0.05 in log10: 0.001 → 0.00316
-    page.wait_for_selector('.gf-status-line:has-text("of 500")', timeout=10000)
-    page.wait_for_function("() => true")
+    for _ in range(2):
+        handle.press("PageUp")  # 2 × 5 steps of 0.05 in log10: 0.001 → 0.00316
+    page.wait_for_selector('.gf-status-line[data-lr="0.00316"][data-step="3"][data-segments="2"]', timeout=20000)
     page.locator(".gf-step-button button").click()
     _wait_step(page, 4)
     first = GDRegressor(**settings.params(epochs=500)).fit(data.X, data.y)
@@ -250,9 +249,6 @@ def test_page_runs_steps_and_shows_gdregressors_numbers(browser, url, tmp_path):
                                                model.result_.model)
     second = GDRegressor(**settings.params(init=(theta[:-1], theta[-1]), epochs=500, lr=0.00316)).fit(data.X, data.y)
     assert _cell(page, "after_data-0") == pytest.approx(second.history_.coef[1][0], rel=1e-12)
-    # play runs to the end on its own
-    page.locator(".gf-run button").click()
-    page.wait_for_selector('.gf-status-line[data-step="500"]', timeout=20000)
     page.screenshot(path=str(tmp_path / "laptop.png"))
 
 
@@ -260,10 +256,14 @@ def test_page_switches_to_korean_and_exports_code_that_runs(browser, url, tmp_pa
     page = _page(browser, url, 390, 844)
     page.locator(".gf-lang button", has_text="한국어").click()
     page.wait_for_selector('.gf-status-line:has-text("스텝 0/10")', timeout=10000)
-    assert "경사 하강법" in page.locator(".gf-title").inner_text()
+    assert "경사 하강법" in page.locator(".gf-title h2").inner_text()
+    page.locator(".gf-run button").click()  # play runs to the end on its own
+    _wait_step(page, 10)
+    page.locator(".gf-replay button").click()
+    _wait_step(page, 0)
     page.locator(".gf-step-button button").click()
     _wait_step(page, 1)
-    assert "그래디언트" in page.locator(".gf-table").inner_text()
+    assert "그래디언트" in page.locator(".gf-table .gf-step").inner_text()
     page.locator(".gf-race button", has_text="adam").click()
     page.wait_for_timeout(500)
     page.locator("text=내보내기").first.click()

@@ -259,7 +259,7 @@ class Playground:
             self._stop()
             return
         stride = max(1, math.ceil(len(self.run) / FRAMES))
-        self._show(min(self.cursor + stride, len(self.run) - 1))
+        self._show(min(self.cursor + stride, len(self.run) - 1), table=False)
         if self.cursor >= len(self.run) - 1:
             self._stop()
 
@@ -267,6 +267,7 @@ class Playground:
         if self.playing is not None:
             self.playing.stop()
             self.playing = None
+            self._show(self.cursor)
         self.play.name = word("run", self.lang)
 
     def _set_language(self, lang: str) -> None:
@@ -414,8 +415,9 @@ class Playground:
             fig.title.text = word("pred", self.lang)
         fig.legend.location = "top_left"
 
-    def _show(self, k: int) -> None:
-        """the views at entry k: the paths so far, the current line, the status and the step's numbers"""
+    def _show(self, k: int, table: bool = True) -> None:
+        """the views at entry k: the paths so far, the current line, the status and (not while playing) the
+        step's numbers"""
         self.cursor = k
         run = self.run
         if hasattr(self, "paths"):
@@ -436,9 +438,11 @@ class Playground:
         loss = float(run.column("loss")[k])
         exact = run.exact()
         gap = loss - exact.objective if exact is not None else float("nan")
-        self.status.object = (f'<p class="gf-status-line" data-step="{k}" data-loss="{loss!r}">'
+        self.status.object = (f'<p class="gf-status-line" data-step="{k}" data-loss="{loss!r}" '
+                              f'data-lr="{run.settings.lr}" data-segments="{len(run.segments)}">'
                               f'{escape(word("status", self.lang, step=k, steps=len(run) - 1, epoch=run.epochs[k], loss=loss, gap=gap))}</p>')
-        self.table.object = step_table(run, k, self.lang)
+        if table:
+            self.table.object = step_table(run, k, self.lang)
 
     def _draw_3d(self) -> None:
         self.surface3d.visible = bool(self.show3d.value)

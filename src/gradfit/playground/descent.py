@@ -98,6 +98,7 @@ class Run:
     data: PlayData
     settings: Settings
     segments: list[Segment] = field(default_factory=list)
+    _columns: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def start(cls, data: PlayData, settings: Settings) -> "Run":
@@ -121,6 +122,11 @@ class Run:
 
     def column(self, name: str) -> np.ndarray:
         """one history column over the whole run (steps counted on from segment to segment)"""
+        if name not in self._columns:  # a run is never changed once made (change_lr makes a new one)
+            self._columns[name] = self._column(name)
+        return self._columns[name]
+
+    def _column(self, name: str) -> np.ndarray:
         parts = []
         offset = 0
         for index, segment in enumerate(self.segments):
@@ -134,7 +140,9 @@ class Run:
     @property
     def theta(self) -> np.ndarray:
         """[coef..., intercept] of every entry, shape (len, d + 1), in the data's units"""
-        return np.vstack([s.theta if i == 0 else s.theta[1:] for i, s in enumerate(self.segments)])
+        if "theta" not in self._columns:
+            self._columns["theta"] = np.vstack([s.theta if i == 0 else s.theta[1:] for i, s in enumerate(self.segments)])
+        return self._columns["theta"]
 
     @property
     def epochs(self) -> np.ndarray:
