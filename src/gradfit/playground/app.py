@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from dataclasses import replace
 from html import escape
 from pathlib import Path
@@ -22,6 +23,7 @@ from bokeh.plotting import figure
 from ..errors import GradfitError
 from ..plotdata import Objective
 from ..plots import padded_range
+from ..plottext import plot_language
 from . import export
 from .data import PlayData, read_csv, tutorial_sets
 from .descent import LOSSES, OPTIMIZERS, PREPROCESS, Run, Settings
@@ -332,8 +334,10 @@ class Playground:
         fig.scatter("x", "y", source=self.src_star, marker="star", size=18, color="gold", line_color="black",
                     legend_label=word("exact", self.lang))
         self._draw_paths(runs)
-        names = sl.names()
-        fig.xaxis.axis_label, fig.yaxis.axis_label = names
+        with warnings.catch_warnings():  # the browser draws the Hangul: Matplotlib's fonts do not matter here
+            warnings.simplefilter("ignore")
+            with plot_language(self.lang):
+                fig.xaxis.axis_label, fig.yaxis.axis_label = sl.names()
         fig.title.text = word("surface", self.lang)
 
     def _two_params(self) -> bool:
@@ -450,7 +454,6 @@ class Playground:
             return
         import matplotlib.pyplot as plt
 
-        from ..plottext import plot_language
         from ..surface import loss_surface
 
         with plot_language(self.lang):
