@@ -91,7 +91,7 @@ class Playground:
         self.param_y = w.Select(options=[], css_classes=["gf-param-y"], width=140)
         self.race = w.CheckButtonGroup(options=list(RACERS), value=[], css_classes=["gf-race"])
         self.race_label = pn.pane.HTML("")
-        self.play = w.Button(button_type="primary", css_classes=["gf-run"])
+        self.play = w.Button(color="primary", css_classes=["gf-run"])
         self.step = w.Button(css_classes=["gf-step-button"])
         self.replay = w.Button(css_classes=["gf-replay"])
         self.show3d = w.Toggle(value=False, css_classes=["gf-3d"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import webbrowser
 from pathlib import Path
@@ -48,7 +49,7 @@ def start(csv: Path | None = None, target: str | None = None, port: int | None =
     port = check_port(port) if port is not None else free_port()
     server = pn.serve({"/": lambda: make_page(csv, target, lang)}, port=port, address=HOST, show=False,
                       websocket_origin=[f"{HOST}:{port}", f"localhost:{port}"], threaded=threaded, start=threaded,
-                      title="gradfit playground")
+                      title="gradfit playground", verbose=False)
     return server, f"http://{HOST}:{port}/"
 
 
@@ -60,7 +61,17 @@ def serve(csv: Path | None = None, target: str | None = None, port: int | None =
     server.start()
     if open_browser:
         server.io_loop.add_callback(lambda: webbrowser.open(url))
+    interrupted = []
+
+    def on_ctrl_c(signum, frame):  # stop the loop from inside it, then tell the caller
+        interrupted.append(signum)
+        server.io_loop.add_callback_from_signal(server.io_loop.stop)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         server.io_loop.start()
     finally:
+        signal.signal(signal.SIGINT, previous)
         server.stop()
+    if interrupted:
+        raise KeyboardInterrupt
