@@ -25,13 +25,15 @@ bench: venv
 	$(BIN)/python benchmarks/bench_torch_gpu.py
 	$(BIN)/python benchmarks/bench_dask_outofcore.py
 
-# Graphviz (graph rendering) and Chromium (report check) come from Debian; without them gradfit
-# still works (DOT files, a hint) and the tests that need them say why they skip.
+# Graphviz (graph rendering), Chromium (report check, playground browser tests) and Noto CJK (Hangul on
+# Korean plots) come from Debian; without them gradfit still works (DOT files, English labels, a hint)
+# and the tests that need them say why they skip.
 system-deps:
-	@if command -v dot >/dev/null && command -v chromium >/dev/null; then echo "graphviz and chromium present"; \
+	@if command -v dot >/dev/null && command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK"; \
+	then echo "graphviz, chromium and fonts-noto-cjk present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz chromium >/dev/null; \
-	else echo "graphviz/chromium missing and not root: install them with your package manager"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz chromium fonts-noto-cjk >/dev/null; \
+	else echo "graphviz/chromium/fonts-noto-cjk missing and not root: install them with your package manager"; fi
 
 clean:
 	rm -rf $(VENV) gradfit-output

@@ -36,7 +36,8 @@ TRY_IT = {
 from gradfit.plots import learning_curve
 
 X, y = [[1.0], [2.0], [3.0]], [1.0, 2.0, 3.0]
-fits = [GDRegressor(fit_intercept=False, lr=lr, epochs=10).fit(X, y) for lr in (0.05, 0.1, 0.15)]
+fits = [GDRegressor(fit_intercept=False, preprocess="none", lr=lr, epochs=10, tol=None).fit(X, y)
+        for lr in (0.05, 0.1, 0.15)]
 learning_curve(*fits, log=True);''',
         "fits[-1].history_  # every recorded step, shown as a table",
     ),
@@ -48,7 +49,7 @@ from gradfit.surface import loss_surface
 
 heights = [[166.0], [176.0], [171.0], [173.0], [169.0]]
 weights = [58.7, 75.7, 62.1, 70.4, 60.1]
-model = GDRegressor(preprocess="center", init=(1.0, 1.0), lr=0.001, epochs=500, engine="torch")
+model = GDRegressor(preprocess="center", init=(1.0, 1.0), lr=0.001, epochs=500, tol=None, engine="torch")
 model.fit(heights, weights)
 loss_surface(model);''',
         "model  # the fitted estimator, shown as HTML",
@@ -99,7 +100,7 @@ from gradfit import GDRegressor
 
 data = load_diabetes()
 x, y = data.data[:, 2:3], data.target
-model = GDRegressor(loss="half_mse", batch_size=1, lr=1.0, schedule="invscaling",
+model = GDRegressor(loss="half_mse", batch_size=1, lr=1.0, preprocess="none", tol=None, schedule="invscaling",
                     schedule_options={"power_t": 0.5}, epochs=100, seed=0).fit(x, y)
 print(model.coef_, model.intercept_)
 print(model.exact_.coef, model.exact_.intercept)

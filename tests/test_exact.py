@@ -145,11 +145,11 @@ def test_descent_reaches_closed_form(n, d, seed, fit_intercept, preprocess, alph
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)) + rng.uniform(-2, 2, size=d)
     y = X @ rng.uniform(-3, 3, size=d) + rng.uniform(-2, 2) + 0.1 * rng.normal(size=n)
-    cfg = FitConfig(fit_intercept=fit_intercept, preprocess=preprocess, alpha=alpha)
+    cfg = FitConfig(fit_intercept=fit_intercept, preprocess=preprocess, alpha=alpha, tol=1e-8)
     if np.linalg.cond(np.column_stack([X, np.ones(n)])) > 50:
         return
     result = fit(X, y, cfg)
-    assert result.converged and result.gap.param_distance <= 1e-6
+    assert result.converged and result.gap.param_distance <= 1e-8
     assert result.gap.objective_gap < 1e-10 * max(1.0, result.exact.objective)
 
 

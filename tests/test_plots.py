@@ -14,6 +14,7 @@ from sklearn.metrics import r2_score
 from typer.testing import CliRunner
 
 from gradfit import DataError, GDRegressor, History, OptionError, fit
+import gradfit.animate as animate_module
 from gradfit.animate import animate_line, animate_path, frame_indices
 from gradfit.cli import GradfitGroup
 from gradfit.cli import plot as plot_cli
@@ -295,11 +296,15 @@ def test_user_axes_are_drawn_on_and_returned(heights):
 
 # ------------------------------------------------------------------ animations
 
-def test_frame_indices_keep_start_and_end():
-    assert frame_indices(100, 5).tolist() == [0, 25, 50, 74, 99]
-    assert frame_indices(3, 40).tolist() == [0, 1, 2]
+def test_frame_indices_keep_start_and_end_and_follow_the_path():
+    straight = np.column_stack([np.arange(100.0), 3 * np.arange(100.0)])  # constant speed: evenly spread
+    assert frame_indices(straight, 5).tolist() == [0, 25, 50, 75, 99]
+    assert frame_indices(straight[:3], 40).tolist() == [0, 1, 2]
+    halving = 2.0 ** -np.arange(30.0)  # each step half the last: frames crowd the start
+    assert frame_indices(halving, 5).tolist() == [0, 1, 2, 29]  # half the way is the first step
+    assert frame_indices(np.ones(10), 4).tolist() == [0, 3, 6, 9]  # no movement: evenly spread
     with pytest.raises(OptionError, match="option frames=1 must be an integer from 2 to 300"):
-        frame_indices(10, 1)
+        frame_indices(straight, 1)
 
 
 def test_animations_are_gifs_with_one_frame_per_sampled_entry(heights, tmp_path):
@@ -386,14 +391,15 @@ def test_plot_command_animation_and_cost(cli, hypothesis, tmp_path):
     assert run(cli, "plot", where / "model.json", "--kind", "animation", "--frames", "4", "--out", out).exit_code == 0
     with Image.open(out) as im:
         assert im.n_frames == 4
-    GDRegressor(fit_intercept=False, lr=0.15, epochs=10).fit(HOURS, POINTS).save(tmp_path / "w.json")
+    GDRegressor(fit_intercept=False, lr=0.15, epochs=10, preprocess="none", tol=None).fit(HOURS, POINTS).save(
+        tmp_path / "w.json")
     pd.DataFrame({"x0": HOURS[:, 0], "y": POINTS}).to_csv(tmp_path / "w.csv", index=False)
     assert run(cli, "plot", tmp_path / "w.json", "--kind", "cost", "--out", tmp_path / "c.png").exit_code == 0
     result = run(cli, "plot", tmp_path / "w.json", "--kind", "animation", "--out", tmp_path / "w.gif",
                  "--data", tmp_path / "w.csv", "--target", "y")
     assert result.exit_code == 0, result.output
-    with Image.open(tmp_path / "w.gif") as im:
-        assert im.n_frames == 11
+    with Image.open(tmp_path / "w.gif") as im:  # W jumps 0, 1.4, 0.84, ...: the frames follow the jumps
+        assert im.n_frames == len(frame_indices(np.column_stack([view(hypothesis).path()[0][:, 0]]), 40))
 
 
 @pytest.mark.parametrize("args, message", [
@@ -403,6 +409,7 @@ def test_plot_command_animation_and_cost(cli, hypothesis, tmp_path):
     (["--kind", "line", "--data", "{where}/hw.csv", "--target", "mass"], "error: data file .*mass"),
     (["--kind", "cost"], "error: cost_curve needs one parameter"),
     (["--kind", "contour", "--params", "W"], "error: option --params 'W' must name two parameters"),
+    (["--lang", "fr"], "error: option --lang 'fr' is not one of en, ko"),
 ])
 def test_plot_command_errors_are_one_line_and_exit_2(cli, args, message, tmp_path):
     _, where = cli
@@ -421,3 +428,135 @@ def test_plot_command_with_a_missing_model_or_folder(cli, tmp_path):
     _, where = cli
     result = run(cli, "plot", where / "model.json", "--out", tmp_path / "no" / "x.png")
     assert result.exit_code == 2 and "error: option --out" in result.output
+
+
+# ------------------------------------------------------------------ plots that never mislead (issue 13)
+
+def _texts_outside_the_figure(fig) -> list[str]:
+    """what is drawn (partly) outside the figure when it is saved: axes with their texts, figure legends, titles"""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    parts = [(ax.get_title() or ax.get_label() or "axes", ax.get_tightbbox(renderer)) for ax in fig.axes]
+    parts += [("figure legend", legend.get_window_extent(renderer)) for legend in fig.legends]
+    if fig._suptitle is not None:
+        parts.append((fig._suptitle.get_text(), fig._suptitle.get_window_extent(renderer)))
+    width, height = fig.bbox.width, fig.bbox.height
+    return [name for name, box in parts
+            if box.x0 < -1 or box.x1 > width + 1 or box.y0 < -1 or box.y1 > height + 1]
+
+
+@pytest.fixture(scope="module")
+def long_names():
+    """a long fit on features with long names: long legend entries and a long title"""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 3))
+    y = X @ [2.0, -1.0, 0.5] + 3.0 + 0.1 * rng.normal(size=80)
+    names = ["body_mass_index", "blood_pressure", "serum_cholesterol"]
+    return fit(X, y, FitConfig(lr=0.01, epochs=1500, seed=0), feature_names=names), X, y
+
+
+def test_standard_figures_keep_every_title_label_and_legend_inside_the_figure(long_names, heights):
+    result, X, y = long_names
+    for fv, data in ((result, (X, y)), (heights, (HEIGHT, WEIGHT))):
+        for figure in standard_figures(fv, *data, target="disease progression"):
+            ax = figure.draw()
+            assert _texts_outside_the_figure(ax.figure) == [], figure.name
+
+
+def test_contour_from_the_command_line_keeps_its_title_and_legend_inside(long_names):
+    result, _, _ = long_names
+    ax = loss_surface(result, params=("body_mass_index", "serum_cholesterol"))
+    assert _texts_outside_the_figure(ax.figure) == []
+
+
+def test_learning_curve_recorded_every_step_is_drawn_against_fractional_epochs():
+    X = np.linspace(0.0, 1.0, 10)[:, None]
+    result = fit(X, 3 * X[:, 0] + 1, FitConfig(lr=0.1, epochs=4, batch_size=3, seed=0, record_every="step"))
+    assert result.history.epoch[:5] == [0, 0, 0, 0, 1]  # four steps an epoch, recorded at whole epochs
+    (line,) = by_gid(learning_curve(result), "loss")
+    xs = np.asarray(line.get_xdata(), dtype=float)
+    assert np.all(np.diff(xs) > 0)  # no vertical spikes: every step has its own place
+    np.testing.assert_allclose(xs, np.asarray(result.history.step) / 4)
+    (line,) = by_gid(learning_curve(result, x="step"), "loss")
+    assert list(line.get_xdata()) == result.history.step
+
+
+def test_log_axis_tick_labels_share_one_style(heights):
+    ax = learning_curve(heights, gap=True, log=True)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text() and t.get_visible()]
+    bottom, top = ax.get_ylim()
+    shown = [t for t, v in zip(ax.get_yticklabels(), ax.get_yticks()) if t.get_text() and bottom <= v <= top]
+    assert len(shown) >= 3
+    assert all(re.fullmatch(r"\$\\mathdefault\{(\d(\\times)?)?10\^\{-?\d+\}\}\$", label) for label in labels), labels
+
+
+def test_animation_frames_follow_the_path_so_each_frame_moves(monkeypatch, tmp_path):
+    """a fast fit: nearly all its movement is in the first epochs; evenly spread frames would all be still"""
+    result = fit(HEIGHT[:, None], WEIGHT, FitConfig(lr=0.05, epochs=300, preprocess="standardize"))
+    shown = {}
+    real = animate_module.FuncAnimation
+
+    def spy(fig, draw, frames, **kwargs):
+        shown["frames"] = np.asarray(frames)
+        return real(fig, draw, frames=frames, **kwargs)
+
+    monkeypatch.setattr(animate_module, "FuncAnimation", spy)
+    animate_path(result, tmp_path / "path.gif", frames=12, resolution=15)
+    frames = shown["frames"]
+    assert frames[0] == 0 and frames[-1] == len(result.history) - 1
+    theta = np.column_stack([np.asarray(result.history.coef)[:, 0], result.history.intercept])
+    scale = theta.max(axis=0) - theta.min(axis=0)
+    moves = np.linalg.norm(np.diff(theta[frames] / scale, axis=0), axis=1)
+    total = np.linalg.norm(np.diff(theta / scale, axis=0), axis=1).sum()
+    assert len(frames) >= 6 and np.all(moves[:-1] > 0.02 * total)  # every frame but the last shows movement
+    assert frames[len(frames) // 2] < 20  # half the frames are spent where the path moves
+
+
+def test_korean_plots_have_korean_labels_and_no_missing_glyph(heights, hypothesis, tmp_path):
+    import warnings
+
+    from gradfit.plottext import hangul_font, plot_language
+
+    if hangul_font() is None:
+        pytest.skip("no font with Hangul (install fonts-noto-cjk: make system-deps)")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font")
+        with plot_language("ko"):
+            for figure in standard_figures(heights, HEIGHT, WEIGHT, target="몸무게 (kg)"):
+                ax = figure.draw()
+                assert re.search("[가-힣]", ax.get_title()), figure.name
+                assert not re.search("[A-Za-z]{4,}", ax.get_title() + ax.get_xlabel()), figure.name
+                save_figure(ax, tmp_path / f"{figure.name}.png")
+            ax = learning_curve(heights)
+            assert (ax.get_xlabel(), ax.get_title()) == ("에포크", "학습 곡선")
+            assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sgd, lr=0.1, 전체 배치", "정확한 최적값"]
+            save_figure(cost_curve(hypothesis), tmp_path / "cost.png")
+            animate_path(heights, tmp_path / "path.gif", frames=3, resolution=10)
+    ax = learning_curve(heights)
+    assert ax.get_title() == "Learning curve"  # English again outside the block
+
+
+def test_plot_language_errors_and_missing_font(monkeypatch):
+    from gradfit import plottext
+
+    with pytest.raises(OptionError, match=r"option lang='fr' is not one of \['en', 'ko'\]"):
+        with plottext.plot_language("fr"):
+            pass
+    monkeypatch.setattr(plottext, "hangul_font", lambda: None)
+    with pytest.warns(UserWarning, match="Korean plot labels need a font with Hangul .*fonts-noto-cjk"):
+        with plottext.plot_language("ko") as used:
+            assert used == "en" and plottext.tr("Learning curve") == "Learning curve"
+
+
+def test_plot_command_draws_korean_labels(cli, tmp_path, monkeypatch):
+    from gradfit.plottext import hangul_font
+
+    if hangul_font() is None:
+        pytest.skip("no font with Hangul (install fonts-noto-cjk: make system-deps)")
+    titles = []
+    monkeypatch.setattr(plot_cli, "save_figure", lambda ax, out: titles.append(ax.get_title()) or save_figure(ax, out))
+    _, where = cli
+    result = run(cli, "plot", where / "model.json", "--kind", "contour", "--lang", "ko", "--out", tmp_path / "k.png")
+    assert result.exit_code == 0, result.output
+    assert titles == ["W와 b에 대한 손실"] and (tmp_path / "k.png").read_bytes().startswith(PNG)

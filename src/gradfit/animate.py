@@ -1,8 +1,9 @@
 """Animations of a descent: the path crossing the loss contours, and the line moving to the data.
 
 GIF files are written with Pillow; MP4 files with ffmpeg, when it is on PATH. The
-frame count is bounded: long histories are sampled evenly, always keeping the start
-and the end.
+frame count is bounded: frames are spaced evenly along the path's length, not over
+the epochs, so a fit that converges in a few epochs spends its frames on them
+rather than on a long still tail; the start and the end are always kept.
 """
 
 from __future__ import annotations
@@ -19,17 +20,31 @@ from .errors import OptionError
 from .persist import atomic_write
 from .plotdata import as_arrays, view
 from .plots import line_equation, line_span, mark_optimum, new_axes
+from .plottext import tr
 from .surface import check_resolution, decorate, draw_levels, make_slice
 
 #: the most frames one animation may have
 MAX_FRAMES = 300
 
 
-def frame_indices(n_entries: int, frames: int) -> np.ndarray:
-    """history entries to show: at most ``frames`` of them, evenly spread, first and last included"""
+def frame_indices(points, frames: int) -> np.ndarray:
+    """History entries to show: at most ``frames``, evenly spaced along the path, first and last included.
+
+    ``points`` (k, m) are the path's coordinates, each scaled by its range, so that
+    every frame shows about the same movement; a path that does not move is sampled evenly.
+    """
     if not (isinstance(frames, (int, np.integer)) and 2 <= frames <= MAX_FRAMES):
         raise OptionError(f"option frames={frames!r} must be an integer from 2 to {MAX_FRAMES}")
-    return np.unique(np.linspace(0, n_entries - 1, min(frames, n_entries)).round().astype(int))
+    points = np.asarray(points, dtype=np.float64).reshape(len(points), -1)
+    span = np.ptp(points, axis=0)
+    steps = np.linalg.norm(np.diff(points / np.where(span > 0, span, 1.0), axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(steps)])
+    if not (np.isfinite(arc[-1]) and arc[-1] > 0):
+        arc = np.arange(len(points), dtype=np.float64)
+    # the first entry that reaches each evenly spaced length along the path
+    shown = np.searchsorted(arc, np.linspace(0.0, arc[-1], min(frames, len(points))) * (1 - 1e-12))
+    shown[-1] = len(points) - 1
+    return np.unique(shown)
 
 
 def animate_path(model, out, X=None, y=None, params=None, frames: int = 40, fps: int = 8,
@@ -46,7 +61,7 @@ def animate_path(model, out, X=None, y=None, params=None, frames: int = 40, fps:
     params : pair, optional
         The two parameters, as in :func:`gradfit.surface.loss_surface`.
     frames : int
-        At most this many frames (history entries sampled evenly).
+        At most this many frames (history entries spaced evenly along the path).
     fps : int
         Frames per second.
     resolution : int
@@ -60,23 +75,24 @@ def animate_path(model, out, X=None, y=None, params=None, frames: int = 40, fps:
     writer = _writer(out, fps)
     check_resolution(resolution)
     sl = make_slice(model, X, y, params)
-    shown = frame_indices(len(sl.fv.history), frames)
     ax = new_axes()
     draw_levels(ax, sl, resolution)
     p, q = sl.project(*sl.fv.path())
-    ax.plot([p[0]], [q[0]], "o", color="tab:green", mec="white", ms=10, label="start", zorder=7)
+    shown = frame_indices(np.column_stack([p, q]), frames)
+    ax.plot([p[0]], [q[0]], "o", color="tab:green", mec="white", ms=10, label=tr("start"), zorder=7)
     star = sl.exact_point()
     if star is not None:
         mark_optimum(ax, *star)
-    trail = ax.plot([], [], "-o", color="tab:red", lw=1.2, ms=2.5, label="descent path")[0]
-    now = ax.plot([], [], "s", mfc="none", mec="tab:red", mew=2, ms=12, label="current", zorder=8)[0]
+    trail = ax.plot([], [], "-o", color="tab:red", lw=1.2, ms=2.5, label=tr("descent path"))[0]
+    now = ax.plot([], [], "s", mfc="none", mec="tab:red", mew=2, ms=12, label=tr("current"), zorder=8)[0]
     decorate(ax, sl)
     history = sl.fv.history
 
     def draw(k: int):
         trail.set_data(p[: k + 1], q[: k + 1])
         now.set_data([p[k]], [q[k]])
-        ax.set_title(f"epoch {history.epoch[k]}, step {history.step[k]}: loss {history.loss[k]:.5g}")
+        ax.set_title(tr("epoch {epoch}, step {step}: loss {loss:.5g}", epoch=history.epoch[k], step=history.step[k],
+                        loss=history.loss[k]))
         return trail, now
 
     anim = FuncAnimation(ax.figure, draw, frames=shown)
@@ -108,14 +124,14 @@ def animate_line(model, X, y, out, frames: int = 40, fps: int = 8, target: str |
     X, y = as_arrays(X, y, fv.model.n_features)
     if fv.model.n_features != 1:
         raise OptionError(f"animate_line needs one feature; this fit has {fv.model.n_features}")
-    shown = frame_indices(len(fv.history), frames)
     ax = new_axes()
-    ax.scatter(X[:, 0], y, s=22, color="tab:blue", alpha=0.8, label="data", zorder=3)
+    ax.scatter(X[:, 0], y, s=22, color="tab:blue", alpha=0.8, label=tr("data"), zorder=3)
     xs = line_span(X[:, 0])
     coefs, intercepts = fv.path()
+    shown = frame_indices(np.column_stack([coefs[:, 0], intercepts]), frames)
     lines = np.outer(coefs[:, 0], xs) + intercepts[:, None]
     ax.set_ylim(*line_span(np.concatenate([y, lines[-1]]), pad=0.15))
-    line = ax.plot([], [], color="tab:red", lw=2, label="fit")[0]
+    line = ax.plot([], [], color="tab:red", lw=2, label=tr("fit"))[0]
     ax.set(xlabel=fv.feature_names[0], ylabel=target or "y")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper left")
@@ -123,8 +139,8 @@ def animate_line(model, X, y, out, frames: int = 40, fps: int = 8, target: str |
 
     def draw(k: int):
         line.set_data(xs, lines[k])
-        ax.set_title(f"epoch {history.epoch[k]}: y = {line_equation(coefs[k, 0], intercepts[k])}, "
-                     f"loss {history.loss[k]:.4g}", fontsize="medium")
+        ax.set_title(tr("epoch {epoch}: y = {equation}, loss {loss:.4g}", epoch=history.epoch[k],
+                        equation=line_equation(coefs[k, 0], intercepts[k]), loss=history.loss[k]), fontsize="medium")
         return (line,)
 
     anim = FuncAnimation(ax.figure, draw, frames=shown)

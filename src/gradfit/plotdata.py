@@ -18,6 +18,7 @@ from .exact import ExactSolution, Gap
 from .gram import GramStats, block_stats
 from .history import History
 from .model import LinearModel
+from .plottext import tr
 from .preprocess import Preprocessor
 from .solver import FitResult
 
@@ -73,8 +74,26 @@ class FitView:
 def batch_words(batch_size) -> str:
     """'full batch', 'per sample' or 'batch k'"""
     if batch_size is None:
-        return "full batch"
-    return "per sample" if batch_size == 1 else f"batch {batch_size}"
+        return tr("full batch")
+    return tr("per sample") if batch_size == 1 else tr("batch {size}", size=batch_size)
+
+
+def fractional_epochs(history: History) -> np.ndarray:
+    """each entry's place in epochs: step / steps per epoch when steps were recorded within epochs
+
+    An entry recorded after the last step of epoch e carries epoch e + 1 and step
+    (e + 1)·k for k steps an epoch, so the first such entry tells k.
+    """
+    epochs = np.asarray(history.epoch, dtype=np.float64)
+    steps = np.asarray(history.step, dtype=np.float64)
+    if len(epochs) < 2 or np.all(np.diff(epochs) > 0):
+        return epochs
+    later = epochs > epochs[0]
+    if not later.any():  # within one epoch: its length is unknown
+        return epochs
+    boundary = np.argmax(later)  # the first entry of a later epoch: the end of an epoch
+    per_epoch = (steps[boundary] - steps[0]) / (epochs[boundary] - epochs[0])
+    return epochs[0] + (steps - steps[0]) / per_epoch
 
 
 def view(obj: Any) -> FitView:

@@ -14,11 +14,12 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogFormatter
+from matplotlib.ticker import LogFormatterSciNotation
 
 from .errors import OptionError
 from .persist import atomic_write
-from .plotdata import FitView, Objective, as_arrays, view
+from .plotdata import FitView, Objective, as_arrays, fractional_epochs, view
+from .plottext import tr
 
 #: colour of the exact answer, everywhere
 EXACT_COLOR = "black"
@@ -62,7 +63,8 @@ def learning_curve(*fits, x: str = "epoch", log: bool = False, gap: bool = False
     *fits : GDRegressor, FitResult or History
         Fits to compare (learning rates, optimizers, batch sizes ...).
     x : {"epoch", "step"}
-        What the horizontal axis counts.
+        What the horizontal axis counts. Steps recorded within an epoch
+        (``record_every="step"``) sit at fractional epochs (step / steps per epoch).
     log : bool
         Logarithmic loss axis.
     gap : bool
@@ -96,20 +98,26 @@ def learning_curve(*fits, x: str = "epoch", log: bool = False, gap: bool = False
         ys = np.asarray(fv.history.loss, dtype=np.float64)
         if gap:
             ys = ys - _exact(fv, "gap=True").objective
-        line = ax.plot(fv.history.columns[x], ys, label=label, lw=1.6)[0]
+        xs = fractional_epochs(fv.history) if x == "epoch" else fv.history.step
+        line = ax.plot(xs, ys, label=label, lw=1.6)[0]
         line.set_gid("loss")
     if optimum and not gap:
         _optimum_lines(ax, views, labels)
     if log:
-        ax.set_yscale("log", nonpositive="mask")
-        # plain numbers; minor ticks labelled only when the axis spans about a decade or less
-        ax.yaxis.set_major_formatter(LogFormatter())
-        ax.yaxis.set_minor_formatter(LogFormatter(minor_thresholds=(1, 0.5)))
-    ax.set(xlabel=x, ylabel="loss − exact optimum" if gap else "loss (training objective)",
-           title="Gap to the exact optimum" if gap else "Learning curve")
+        log_yaxis(ax)
+    ax.set(xlabel=tr(x), ylabel=tr("loss − exact optimum" if gap else "loss (training objective)"),
+           title=tr("Gap to the exact optimum" if gap else "Learning curve"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax
+
+
+def log_yaxis(ax) -> None:
+    """a logarithmic y axis whose tick labels are all powers of ten in one style (10⁻¹, 10⁰, 10¹)"""
+    ax.set_yscale("log", nonpositive="mask")
+    ax.yaxis.set_major_formatter(LogFormatterSciNotation())
+    # minor ticks labelled (2×10⁻¹ ...) only when the axis spans about a decade or less
+    ax.yaxis.set_minor_formatter(LogFormatterSciNotation(minor_thresholds=(1, 0.5)))
 
 
 def _labels(views: list[FitView], labels) -> list[str]:
@@ -136,7 +144,7 @@ def _optimum_lines(ax, views: list[FitView], labels: list[str]) -> None:
     values = [v for v, _ in optima]
     shared = len(optima) > 0 and np.allclose(values, values[0], rtol=1e-9, atol=1e-12)
     for value, label in optima[:1] if shared else optima:
-        text = "exact optimum" if shared else f"exact optimum ({label})"
+        text = tr("exact optimum") if shared else tr("exact optimum ({label})", label=label)
         line = ax.axhline(value, color=EXACT_COLOR, ls="--", lw=1, label=text, alpha=0.7 if shared else 0.5)
         line.set_gid("exact")
 
@@ -173,17 +181,17 @@ def fitted_line(model, X, y, epochs=None, target: str | None = None, ax=None):
         raise OptionError(f"fitted_line needs one feature; this fit has {fv.model.n_features} "
                           "(use predicted_vs_actual or residuals)")
     ax = new_axes(ax)
-    ax.scatter(X[:, 0], y, s=22, color="tab:blue", alpha=0.8, label="data", zorder=3)
+    ax.scatter(X[:, 0], y, s=22, color="tab:blue", alpha=0.8, label=tr("data"), zorder=3)
     xs = line_span(X[:, 0])
     _earlier_lines(ax, fv, xs, _entries(fv, epochs))
     final = ax.plot(xs, fv.coef[0] * xs + fv.intercept, color="tab:red", lw=2,
-                    label=f"fit: y = {line_equation(fv.coef[0], fv.intercept)}", zorder=4)[0]
+                    label=tr("fit: y = {equation}", equation=line_equation(fv.coef[0], fv.intercept)), zorder=4)[0]
     final.set_gid("fit")
     if fv.exact is not None:
         w, b = fv.exact.coef[0], fv.exact.intercept
-        ax.plot(xs, w * xs + b, color=EXACT_COLOR, ls="--", lw=1, label=f"exact: y = {line_equation(w, b)}",
+        ax.plot(xs, w * xs + b, color=EXACT_COLOR, ls="--", lw=1, label=tr("exact: y = {equation}", equation=line_equation(w, b)),
                 zorder=5)[0].set_gid("exact")
-    ax.set(xlabel=fv.feature_names[0], ylabel=target or "y", title="Data and fitted line")
+    ax.set(xlabel=fv.feature_names[0], ylabel=target or "y", title=tr("Data and fitted line"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax
@@ -222,7 +230,8 @@ def _earlier_lines(ax, fv: FitView, xs: np.ndarray, entries: list[int]) -> None:
     for rank, k in enumerate(entries):
         w, b = fv.history.coef[k][0], fv.history.intercept[k]
         alpha = 0.15 + 0.5 * (rank + 1) / len(entries)
-        label = f"earlier lines, epochs {fv.history.epoch[entries[0]]}–{fv.history.epoch[entries[-1]]}" if rank == 0 else None
+        label = tr("earlier lines, epochs {first}–{last}", first=fv.history.epoch[entries[0]],
+                   last=fv.history.epoch[entries[-1]]) if rank == 0 else None
         ax.plot(xs, w * xs + b, color="tab:gray", lw=1, alpha=alpha, label=label)[0].set_gid("earlier")
 
 
@@ -238,11 +247,12 @@ def predicted_vs_actual(model, X, y, target: str | None = None, ax=None):
     X, y = as_arrays(X, y, fv.model.n_features)
     pred = fv.predict(X)
     ax = new_axes(ax)
-    ax.scatter(y, pred, s=18, alpha=0.7, color="tab:blue", label="rows", zorder=3)
+    ax.scatter(y, pred, s=18, alpha=0.7, color="tab:blue", label=tr("rows"), zorder=3)
     lims = line_span(np.concatenate([y, pred]), pad=0.03)
-    ax.plot(lims, lims, color=EXACT_COLOR, ls="--", lw=1, label="predicted = actual")[0].set_gid("identity")
+    ax.plot(lims, lims, color=EXACT_COLOR, ls="--", lw=1, label=tr("predicted = actual"))[0].set_gid("identity")
     name = target or "y"
-    ax.set(xlabel=f"actual {name}", ylabel=f"predicted {name}", title=f"Predicted vs actual (R² = {r2(y, pred):.4f})")
+    ax.set(xlabel=tr("actual {name}", name=name), ylabel=tr("predicted {name}", name=name),
+           title=tr("Predicted vs actual (R² = {r2:.4f})", r2=r2(y, pred)))
     ax.set_aspect("equal", adjustable="datalim")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -260,10 +270,11 @@ def residuals(model, X, y, target: str | None = None, ax=None):
     X, y = as_arrays(X, y, fv.model.n_features)
     pred = fv.predict(X)
     ax = new_axes(ax)
-    ax.scatter(pred, y - pred, s=18, alpha=0.7, color="tab:blue", label="rows", zorder=3)
+    ax.scatter(pred, y - pred, s=18, alpha=0.7, color="tab:blue", label=tr("rows"), zorder=3)
     ax.axhline(0.0, color=EXACT_COLOR, ls="--", lw=1)
     name = target or "y"
-    ax.set(xlabel=f"predicted {name}", ylabel="residual (actual − predicted)", title="Residuals")
+    ax.set(xlabel=tr("predicted {name}", name=name), ylabel=tr("residual (actual − predicted)"),
+           title=tr("Residuals"))
     ax.grid(alpha=0.3)
     return ax
 
@@ -308,15 +319,15 @@ def cost_curve(model, X=None, y=None, annotate: bool = True, ax=None):
     marks = [*steps, *([fv.exact.coef[0]] if fv.exact is not None else [])]
     grid = np.linspace(*padded_range(np.asarray(marks)), 300)
     ax = new_axes(ax)
-    ax.plot(grid, objective(grid[:, None], np.zeros_like(grid)), color="tab:blue", lw=1.8, label="cost(W)")
+    ax.plot(grid, objective(grid[:, None], np.zeros_like(grid)), color="tab:blue", lw=1.8, label=tr("cost(W)"))
     ax.plot(steps, fv.history.loss, "-o", color="tab:red", lw=0.8, ms=5, alpha=0.85,
-            label=f"steps ({len(steps)} entries)", zorder=4)[0].set_gid("steps")
+            label=tr("steps ({n} entries)", n=len(steps)), zorder=4)[0].set_gid("steps")
     if annotate:
         _number_steps(ax, steps, np.asarray(fv.history.loss), fv.history.step, marks[len(steps):], grid[-1] - grid[0])
     if fv.exact is not None:
         mark_optimum(ax, fv.exact.coef[0], fv.exact.objective)
     name = fv.feature_names[0]
-    ax.set(xlabel=f"W (weight of {name})", ylabel="cost", title="Cost as a function of W")
+    ax.set(xlabel=tr("W (weight of {name})", name=name), ylabel=tr("cost"), title=tr("Cost as a function of W"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax
@@ -340,6 +351,6 @@ def _number_steps(ax, ws: np.ndarray, losses: np.ndarray, steps: list[int], take
 
 def mark_optimum(ax, *coords: float):
     """the exact optimum's marker at (x, y) or (x, y, z)"""
-    line = ax.plot(*([c] for c in coords), "*", color="gold", mec=EXACT_COLOR, ms=15, label="exact optimum", zorder=6)[0]
+    line = ax.plot(*([c] for c in coords), "*", color="gold", mec=EXACT_COLOR, ms=15, label=tr("exact optimum"), zorder=6)[0]
     line.set_gid("exact")
     return line

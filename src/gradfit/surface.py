@@ -15,6 +15,7 @@ from matplotlib.ticker import FuncFormatter
 from .errors import OptionError
 from .plotdata import FitView, Objective, view
 from .plots import mark_optimum, new_axes, padded_range
+from .plottext import tr
 
 KINDS = ("contour", "surface")
 
@@ -33,7 +34,7 @@ class Slice:
     def _name(self, i: int) -> str:
         d = self.fv.model.n_features
         if i == d:
-            return "b (intercept)"
+            return tr("b (intercept)")
         return "W" if d == 1 else f"w[{self.fv.feature_names[i]}]"
 
     def project(self, coefs: np.ndarray, intercepts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +160,7 @@ def draw_contour(ax, sl: Slice, resolution: int) -> None:
     """filled contours, the path and the markers on a 2-D Axes"""
     draw_levels(ax, sl, resolution)
     p, q = sl.project(*sl.fv.path())
-    ax.plot(p, q, "-o", color="tab:red", lw=1.2, ms=2.5, label=f"descent path ({len(p)} entries)")[0].set_gid("path")
+    ax.plot(p, q, "-o", color="tab:red", lw=1.2, ms=2.5, label=tr("descent path ({n} entries)", n=len(p)))[0].set_gid("path")
     draw_ends(ax, (p[0], q[0]), (p[-1], q[-1]))
     star = sl.exact_point()
     if star is not None:
@@ -172,7 +173,7 @@ def draw_levels(ax, sl: Slice, resolution: int) -> None:
     P, Q, Z = sl.grid(resolution)
     filled = ax.contourf(P, Q, Z, levels=contour_levels(Z), cmap="viridis")
     ax.contour(P, Q, Z, levels=filled.levels, colors="white", linewidths=0.4, alpha=0.5)
-    ax.figure.colorbar(filled, ax=ax, label="loss (training objective)", format="%.3g")
+    ax.figure.colorbar(filled, ax=ax, label=tr("loss (training objective)"), format="%.3g")
 
 
 def draw_surface(ax, sl: Slice, resolution: int) -> None:
@@ -182,28 +183,31 @@ def draw_surface(ax, sl: Slice, resolution: int) -> None:
     ax.plot_surface(P, Q, Z, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True)
     p, q = sl.project(*sl.fv.path())
     z = sl.values(p, q)
-    ax.plot(p, q, z, "-o", color="tab:red", lw=1.5, ms=2.5, label=f"descent path ({len(p)} entries)",
+    ax.plot(p, q, z, "-o", color="tab:red", lw=1.5, ms=2.5, label=tr("descent path ({n} entries)", n=len(p)),
             zorder=10)[0].set_gid("path")
     draw_ends(ax, (p[0], q[0], z[0]), (p[-1], q[-1], z[-1]))
     star = sl.exact_point()
     if star is not None:
         mark_optimum(ax, *star, float(sl.values(np.array([star[0]]), np.array([star[1]]))[0]))
     ax.zaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
-    ax.set_zlabel("loss", labelpad=8)
+    ax.set_zlabel(tr("loss"), labelpad=8)
     decorate(ax, sl)
 
 
 def draw_ends(ax, start, end) -> None:
     """start: a green dot; end: a hollow red square, so an exact optimum under it stays visible"""
-    ax.plot(*([v] for v in start), "o", color="tab:green", mec="white", ms=10, label="start", zorder=7)[0].set_gid("start")
-    ax.plot(*([v] for v in end), "s", mfc="none", mec="tab:red", mew=2, ms=14, label="end", zorder=8)[0].set_gid("end")
+    ax.plot(*([v] for v in start), "o", color="tab:green", mec="white", ms=10, label=tr("start"), zorder=7)[0].set_gid("start")
+    ax.plot(*([v] for v in end), "s", mfc="none", mec="tab:red", mew=2, ms=14, label=tr("end"), zorder=8)[0].set_gid("end")
 
 
 def decorate(ax, sl: Slice) -> None:
+    """axis names, the title (what is held on a second line) and the legend where it hides nothing"""
     xname, yname = sl.names()
-    held = "" if sl.fv.n_params == 2 else " (others held at the fit)"
-    ax.set(xlabel=xname, ylabel=yname, title=f"Loss over {xname.split()[0]} and {yname.split()[0]}{held}")
+    title = tr("Loss over {x} and {y}", x=xname.split()[0], y=yname.split()[0])
+    if sl.fv.n_params > 2:
+        title += "\n" + tr("(others held at the fit)")
+    ax.set(xlabel=xname, ylabel=yname, title=title)
     if ax.name == "3d":
         ax.legend(fontsize="small", loc="upper left", framealpha=0.85)
-    else:  # below the axes, where it can hide no part of the path
-        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4, frameon=False)
+    else:  # below the axes, in two columns so that it fits beside the colour bar
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from ..errors import ConvergenceWarning, GradfitError
 
 #: modules of this package that add commands, each through ``register(app: typer.Typer) -> None``
-COMMANDS = ("fit", "summary", "plot", "report", "graph", "lesson")
+COMMANDS = ("fit", "summary", "plot", "report", "graph", "lesson", "playground")
 
 #: exit status for user errors (like a usage error) and for Ctrl-C
 EXIT_USER_ERROR = 2

@@ -13,6 +13,7 @@ from ..errors import OptionError
 from ..persist import load_model
 from ..plotdata import view
 from ..plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
+from ..plottext import PLOT_LANGUAGES, plot_language
 from ..surface import loss_surface
 from ._common import check_writable
 
@@ -60,6 +61,7 @@ def plot(
         "[default: W,b for one feature, else the first two coefficients]", show_default=False)] = None,
     log: Annotated[bool, typer.Option("--log", help="logarithmic loss axis (--kind loss)")] = False,
     frames: Annotated[int, typer.Option("--frames", help="most frames of an animation")] = 40,
+    lang: Annotated[str, typer.Option("--lang", help=f"language of the labels: {', '.join(PLOT_LANGUAGES)}")] = "en",
 ) -> None:
     """Draw one plot of a saved model's descent (or an animation) and write it to a file.
 
@@ -70,18 +72,23 @@ def plot(
     gradfit plot model.json --kind line --data points.csv --target y --out line.png
 
     gradfit plot model.json --kind animation --out path.gif
+
+    gradfit plot model.json --kind contour --lang ko --out contour.png
     """
     if kind not in KINDS:
         raise OptionError(f"option --kind {kind!r} is not one of {', '.join(KINDS)}")
+    if lang not in PLOT_LANGUAGES:
+        raise OptionError(f"option --lang {lang!r} is not one of {', '.join(PLOT_LANGUAGES)}")
     check_writable(out, "--out")
     if KINDS[kind][1] and data is None:
         raise OptionError(f"option --kind {kind} needs the data: add --data FILE --target COLUMN")
     fitted, X, y, target = model_data(model, data, target)
     pair = _params(params)
-    if kind == "animation":
-        written = _animate(fitted, X, y, out, pair, frames, target)
-    else:
-        written = save_figure(_draw(kind, fitted, X, y, pair, log, target), out)
+    with plot_language(lang):
+        if kind == "animation":
+            written = _animate(fitted, X, y, out, pair, frames, target)
+        else:
+            written = save_figure(_draw(kind, fitted, X, y, pair, log, target), out)
     typer.echo(f"wrote {written}")
 
 

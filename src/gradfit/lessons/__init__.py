@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from ..errors import OptionError
+from ..plottext import plot_language
 from .session import Agreement, LessonCheckError, LessonResult, Session
 from .text import LANGUAGES, narration
 
@@ -70,7 +71,7 @@ def run_lesson(name: str, lang: str = "en", out_dir: str | Path = DEFAULT_OUT_DI
     name : str
         One of ``LESSONS``: "hypothesis", "autograd", "zero-grad", "from-scratch", "neuron".
     lang : {"en", "ko"}
-        Language of the narration; the numbers printed are the same in both.
+        Language of the narration and of the plots; the numbers printed are the same in both.
     out_dir : path
         Folder for the lesson's pictures (created if missing).
     stream : text file, optional
@@ -105,5 +106,6 @@ def run_lesson(name: str, lang: str = "en", out_dir: str | Path = DEFAULT_OUT_DI
     out_dir.mkdir(parents=True, exist_ok=True)
     session = Session(name, lang, out_dir, stream)
     session.say("heading", number=list(LESSONS).index(name) + 1, name=name, title=describe(name, lang))
-    numbers = module.run(session)
+    with plot_language(lang):  # the plots speak the lesson's language
+        numbers = module.run(session)
     return session.result(numbers)

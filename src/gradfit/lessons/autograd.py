@@ -1,14 +1,17 @@
 """Lesson 2, autograd: heights and weights of five people, gradients from PyTorch's autograd.
 
-x (height, cm) and y (weight, kg) are centered; W = B = 1; learning rate 0.001 for
-500 epochs; parameters updated by hand under ``torch.no_grad()`` and gradients
-zeroed; then the same with a ``torch.optim.SGD`` object; then gradfit in one call.
+The tutorial centers x (height, cm) and y (weight, kg) with NumPy in float64 and then
+makes float32 tensors; W = B = 1; learning rate 0.001 for 500 epochs; the update is
+written by hand under ``torch.no_grad()`` and the gradients are zeroed. It prints the
+loss every 10 epochs, then the first and last recorded losses and W and B. Then the
+same with a ``torch.optim.SGD`` object; then gradfit in one call.
 """
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 
 from ..estimator import GDRegressor
@@ -26,6 +29,12 @@ EXPRESSIONS = {"prediction": "W * x + B", "loss": "((prediction - y) ** 2).mean(
 FLOAT32_TOL = 1e-5
 
 
+def centered() -> tuple[torch.Tensor, torch.Tensor]:
+    """heights and weights minus their means, in float64 with NumPy, then float32 tensors"""
+    x, y = np.array(HEIGHTS), np.array(WEIGHTS)
+    return torch.tensor(x - x.mean(), dtype=torch.float32), torch.tensor(y - y.mean(), dtype=torch.float32)
+
+
 def by_hand(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, every: int, show=print):
     """autograd for the gradients, the update written out, gradients zeroed after each step"""
     W = torch.tensor(1.0, requires_grad=True)
@@ -36,15 +45,16 @@ def by_hand(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, every: int
         loss = ((prediction - y) ** 2).mean()
         if epoch % every == 0:
             losses.append(loss.item())
-        if epoch % 100 == 0:
-            show(f"Epoch {epoch:4d}/{epochs} W: {W.item():.6f} B: {B.item():.6f} loss: {loss.item():.6f}")
+            show(f"epoch = {epoch} loss = {loss.item():.4f}")
         loss.backward()  # fills W.grad and B.grad
         with torch.no_grad():  # the update itself must not be recorded in the graph
             W -= lr * W.grad
             B -= lr * B.grad
         W.grad.zero_()
         B.grad.zero_()
-    show(f"Epoch {epochs:4d}/{epochs} W: {W.item():.6f} B: {B.item():.6f}")
+    show(f"initial loss = {losses[0]:.4f}, final loss = {losses[-1]:.4f}")
+    show(f"W = {str(W.detach().numpy())}")  # as print("W =", W.detach().numpy()) shows a float32
+    show(f"B = {str(B.detach().numpy())}")
     return W.item(), B.item(), losses
 
 
@@ -66,15 +76,9 @@ def with_optimizer(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int, eve
 
 def one_call(heights: list[float], weights: list[float]) -> GDRegressor:
     """gradfit: center x and y, start at W = B = 1 (in the centered units), float32 like torch"""
-    model = GDRegressor(preprocess="center", init=(1.0, 1.0), lr=LR, epochs=EPOCHS, loss="mse",
-                        record_every=EVERY, engine="torch", dtype="float32", tol=None)
+    model = GDRegressor(preprocess="center", init=(1.0, 1.0), optimizer="sgd", lr=LR, epochs=EPOCHS, tol=None,
+                        loss="mse", record_every=EVERY, engine="torch", dtype="float32")
     return model.fit([[h] for h in heights], weights)
-
-
-def centered() -> tuple[torch.Tensor, torch.Tensor]:
-    """heights and weights as float32 tensors, each minus its mean"""
-    x, y = torch.tensor(HEIGHTS), torch.tensor(WEIGHTS)
-    return x - x.mean(), y - y.mean()
 
 
 def run(s: Session) -> dict:
@@ -121,14 +125,15 @@ def draw_graphs(s: Session, x: torch.Tensor, y: torch.Tensor) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", GraphvizMissingWarning)
             files = g.render(s.out_dir / f"{s.name}-{kind}.png")
-        for warning in caught:
-            s.say("no_graphviz", hint=str(warning.message))
+        if any(issubclass(w.category, GraphvizMissingWarning) for w in caught):
+            s.say("no_graphviz", path=files[-1])
         s.record_file(kind, files[-1])
 
 
 def save_plots(s: Session, model: GDRegressor) -> None:
     """the learning curve and the data with the fitted line in centimetres and kilograms"""
-    s.save(learning_curve(model, labels=[f"lr={LR}, every {EVERY} epochs"]), "learning-curve")
-    ax = fitted_line(model, HEIGHTS, WEIGHTS, epochs=5, target="weight (kg)")
-    ax.set_xlabel("height (cm)")
+    s.save(learning_curve(model, labels=[s.words("lr={lr}, every {every} epochs", lr=LR, every=EVERY)]),
+           "learning-curve")
+    ax = fitted_line(model, HEIGHTS, WEIGHTS, epochs=5, target=s.words("weight (kg)"))
+    ax.set_xlabel(s.words("height (cm)"))
     s.save(ax, "fitted-line")

@@ -122,8 +122,9 @@ def single_sample_descent(inputs, theta: Vector, lr: float, epochs: int, show=pr
 
 def one_call(theta: Vector, epochs: int, batch_size: int | None, shuffle: bool) -> GDRegressor:
     """gradfit's pure-Python engine from the same start; "mse" averages 2·error·(x, 1) like the book"""
-    model = GDRegressor(engine="python", loss="mse", lr=LR, epochs=epochs, init=(theta[0], theta[1]),
-                        batch_size=batch_size, shuffle=shuffle, seed=SEED, preprocess="none", tol=None)
+    model = GDRegressor(engine="python", loss="mse", optimizer="sgd", lr=LR, epochs=epochs, tol=None,
+                        preprocess="none", init=(theta[0], theta[1]), batch_size=batch_size, shuffle=shuffle,
+                        seed=SEED)
     return model.fit([[x] for x, _ in INPUTS], [y for _, y in INPUTS])
 
 
@@ -135,7 +136,8 @@ def run(s: Session) -> dict:
     s.code(linear_gradient, one_call)
     fits = {mode: line_part(s, rng, mode) for mode in MODES}
     ax = learning_curve(*(model for _, model in fits.values()), log=True,
-                        labels=["full batch", f"minibatches of {BATCH_SIZE}", "single samples"], optimum=False)
+                        labels=[s.words("full batch"), s.words("minibatches of {size}", size=BATCH_SIZE),
+                                s.words("single samples")], optimum=False)
     ax.set_ylim(bottom=1e-10)
     s.save(ax, "learning-curves")
     s.say("closing")
@@ -190,7 +192,7 @@ def line_part(s: Session, rng: random.Random, mode: str) -> tuple[Vector, GDRegr
     s.check(f"slope and intercept ({mode}) vs the true (20, 5)", theta, [20.0, 5.0], truth_tol)
     shuffle = mode == "minibatch"
     model = one_call(theta0, epochs, batch_size, shuffle)
-    s.show(f"gradfit: slope {model.coef_[0]:.6f}, intercept {model.intercept_:.6f}")
+    s.say("gradfit_line", slope=model.coef_[0], intercept=model.intercept_)
     # the book shuffles the order of the batches, gradfit the rows: the paths differ, the answer does not
     s.check(f"slope and intercept ({mode}), by hand vs gradfit", theta, [model.coef_[0], model.intercept_],
             SHUFFLED_TOL if shuffle else FLOAT64_TOL)

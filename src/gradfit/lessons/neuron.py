@@ -48,7 +48,7 @@ class Neuron:
 def one_call(x, y) -> GDRegressor:
     """gradfit: half squared error, one sample at a time in order, learning rate 1, from w = b = 1"""
     model = GDRegressor(loss="half_mse", batch_size=1, shuffle=False, lr=1.0, init=(1.0, 1.0), epochs=EPOCHS,
-                        optimizer="sgd", preprocess="none", tol=None)
+                        optimizer="sgd", tol=None, preprocess="none")
     return model.fit(x.reshape(-1, 1), y)
 
 
@@ -68,9 +68,9 @@ def run(s: Session) -> dict:
     model = one_call(x, y)
     s.show(f"{model.coef_[0]} {model.intercept_}")
     s.check("w and b (Neuron vs gradfit)", [neuron.w, neuron.b], [model.coef_[0], model.intercept_], FLOAT64_TOL)
-    ax = fitted_line(model, x, y, target="disease progression")
-    ax.set_xlabel("body mass index (scaled, column 2)")
+    ax = fitted_line(model, x, y, target=s.words("disease progression"))
+    ax.set_xlabel(s.words("body mass index (scaled, column 2)"))
     s.save(ax, "fitted-line")
-    s.save(learning_curve(model, labels=["per sample, lr=1, half squared error"]), "learning-curve")
+    s.save(learning_curve(model, labels=[s.words("per sample, lr=1, half squared error")]), "learning-curve")
     s.say("closing", r2=model.score(x.reshape(-1, 1), y), w=model.exact_.coef[0], b=model.exact_.intercept)
     return {"w": neuron.w, "b": neuron.b, "gradfit": (float(model.coef_[0]), model.intercept_)}

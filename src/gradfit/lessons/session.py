@@ -108,6 +108,11 @@ class Session:
         section = self.name if self.text.has(self.name, key) else "common"
         self._emit("say", self.text.get(section, key).format(**values))
 
+    def words(self, english: str, **values) -> str:
+        """a label for the lesson's plots, in the session's language"""
+        text = self.text.words(self.name, english)
+        return text.format(**values) if values else text
+
     def show(self, line: str) -> None:
         """a line the tutorial's code prints (numbers only, the same in every language)"""
         self._emit("out", line)

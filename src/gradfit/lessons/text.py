@@ -3,7 +3,8 @@
 Each file maps a lesson name (or "common") to its keys; a value is a string or a list
 of lines, with ``str.format`` fields for numbers. Every language has the same keys
 and the same fields, which the tests check. A lesson's "checks" entry translates the
-descriptions of its agreement checks (written in English in the code).
+descriptions of its agreement checks, and its "plot" entry the words it puts on its
+plots (both written in English in the code).
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ class Narration:
     def label(self, section: str, what: str) -> str:
         """a check's description in this language (the English one where no translation is given)"""
         return self.sections.get(section, {}).get("checks", {}).get(what, what)
+
+    def words(self, section: str, english: str) -> str:
+        """a plot label in this language; every language but English must translate it"""
+        if self.lang == "en":
+            return english
+        translated = self.sections.get(section, {}).get("plot", {}).get(english)
+        if translated is None:
+            raise KeyError(f"{self.lang}.json has no translation of the plot label {english!r} in {section!r}")
+        return translated
 
     def get(self, section: str, key: str) -> str:
         """the text of ``key`` in ``section`` (lines joined by newlines)"""

@@ -77,8 +77,8 @@ def accumulated_vs_true(x: torch.Tensor, y: torch.Tensor, lr: float, steps: int,
 
 def one_call(x: list[float], y: list[float]) -> GDRegressor:
     """gradfit: the correct loop (gradients are fresh every step), float32 like torch"""
-    model = GDRegressor(loss="mse", optimizer="sgd", lr=LR, epochs=EPOCHS, engine="torch", dtype="float32",
-                        preprocess="none", tol=None)
+    model = GDRegressor(loss="mse", optimizer="sgd", lr=LR, epochs=EPOCHS, tol=None, preprocess="none",
+                        init="zeros", batch_size=None, engine="torch", dtype="float32")
     return model.fit([[v] for v in x], y)
 
 
@@ -118,16 +118,16 @@ def run(s: Session) -> dict:
 def save_plot(s: Session, model: GDRegressor, bad_costs: list[float], bad_Ws: list[tuple[float, float]]) -> None:
     """cost and W per epoch, with and without zero_grad"""
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-    left.plot(range(len(bad_costs)), bad_costs, color="tab:orange", lw=0.6, alpha=0.8, label="without zero_grad")
-    learning_curve(model, log=True, labels=["with zero_grad (gradfit = the torch loop)"], optimum=False, ax=left)
+    without, with_ = s.words("without zero_grad"), s.words("with zero_grad")
+    left.plot(range(len(bad_costs)), bad_costs, color="tab:orange", lw=0.6, alpha=0.8, label=without)
+    learning_curve(model, log=True, labels=[s.words("with zero_grad (gradfit = the torch loop)")], optimum=False,
+                   ax=left)
     left.set_ylim(bottom=1e-6)
-    left.set_title("cost per epoch")
-    right.plot(range(1, len(bad_Ws) + 1), [w for w, _ in bad_Ws], color="tab:orange", lw=0.8,
-               label="without zero_grad")
-    right.plot(model.history_.epoch, [c[0] for c in model.history_.coef], color="tab:blue", lw=1.6,
-               label="with zero_grad")
-    right.axhline(2.0, color="black", ls="--", lw=1, label="W = 2 (the answer)")
-    right.set(xlabel="epoch", ylabel="W", title="W per epoch")
+    left.set_title(s.words("cost per epoch"))
+    right.plot(range(1, len(bad_Ws) + 1), [w for w, _ in bad_Ws], color="tab:orange", lw=0.8, label=without)
+    right.plot(model.history_.epoch, [c[0] for c in model.history_.coef], color="tab:blue", lw=1.6, label=with_)
+    right.axhline(2.0, color="black", ls="--", lw=1, label=s.words("W = 2 (the answer)"))
+    right.set(xlabel=s.words("epoch"), ylabel="W", title=s.words("W per epoch"))
     right.grid(alpha=0.3)
     right.legend(fontsize="small", loc="lower right")
     s.save(fig, "costs")
