@@ -157,3 +157,30 @@ def test_minibatch_auto_lr_ends_near_the_optimum_and_below_its_start(statsmodels
     assert model.gap_.param_distance < 0.01
     # it did not reach 1e-6, and says so: the noise of minibatches
     assert not model.converged_ and model.verdict_.reason == "noise-floor" and len(caught) == 1
+
+
+def test_default_cli_fit_reaches_the_optimum_and_strict_agrees(statsmodels_sets, tmp_path):
+    from typer.testing import CliRunner
+
+    from gradfit.cli import app
+
+    X, y = statsmodels_sets["longley"]
+    data = X.assign(TOTEMP=y)
+    data.to_csv(tmp_path / "longley.csv", index=False)
+    result = CliRunner().invoke(app, ["fit", str(tmp_path / "longley.csv"), "-t", "TOTEMP", "--strict", "--json",
+                                      "-o", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    summary = __import__("json").loads(result.stdout)
+    assert summary["converged"] and summary["gap"]["param_distance"] <= 1e-6
+    assert summary["verdict"]["reason"] == "at-optimum"
+
+
+def test_summary_of_a_fit_short_of_the_optimum_is_at_the_exact_answer(statsmodels_sets):
+    # stackloss at the optimum: AIRFLOW p = 5.8e-05 (statsmodels); the raw descent stops far from it
+    X, y = statsmodels_sets["stackloss"]
+    model, _ = quiet_fit(GDRegressor(preprocess="none", epochs=100), X, y)
+    assert not model.converged_
+    table = model.summary()
+    airflow = next(c for c in table.coefficients if c.name == "AIRFLOW")
+    assert airflow.p_value == pytest.approx(5.8e-05, rel=0.05)
+    assert "exact" in str(table).lower()

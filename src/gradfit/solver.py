@@ -349,9 +349,7 @@ def _result(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, see
 def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap: Gap | None) -> Facts:
     """what the verdict needs to know about a finished fit"""
     standardized = curv.standardized(p.stats, p.model) if p.stats is not None and p.curvature is not None else None
-    scales = None
-    if p.stats is not None:
-        scales = p.stats.x_std if config.fit_intercept else p.stats.x_rms
+    scales = _column_sizes(p, loop.history.feature_names) if p.stats is not None else None
     return Facts(
         distance=gap.distance if gap is not None else None,
         tol=config.tol if config.tol is not None else DEFAULT_TOL,
@@ -359,9 +357,19 @@ def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap:
         batch_size=config.batch_size, optimizer=config.optimizer, lr=steps.lr, lr_given=config.lr != "auto",
         stable_lr=1.0 / p.curvature.L if p.curvature is not None and p.curvature.L > 0 else None,
         preprocess=p.prep.mode, curvature=p.curvature,
-        standardized=standardized, column_scales=scales, feature_names=loop.history.feature_names,
+        standardized=standardized, column_sizes=scales,
         trajectory=lambda: _trajectory(p, loop.history),
     )
+
+
+def _column_sizes(p: Prepared, feature_names) -> list[tuple[str, float]]:
+    """(name, size) of each column of the descent's design: spread about the shift the preprocessing
+    removes (the root mean square when nothing is removed), the intercept's column of ones among them"""
+    stats, prep = p.stats, p.prep
+    shifted = any(prep.x_shift)
+    sizes = [(f"column {_column_name(feature_names, j)!r}", float(size / scale)) for j, (size, scale) in
+             enumerate(zip(stats.x_std if shifted else stats.x_rms, prep.x_scale))]
+    return sizes + ([("the intercept's column of ones", 1.0)] if p.model.fit_intercept and not shifted else [])
 
 
 def _trajectory(p: Prepared, history: History) -> tuple[np.ndarray, np.ndarray]:

@@ -96,8 +96,7 @@ class Facts(NamedTuple):
     preprocess: str
     curvature: Curvature | None
     standardized: Curvature | None
-    column_scales: Sequence[float] | None
-    feature_names: Sequence[str] | None
+    column_sizes: Sequence[tuple[str, float]] | None  # (name, typical size) of each column the descent sees
     trajectory: Callable[[], tuple[np.ndarray, np.ndarray]]  # (epochs, distances) of the recorded entries
 
 
@@ -137,16 +136,11 @@ def _badly_scaled(f: Facts, where: str) -> Verdict | None:
 
 
 def _scale_note(f: Facts) -> str:
-    if f.column_scales is None or len(f.column_scales) < 2:
+    if not f.column_sizes or len(f.column_sizes) < 2:
         return ""
-    scales = np.asarray(f.column_scales, dtype=np.float64)
-    big, small = int(np.argmax(scales)), int(np.argmin(scales))
-    return (f"; column {_name(f, big)!r} varies by {scales[big]:.3g} and column {_name(f, small)!r} "
-            f"by {scales[small]:.3g}")
-
-
-def _name(f: Facts, j: int) -> str:
-    return str(f.feature_names[j]) if f.feature_names is not None else f"x{j}"
+    big = max(f.column_sizes, key=lambda pair: pair[1])
+    small = min(f.column_sizes, key=lambda pair: pair[1])
+    return f"; {big[0]} is of size {big[1]:.3g} and {small[0]} of size {small[1]:.3g}"
 
 
 def _lr_too_small(f: Facts, where: str) -> Verdict | None:
