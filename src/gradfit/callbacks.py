@@ -1,9 +1,8 @@
-"""Things that watch a fit epoch by epoch: a Rich progress bar, early stopping on a validation set."""
+"""Things that watch a fit epoch by epoch: a Rich progress bar."""
 
 from __future__ import annotations
 
 import time
-from typing import Callable
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -41,18 +40,3 @@ class ProgressBar:
             self.progress.start()
             self.started = True
         return False
-
-
-def early_stopping(score: Callable[[], float], patience: int = 5, min_delta: float = 0.0) -> Callable:
-    """stop when ``score()`` (lower is better, e.g. a validation loss) has not improved for ``patience`` epochs"""
-    best, waited = [float("inf")], [0]
-
-    def callback(info) -> bool:
-        value = score()
-        if value < best[0] - min_delta:
-            best[0], waited[0] = value, 0
-        else:
-            waited[0] += 1
-        return waited[0] >= patience
-
-    return callback

@@ -8,12 +8,14 @@ the count of eigenvalues above rounding level says whether the optimum is unique
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .gram import GramStats, Quadratic
+from .losses import make_loss
 from .model import LinearModel
 from .preprocess import Preprocessor
 from .schedules import power_iteration
@@ -49,6 +51,15 @@ class Curvature:
             return 1.0 / self.L, 0.0
         root_L, root_mu = math.sqrt(self.L), math.sqrt(self.mu)
         return 4.0 / (root_L + root_mu) ** 2, ((root_L - root_mu) / (root_L + root_mu)) ** 2
+
+
+def quadratic_model(model: LinearModel) -> LinearModel:
+    """the model whose Hessian the curvature describes: the model itself for a quadratic loss; for any
+    other, the same model with the half squared error, whose Hessian bounds Huber's (second derivative
+    at most 1) and measures the conditioning of a loss with a kink"""
+    if model.loss.is_quadratic:
+        return model
+    return dataclasses.replace(model, loss=make_loss("half_mse"))
 
 
 def hessian(quad: Quadratic, model: LinearModel) -> np.ndarray:
@@ -87,5 +98,6 @@ def of_fit(quad: Quadratic, model: LinearModel) -> Curvature:
 
 def standardized(stats: GramStats, model: LinearModel) -> Curvature:
     """the curvature the same fit would have with preprocess='standardize' (where it can)"""
+    model = quadratic_model(model)
     prep = Preprocessor.from_stats("auto", stats, model.fit_intercept)
     return of_fit(Quadratic.from_stats(stats, prep, model), model)

@@ -1,4 +1,4 @@
-"""The linear hypothesis H(x) = x·W + b, its squared-error losses and penalties.
+"""The linear hypothesis H(x) = x·W + b, its loss (``gradfit.losses``) and penalties.
 
 Parameters travel as one flat vector ``theta = [w_1, ..., w_d, b]`` (no ``b`` when
 ``fit_intercept=False``), so optimizers see a single vector on every engine.
@@ -9,33 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .errors import OptionError
-
-#: loss name -> c, where loss = (c / 2) · mean(r²) and its row gradient is c · r
-LOSS_FACTORS = {"mse": 2.0, "half_mse": 1.0}
-
-
-def loss_factor(loss: str) -> float:
-    """the factor c of a loss name (mse: 2, half_mse: 1)"""
-    try:
-        return LOSS_FACTORS[loss]
-    except KeyError:
-        raise OptionError(f"option loss={loss!r} is not one of {sorted(LOSS_FACTORS)}") from None
+from .losses import Loss, make_loss
 
 
 @dataclass(frozen=True)
 class LinearModel:
-    """what the descent fits: shape of theta, loss factor and penalty strengths"""
+    """what the descent fits: shape of theta, the loss (a name is made into its Loss) and penalty strengths"""
 
     n_features: int
     fit_intercept: bool = True
-    loss: str = "mse"
+    loss: Loss | str = "mse"
     alpha: float = 0.0
     l1_ratio: float = 0.0
 
-    @property
-    def c(self) -> float:
-        return loss_factor(self.loss)
+    def __post_init__(self):
+        if isinstance(self.loss, str):
+            object.__setattr__(self, "loss", make_loss(self.loss))
 
     @property
     def n_params(self) -> int:

@@ -10,7 +10,6 @@ import base64
 import warnings
 from datetime import datetime, timezone
 from html import escape
-from importlib import import_module
 from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
@@ -18,6 +17,7 @@ from string import Template
 
 import numpy as np
 
+from . import stats as inference
 from .errors import ConvergenceWarning, GradfitError, OptionError
 from .figures import standard_figures
 from .gram import GramStats, block_stats
@@ -219,13 +219,12 @@ def coef_section(fv: FitView) -> str:
 
 
 def inference_section(fv: FitView, stats: GramStats | None) -> str | None:
-    """gradfit.stats' OLS-style summary, where that module and the statistics are there"""
+    """gradfit.stats' OLS-style summary, where the statistics are there and the loss is squared error"""
     if stats is None:
         return None
-    try:  # inference is an optional part of the report: a build without gradfit.stats skips it
-        inference = import_module(".stats", __package__)
-    except ImportError:
-        return None
+    if not fv.model.loss.is_quadratic:
+        return (f"<p>Inference statistics are those of least squares and hold for the squared losses only; "
+                f"this fit minimizes loss={escape(repr(fv.model.loss.name))}, so none are given.</p>")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # the gap has its own section

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from ..config import FitConfig, validate
 from ..data import read_table
+from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor
 from ..persist import atomic_write, jsonable, train_metrics
@@ -35,7 +36,8 @@ def _model_option(name: str, help_text: str, *flags: str, **kwargs):
 
 # The estimator's settings, one option each; None means "the estimator's default".
 Lr = Annotated[Optional[str], _model_option("lr", "learning rate: a number > 0, or 'auto' (safe for the data)", "--lr")]
-Optimizer = Annotated[Optional[str], _model_option("optimizer", "sgd, adam, adagrad or rmsprop", "--optimizer")]
+Optimizer = Annotated[Optional[str], _model_option(
+    "optimizer", "sgd, adam, adamw, adagrad or rmsprop", "--optimizer")]
 Momentum = Annotated[Optional[str], _model_option(
     "momentum", "SGD momentum in [0, 1), or 'auto' (the heavy ball's, with --lr auto)", "--momentum")]
 Nesterov = Annotated[Optional[bool], _model_option(
@@ -43,6 +45,10 @@ Nesterov = Annotated[Optional[bool], _model_option(
 Betas = Annotated[Optional[str], _model_option("betas", "Adam's two decay rates, e.g. 0.9,0.999", "--betas")]
 Eps = Annotated[Optional[float], _model_option("eps", "term added to adaptive optimizers' denominators", "--eps")]
 Rho = Annotated[Optional[float], _model_option("rho", "RMSprop's decay rate", "--rho")]
+WeightDecay = Annotated[Optional[float], _model_option(
+    "weight_decay", "AdamW's decoupled weight decay (every parameter, the intercept too)", "--weight-decay")]
+Average = Annotated[Optional[str], _model_option(
+    "average", "report the average of the iterates: on, off, or the step to start after", "--average")]
 Schedule = Annotated[Optional[str], _model_option(
     "schedule", "auto, constant, step, exponential, invscaling or cosine", "--schedule")]
 ScheduleOption = Annotated[Optional[list[str]], _model_option(
@@ -58,7 +64,12 @@ Preprocess = Annotated[Optional[str], _model_option(
 Alpha = Annotated[Optional[float], _model_option("alpha", "penalty strength", "--alpha")]
 L1Ratio = Annotated[Optional[float], _model_option(
     "l1_ratio", "share of the penalty that is L1, in [0, 1]", "--l1-ratio")]
-Loss = Annotated[Optional[str], _model_option("loss", "mse or half_mse", "--loss")]
+Loss = Annotated[Optional[str], _model_option(
+    "loss", "mse, half_mse, huber, epsilon_insensitive or quantile", "--loss")]
+Epsilon = Annotated[Optional[float], _model_option(
+    "epsilon", "huber's quadratic zone, epsilon_insensitive's dead zone (a number > 0)", "--epsilon")]
+Quantile = Annotated[Optional[float], _model_option(
+    "quantile", "the quantile loss's level, in (0, 1)", "--quantile")]
 NoIntercept = Annotated[bool, typer.Option(
     "--no-intercept", help="fit H(x) = Wx, without b", rich_help_panel=MODEL)]
 Init = Annotated[Optional[str], _model_option("init", "zeros, random or a number", "--init")]
@@ -120,6 +131,7 @@ _CONVERT = {
     "record_every": lambda t: _number_or_text(t, int),
     "gram": lambda t: {"auto": "auto", "on": True, "off": False}.get(t, t),
     "betas": _betas,
+    "average": lambda t: {"on": True, "off": False, "true": True, "false": False}.get(t.lower(), _number_or_text(t, int)),
     "schedule_options": _schedule_options,
 }
 
@@ -161,10 +173,9 @@ def check_writable(path: Path | None, option: str) -> None:
 
 def load_training_data(model: GDRegressor, path: Path, target: str, features: list[str] | None):
     """(X, y) ready for ``model.fit``: a DataFrame read by gradfit, or lazy Dask collections"""
-    if model.engine == "dask":
-        from ..engines.dask import read_dataset  # optional: needs the [dask] extra
-
-        X, y, names = read_dataset(path, target, features)
+    engine = get_engine(model.engine)
+    if engine.lazy_data:
+        X, y, names = engine.read_dataset(path, target, features)
         return X, y, {"feature_names": names}
     X, y, names = read_table(path, target, features)
     return frame(X, names), y, {}

@@ -12,6 +12,7 @@ from rich.table import Table
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from ..data import read_features, read_table
+from ..engines import get_engine
 from ..datasets import load_diabetes
 from ..errors import DataError
 from ..estimator import GDRegressor
@@ -55,6 +56,8 @@ def fit_command(
     betas: c.Betas = None,
     eps: c.Eps = None,
     rho: c.Rho = None,
+    weight_decay: c.WeightDecay = None,
+    average: c.Average = None,
     schedule: c.Schedule = None,
     schedule_option: c.ScheduleOption = None,
     epochs: c.Epochs = None,
@@ -64,6 +67,8 @@ def fit_command(
     alpha: c.Alpha = None,
     l1_ratio: c.L1Ratio = None,
     loss: c.Loss = None,
+    epsilon: c.Epsilon = None,
+    quantile: c.Quantile = None,
     no_intercept: c.NoIntercept = False,
     init: c.Init = None,
     tol: c.Tol = None,
@@ -116,7 +121,7 @@ def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Pa
     from ..figures import write_standard_plots
     from ..report import write_report
 
-    if model.engine == "dask":
+    if get_engine(model.engine).lazy_data:
         X = y = None
     files = {}
     if plots is not None:
