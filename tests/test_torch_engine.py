@@ -29,7 +29,7 @@ from gradfit.preprocess import Preprocessor
 from gradfit.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
-from .test_engine_grid import BATCHES, OPTIMIZERS
+from .test_engine_grid import BATCHES, LOSSES, OPTIMIZERS
 
 RTOL = {"float64": 1e-9, "float32": 1e-5}
 BACKENDS = ("gradfit", "torch")

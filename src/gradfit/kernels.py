@@ -82,23 +82,18 @@ class Descent(NamedTuple):
     loss: Any  # the loss's LossParams
 
 
-@fast
+# the slot values of coordinate j as a tuple; one function per slot count (Numba needs a tuple's length at
+# compile time); ``run_epoch`` picks the one of the optimizer's slot count
 def gather1(slots, j):
     return (slots[0, j],)
 
 
-@fast
 def gather2(slots, j):
     return (slots[0, j], slots[1, j])
 
 
-@fast
 def gather3(slots, j):
     return (slots[0, j], slots[1, j], slots[2, j])
-
-
-#: the slot values of coordinate j as a tuple, by the number of slots
-GATHER = (None, gather1, gather2, gather3)
 
 
 @fast
@@ -111,9 +106,16 @@ _COMPILED: dict = {}
 
 
 def compiled(fn: Callable):
-    """``fn`` (an optimizer rule, a loss derivative, the average) compiled for the kernels, once"""
+    """``fn`` (an optimizer rule, a loss derivative, the average) compiled for the kernels, once
+
+    The dispatcher gets an identity named after the function, the same in every process:
+    Numba's on-disk cache of ``epoch`` keys its entries by the compiled functions it was
+    given, and finds them again by that identity (a random one would miss, and fail).
+    """
     if fn not in _COMPILED:
-        _COMPILED[fn] = fast(fn)
+        dispatcher = fast(fn)
+        dispatcher._set_uuid(f"gradfit.kernels.compiled:{fn.__module__}.{fn.__qualname__}")
+        _COMPILED[fn] = dispatcher
     return _COMPILED[fn]
 
 
@@ -255,6 +257,6 @@ def run_epoch(rows: Rows, fold: Fold, penalty: Penalty, descent: Descent, t: int
     ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions
     of ``gradfit.optim`` and ``gradfit.losses``; they are compiled here (once each).
     """
-    gather = GATHER[descent.slots.shape[0]]
+    gather = compiled((gather1, gather2, gather3)[descent.slots.shape[0] - 1])
     return epoch(rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
                  compiled(deriv), compiled(average))
