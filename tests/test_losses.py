@@ -204,3 +204,23 @@ def test_model_has_the_loss_object():
     model = LinearModel(2, True, make_loss("quantile", quantile=0.9))
     assert model.loss.params.quantile == 0.9 and not model.loss.is_quadratic
     assert LinearModel(2).loss.is_quadratic and LinearModel(2, loss="half_mse").loss.c == 1.0
+
+
+def test_graph_draws_the_loss():
+    from gradfit.graph import graph
+
+    assert graph(loss="huber", epsilon=0.5).ops == ["Mul", "Add", "Sub", "huber", "Mean"]
+    assert "huber(r, ε=0.5)" in graph(loss="huber", epsilon=0.5).to_dot()
+    assert graph(loss="mse").ops == ["Mul", "Add", "Sub", "Pow", "Mean"]
+
+
+def test_loss_surface_of_a_robust_fit_needs_the_rows():
+    from gradfit.surface import loss_surface
+
+    X, y = heavy_tailed(n=40, d=1, seed=12)
+    model = GDRegressor(loss="epsilon_insensitive", epsilon=0.3, epochs=20).fit(X, y)
+    with pytest.raises(OptionError, match=r"this plot needs the data \(X, y\): the loss 'epsilon_insensitive' is not"):
+        loss_surface(model)
+    ax = loss_surface(model, X, y)
+    grid = ax.collections[0].get_array()
+    assert float(np.min(grid)) >= model.exact_.objective - 1e-12  # nothing on the grid beats the exact answer
