@@ -11,6 +11,7 @@ import numpy as np
 
 from . import exact as exact_mod
 from .callbacks import ProgressBar
+from .checkpoint import engine_state
 from .config import FitConfig, validate
 from .engines import get_engine
 from .engines.gram import GramPath
@@ -152,9 +153,20 @@ def initial_theta(config: FitConfig, model: LinearModel, seed: int) -> list[floa
             return [0.0] * k
         return np.random.default_rng(seed).uniform(-1.0, 1.0, size=k).tolist()
     if isinstance(init, (tuple, list)):
-        coef = np.broadcast_to(np.asarray(init[0], dtype=np.float64), (model.n_features,))
-        return model.join(coef.tolist(), float(init[1]))
+        return model.join(*_init_pair(init, model.n_features))
     return [float(init)] * k
+
+
+def _init_pair(init, d: int) -> tuple[list[float], float]:
+    """(coef, intercept) of init=(coef, intercept); OptionError unless they are d (or 1) finite numbers and one"""
+    try:
+        coef, intercept = np.asarray(init[0], dtype=np.float64).reshape(-1), float(init[1])
+    except (TypeError, ValueError):
+        coef, intercept = np.empty(0), float("nan")
+    if coef.size not in (1, d) or not (np.isfinite(coef).all() and np.isfinite(intercept)):
+        raise OptionError(f"option init=(coef, intercept) needs {d} finite coefficients (or one for all) "
+                          f"and a finite intercept, not {init!r:.80}")
+    return np.broadcast_to(coef, (d,)).tolist(), intercept
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -171,7 +183,7 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
         lr = resume.lr if resume is not None else choose_lr(config, p)
         seed = resume.seed if resume is not None else resolve_seed(config.seed)
         loop = _loop(config, p, lr, seed, resume, feature_names, callbacks)
-        state = resume.state if resume is not None else _fresh_state(config, p, loop, seed)
+        state = engine_state(resume.state, p.engine) if resume is not None else _fresh_state(config, p, loop, seed)
         n_epochs = config.epochs if epochs is None else epochs
         with _progress(progress, n_epochs) as bar:
             if bar is not None:
