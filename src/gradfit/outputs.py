@@ -33,7 +33,7 @@ from typing import Iterator, Mapping
 
 from .errors import OptionError
 
-__all__ = ["STDOUT", "write", "transaction", "check_outputs", "Transaction", "is_stdout"]
+__all__ = ["STDOUT", "write", "make_folder", "transaction", "check_outputs", "same_file", "Transaction", "is_stdout"]
 
 #: the file name that means standard output
 STDOUT = "-"
@@ -236,6 +236,11 @@ def _identity(path: Path):
         return str(_real(path))
 
 
+def same_file(a, b) -> bool:
+    """whether two paths name the same file (links followed)"""
+    return not (is_stdout(a) or is_stdout(b)) and _identity(Path(a)) == _identity(Path(b))
+
+
 def _existing_ancestor(path: Path) -> Path:
     for folder in [path, *path.parents]:
         if folder.exists():
@@ -258,21 +263,21 @@ def _check_file(path: Path, label: str) -> None:
         return
     if _is_special(path):
         if not os.access(path, os.W_OK):
-            raise OptionError(f"option {label}: {path} cannot be written (permission denied)")
+            raise OptionError(f"option {label} {path}: permission denied")
         return
     real = _real(path)
     if real.is_dir():
-        raise OptionError(f"option {label}: {path} is a folder; give a file name")
+        raise OptionError(f"option {label} {path}: it is a folder; give a file name")
     if not real.parent.is_dir():
         where = path.parent if path.parent.exists() or not path.is_symlink() else real.parent
-        raise OptionError(f"option {label}: {path}: folder {where} does not exist")
+        raise OptionError(f"option {label} {path}: folder {where} does not exist")
     _check_folder_writable(real.parent, f"{label} {path}")
 
 
 def _check_folder(path: Path, label: str) -> None:
     real = _real(path)
     if real.exists() and not real.is_dir():
-        raise OptionError(f"option {label}: {path} is a file, not a folder")
+        raise OptionError(f"option {label} {path}: it is a file, not a folder")
     _check_folder_writable(_existing_ancestor(real), f"{label} {path}")
 
 

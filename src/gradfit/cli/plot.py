@@ -14,7 +14,8 @@ from ..persist import load_model
 from ..plotdata import view
 from ..plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
 from ..surface import loss_surface
-from ._common import check_writable
+from ..outputs import is_stdout
+from ._common import all_or_nothing, check_outputs, drawing
 
 #: kind -> (what it draws, whether it needs the data)
 KINDS = {
@@ -73,16 +74,17 @@ def plot(
     """
     if kind not in KINDS:
         raise OptionError(f"option --kind {kind!r} is not one of {', '.join(KINDS)}")
-    check_writable(out, "--out")
+    check_outputs({"--out": out}, {"model": model, "--data": data})
     if KINDS[kind][1] and data is None:
         raise OptionError(f"option --kind {kind} needs the data: add --data FILE --target COLUMN")
     fitted, X, y, target = model_data(model, data, target)
     pair = _params(params)
-    if kind == "animation":
-        written = _animate(fitted, X, y, out, pair, frames, target)
-    else:
-        written = save_figure(_draw(kind, fitted, X, y, pair, log, target), out)
-    typer.echo(f"wrote {written}")
+    with all_or_nothing(), drawing():
+        if kind == "animation":
+            written = _animate(fitted, X, y, out, pair, frames, target)
+        else:
+            written = save_figure(_draw(kind, fitted, X, y, pair, log, target), out)
+    typer.echo(f"wrote {written}", err=is_stdout(out))
 
 
 def _params(text: str | None):
