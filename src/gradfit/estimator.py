@@ -323,8 +323,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if feature_names is not None:
             raise OptionError("option feature_names is for Dask arrays (engine='dask'); "
                               "pass a DataFrame to name the columns")
-        if y is not None:
-            check_arrays(X, y)
+        check_arrays(X, y)
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True)
         names = getattr(self, "feature_names_in_", None)
         return X, y, list(names) if names is not None else None

@@ -10,12 +10,12 @@ import sys
 import warnings
 from importlib import import_module
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from ..errors import GradfitError
 from . import signals
+from ._click import ClickException, NoArgsIsHelpError, UsageError
 
 #: modules of this package that add commands, each through ``register(app: typer.Typer) -> None``
 COMMANDS = ("fit", "summary", "plot", "report", "graph", "lesson")
@@ -51,14 +51,17 @@ class GradfitGroup(TyperGroup):
         """Click's main, with its usage errors (a missing option, a value of the wrong type) as one line"""
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:
+        except NoArgsIsHelpError as exc:
             typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
             code = 0
-        except click.UsageError as exc:
+        except UsageError as exc:
             command = exc.ctx.command_path if exc.ctx is not None else "gradfit"
-            typer.echo(f"error: {_one_line(exc)} (see: {command} --help)", err=True)
+            typer.echo(f"error: {' '.join(exc.format_message().split())} (see: {command} --help)", err=True)
             code = EXIT_USER_ERROR
-        except click.Abort:
+        except ClickException as exc:
+            typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+            code = exc.exit_code
+        except typer.Abort:
             typer.echo("interrupted", err=True)
             code = EXIT_INTERRUPTED
         if not standalone_mode:

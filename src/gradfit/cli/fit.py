@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import numpy as np
 import pandas as pd
 import typer
-from click.core import ParameterSource
 from rich.table import Table
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
@@ -20,6 +19,7 @@ from ..outputs import is_stdout, make_folder, same_file
 from ..persist import atomic_write, load_model
 from . import _common as c
 from . import signals
+from ._click import ParameterSource
 
 #: what ``gradfit demo`` fits: standardized features, a safe step size, heavy-ball momentum
 DEMO_SETTINGS = dict(preprocess="standardize", lr="auto", momentum=0.9, epochs=500, seed=0)
@@ -109,6 +109,10 @@ def fit_command(
     if resume is not None and not same_file(resume, out):
         inputs["--resume"] = resume
     c.check_outputs({"--out": out, "--history": history, "--report": report}, inputs, {"--plots": plots})
+    if resume is not None and (model.n_iter_ >= model.epochs or model.converged_):
+        typer.echo(f"nothing to resume: the fit in {resume} finished ({model.n_iter_} of {model.epochs} epochs)",
+                   err=True)
+        return
     X, y, fit_kwargs = c.load_training_data(model, data, target, c.split_names(features))
     if resume is not None:
         model.resume(X, y, **fit_kwargs)
@@ -151,10 +155,6 @@ def _resumable(ctx: typer.Context, resume: Path, out: Path, silent: bool) -> tup
     if getattr(model, "checkpoint_", None) is None:
         raise OptionError(f"option --resume {resume}: the file keeps no descent state to continue "
                           f"(written without its history, by an older gradfit, or with the torch.optim backend)")
-    if model.n_iter_ >= model.epochs or model.converged_:
-        typer.echo(f"nothing to resume: the fit in {resume} finished ({model.n_iter_} of {model.epochs} epochs)",
-                   err=True)
-        raise typer.Exit(0)
     if ctx.params.get("scheduler"):
         if model.engine != "dask":
             raise OptionError("option --scheduler needs --engine dask")
