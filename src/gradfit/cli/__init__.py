@@ -22,7 +22,7 @@ COMMANDS = ("fit", "summary", "plot", "report", "graph", "lesson")
 
 #: exit status for user errors (like a usage error) and for Ctrl-C
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = signals.EXIT_INTERRUPTED
 
 
 def _fail(message: str, status: int) -> None:

@@ -136,7 +136,7 @@ def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None
     again = f"gradfit fit {data} --target {target} --resume {out}" if not is_stdout(out) else "(save it to a file)"
     typer.echo(f"interrupted at epoch {model.n_iter_} of {model.epochs}: the model as it stands is in {where}; "
                f"continue with: {again}", err=True)
-    raise typer.Exit(c.EXIT_INTERRUPTED)
+    raise typer.Exit(signals.EXIT_INTERRUPTED)
 
 
 #: options that are the model's settings: with --resume they come from the model file

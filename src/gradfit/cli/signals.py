@@ -13,6 +13,9 @@ import signal
 import sys
 import threading
 
+#: exit status of a command stopped by a signal (128 + SIGINT), as shells report Ctrl-C
+EXIT_INTERRUPTED = 130
+
 #: signals handled like Ctrl-C (those the platform has)
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
