@@ -288,7 +288,7 @@ def _api_cases():
                         r"option init=\(coef, intercept\) needs 2 finite coefficients"),
         "fit_intercept no": (lambda: GDRegressor(fit_intercept="no").fit(X, y), OptionError,
                              r"option fit_intercept='no' must be True or False"),
-        "y None": (lambda: GDRegressor().fit(X, None), DataError, r"y is missing: fit needs the targets"),
+        "y None": (lambda: GDRegressor().fit(X, None), DataError, r"fit requires y to be passed, but the target y is None"),
         "shuffle maybe": (lambda: GDRegressor(shuffle="maybe").fit(X, y), OptionError,
                           r"option shuffle='maybe' must be True or False"),
         "verbose loud": (lambda: GDRegressor(verbose="loud").fit(X, y), OptionError,

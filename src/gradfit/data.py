@@ -218,9 +218,6 @@ def _to_float(values, label: str, first_row: int) -> np.ndarray:
         raise DataError(f"{label} is not numeric (its type is {values.dtype})")  # dates and durations
     try:
         return np.asarray(values, dtype=np.float64)
-    except TypeError:  # dates, times, objects NumPy will not turn into numbers
-        kind = getattr(values, "dtype", type(values).__name__)
-        raise DataError(f"{label} is not numeric (its type is {kind})") from None
     except ValueError:
         cells = list(values)
         i = next((k for k, v in enumerate(cells) if v is not None and not _is_number(v)), None)
@@ -324,7 +321,8 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     if scipy.sparse.issparse(X):
         return  # sparse input: scikit-learn says it is not supported
     if y is None:
-        raise DataError(f"{target} is missing: fit needs the targets, one per row of {source}")
+        raise DataError(f"fit requires y to be passed, but the target y is None; give the targets, "
+                        f"one per row of {source}")
     X = X if isinstance(X, pd.DataFrame) else _array(X, source)
     y = y if isinstance(y, (pd.Series, pd.DataFrame)) else _array(y, target)
     n_x, n_y = X.shape[0] if X.ndim else 0, y.shape[0] if y.ndim else 0
