@@ -263,11 +263,19 @@ def test_math_text_column_names_draw_as_text(work):
     assert gradfit("plot", "m.json", "--kind", "line", "--data", "m.csv", "-t", "y", "-o", "l.png").exit_code == 0
 
 
-def test_warnings_are_not_printed_before_an_error(work):
-    (work / "d.csv").write_text(GOOD)
-    result = gradfit("fit", "d.csv", "-t", "y", "--epochs", "2", "--tol", "1e-12", "-q", "-o", "m.json",
-                     "--report", "nowhere/r.html")
-    one_line_error(result, r"option --report nowhere/r\.html: folder nowhere does not exist")
+def test_warnings_are_not_printed_before_an_error(work, monkeypatch):
+    import gradfit.outputs as outputs_module
+
+    def full(real_path, payload, user_path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(user_path))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(outputs_module, "_temporary_beside", full)
+        # the fit warns (epochs reached before tol), then writing fails: only the error line is printed
+        result = gradfit("fit", "in.csv", "-t", "y", "--epochs", "2", "--tol", "1e-12", "-q", "-o", "m.json")
+        one_line_error(result, r"No space left on device: m\.json")
+    result = gradfit("fit", "in.csv", "-t", "y", "--epochs", "2", "--tol", "1e-12", "-q", "-o", "m.json")
+    assert result.exit_code == 0 and result.stderr.startswith("warning: the fit reached epochs=2")
 
 
 # ---------------------------------------------------------------- 7. the API
