@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+import numpy as np
 
 from .errors import OptionError
 from .model import LOSS_FACTORS
 from .optim import OPTIMIZERS
 from .preprocess import MODES
 from .schedules import DEFAULTS as SCHEDULES
+from .schedules import check_options as check_schedule_options
 
 
 @dataclass
@@ -59,7 +63,7 @@ class FitConfig:
 
 
 def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _is_int(v) -> bool:
@@ -91,6 +95,8 @@ _RULES = [
     ("record_every", lambda v: v == "step" or (_is_int(v) and v >= 1), "an integer >= 1 or 'step'"),
     ("gram", lambda v: v in ("auto", True, False), "'auto', True or False"),
     ("init", lambda v: _valid_init(v), "'zeros', 'random', a number or (coef, intercept)"),
+    *((flag, lambda v: isinstance(v, (bool, np.bool_)), "True or False")
+      for flag in ("fit_intercept", "nesterov", "shuffle", "verbose")),
 ]
 
 
@@ -116,6 +122,11 @@ def validate(config: FitConfig, n_rows: int | None = None) -> None:
             good = False
         if not good:
             raise OptionError(f"option {name}={value!r} must be {wanted}")
+    if config.schedule != "auto":
+        check_schedule_options(config.schedule, config.schedule_options)
+    elif config.schedule_options:
+        raise OptionError(f"option schedule_options={config.schedule_options!r} needs a schedule by name "
+                          f"(schedule='auto' takes none): one of {list(SCHEDULES)}")
     if config.optimizer_backend == "torch" and config.engine != "torch":
         raise OptionError("option optimizer_backend='torch' needs engine='torch'")
     if config.nesterov and (config.momentum == "auto" or config.momentum <= 0):
