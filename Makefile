@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 
-.PHONY: demo test bench venv clean system-deps
+.PHONY: demo test fuzz bench venv clean system-deps
 
 $(BIN)/gradfit: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -n 2 -q
+
+# The fuzzer of tests/test_fuzz.py at length (random data files and model files; a few minutes);
+# `make test` runs it bounded. Prints the totals: inputs tried, accepted, clean errors (and any failure).
+FUZZ_EXAMPLES ?= 5000
+fuzz: venv
+	GRADFIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 0 -q -s -p no:cacheprovider tests/test_fuzz.py
 
 bench: venv
 	$(BIN)/python benchmarks/run.py

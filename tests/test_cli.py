@@ -226,7 +226,7 @@ def test_ctrl_c_exits_130(plane_csv, tmp_path, monkeypatch):
 
     monkeypatch.setattr("gradfit.cli.fit.load_model", interrupted)
     result = gradfit("predict", tmp_path / "m.json", plane_csv)
-    assert result.exit_code == 130 and result.stderr == "interrupted\n"
+    assert result.exit_code == 130 and result.stderr == "interrupted; nothing was written\n"
 
 
 def test_fit_writes_plots_and_report_on_request(plane_csv, tmp_path):

@@ -7,7 +7,10 @@ exercised in every minibatch test.
 """
 
 import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 
 import dask.array as da
@@ -259,3 +262,126 @@ def test_without_a_client_a_local_cluster_is_started_and_closed(monkeypatch, cap
     assert engine.gram().n == 40
     engine.close()
     assert engine.conn.cluster.status.name == "closed"
+
+
+# ---------------------------------------------------------------- issue 15: deadlines, memory, shapes
+
+
+def _bounded(call, seconds=90):
+    """run ``call`` in a thread; fail (instead of hanging the suite) if it has not ended after ``seconds``"""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s"
+    return outcome
+
+
+@pytest.fixture
+def silent_server():
+    """a TCP port on 127.0.0.1 that accepts connections and never answers"""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(8)], daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    for conn, _ in held:
+        conn.close()
+    server.close()
+
+
+def test_a_scheduler_that_never_answers_fails_within_the_deadline(silent_server):
+    X, y = uncentered_data()
+    outcome = _bounded(lambda: DaskEngine(X, y, scheduler=silent_server, connect_timeout="1s"))
+    assert isinstance(outcome.get("error"), OptionError), outcome
+    assert re.search(r"cannot reach a Dask scheduler there within 1s \(no answer\)", str(outcome["error"]))
+
+
+def test_a_malformed_scheduler_address_is_refused_before_connecting():
+    X, y = uncentered_data()
+    with pytest.raises(OptionError, match=r"scheduler='not a url' is not a scheduler address such as tcp://host"):
+        DaskEngine(X, y, scheduler="not a url")
+
+
+def test_cli_with_a_silent_scheduler_prints_one_line_and_ends(silent_server, tmp_path):
+    (tmp_path / "d.csv").write_text("a,y\n1,2\n2,3\n3,5\n")
+    proc = subprocess.run([sys.executable, "-m", "gradfit.cli", "fit", str(tmp_path / "d.csv"), "-t", "y", "-o",
+                           str(tmp_path / "m.json"), "--engine", "dask", "--scheduler", silent_server],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "cannot reach a Dask scheduler there within 10s" in proc.stderr and not (tmp_path / "m.json").exists()
+    proc = subprocess.run([sys.executable, "-m", "gradfit.cli", "fit", str(tmp_path / "d.csv"), "-t", "y",
+                           "--engine", "dask", "--scheduler", "not a url"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_workers_paused_at_their_memory_limit_stop_the_fit_with_one_line(client, monkeypatch):
+    from distributed import Event
+
+    X, y = uncentered_data()
+    engine = DaskEngine(*on_dask(X, y), scheduler=client, paused_timeout=0.2)
+    info = client.scheduler_info(n_workers=-1)
+    for worker in info["workers"].values():
+        worker["status"] = "paused"
+    monkeypatch.setattr(engine.client, "scheduler_info", lambda **kw: info)
+    monkeypatch.setattr("gradfit.engines.dask.WATCH_SECONDS", 0.1)
+    never = Event("never-set", client=client)
+    stuck = client.submit(lambda: never.wait(60), pure=False)
+    outcome = _bounded(lambda: engine._result(stuck))
+    stuck.cancel()
+    assert isinstance(outcome.get("error"), DataError), outcome
+    assert re.search(r"every Dask worker has been paused for \d+ s, its memory full at .*GiB: nothing can progress; "
+                     r"give the workers more memory", str(outcome["error"]))
+
+
+def test_parquet_is_read_in_row_groups_within_the_budget(client, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X, y = uncentered_data()
+    table = pa.table({"x0": X[:, 0], "x1": X[:, 1], "x2": X[:, 2], "y": y})
+    pq.write_table(table, tmp_path / "d.parquet", row_group_size=7)  # 6 row groups: 7,7,7,7,7,5
+    Xd, yd, names = read_dataset(tmp_path / "d.parquet", "y", partition_bytes=14 * 4 * 8)
+    assert Xd.chunks[0] == (14, 14, 12) and names == ["x0", "x1", "x2"]
+    np.testing.assert_array_equal(Xd.compute(), X)
+    whole, _, _ = read_dataset(tmp_path / "d.parquet", "y")
+    assert whole.chunks[0] == (40,)
+    numpy_fit = fit(X, y, FitConfig(engine="numpy", epochs=3, batch_size=5, seed=1))
+    dask_fit = fit(Xd, yd, FitConfig(engine="dask", epochs=3, batch_size=5, seed=1), feature_names=names)
+    assert_same_history(numpy_fit.history, dask_fit.history)
+
+
+def test_dask_input_shapes_are_one_line(client, tmp_path):
+    (tmp_path / "dup.csv").write_text("a,a,y\n1,2,3\n2,3,4\n")
+    with pytest.raises(DataError, match=r"dup\.csv has two columns named 'a' \(columns 1 and 2\)"):
+        read_dataset(tmp_path / "dup.csv", "y")
+    (tmp_path / "ok.csv").write_text("a,b,y\n1,2,3\n2,3,4\n")
+    with pytest.raises(DataError, match=r"option --features names the target column 'y'"):
+        read_dataset(tmp_path / "ok.csv", "y", features=["a", "y"])
+    late = tmp_path / "late"
+    late.mkdir()
+    rows = "".join(f"{k},{k % 7},{k % 3}\n" for k in range(120_000))
+    (late / "big.csv").write_text("a,b,y\n" + rows + "1,oops,2\n")  # text after the first block
+    with pytest.raises(DataError, match=r"cannot be read as numbers: .*oops"):
+        read_dataset(late / "big.csv", "y")
+
+
+def test_empty_partitions_are_dropped(client, tmp_path):
+    (tmp_path / "p1.csv").write_text("a,y\n1,2\n2,3\n3,5\n")
+    (tmp_path / "p2.csv").write_text("a,y\n")
+    (tmp_path / "p3.csv").write_text("a,y\n4,4\n5,7\n")
+    X, y, names = read_dataset(tmp_path / "*.csv", "y")
+    result = fit(X, y, FitConfig(engine="dask", epochs=2, batch_size=2, seed=0), feature_names=names)
+    reference = fit(np.array([[1.0], [2], [3], [4], [5]]), np.array([2.0, 3, 5, 4, 7]),
+                    FitConfig(engine="numpy", epochs=2, batch_size=2, seed=0))
+    assert_same_history(reference.history, result.history)

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings, strategies as st
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 
 from gradfit.config import FitConfig
-from gradfit.exact import AccuracyWarning
+from gradfit.errors import AccuracyWarning
 from gradfit.solver import fit
 
 from .helpers import uncentered_data

@@ -11,7 +11,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import mean_squared_error
 
-from gradfit import GDRegressor, ModelFileError, load_model
+from gradfit import GDRegressor, ModelFileError, OptionError, load_model
 from gradfit.datasets import make_regression_data
 from gradfit.persist import SCHEMA_VERSION, atomic_write, save
 
@@ -105,10 +105,10 @@ BAD_DOCS = {
     "newer": rf"m\.json: field 'schema_version' is {SCHEMA_VERSION + 1}, newer than this gradfit reads",
     "missing coef": r"m\.json: field 'coef' is missing",
     "text intercept": r"m\.json: field 'intercept' must be a number",
-    "short coef": r"m\.json: field 'coef' has 2 values but 'feature_names' names 3 features",
+    "short coef": r"m\.json: field 'coef' has 2 values but 'feature_names' has 3",
     "unknown setting": r"m\.json: field 'params' has unknown settings \['learning_rate'\]",
-    "broken history": r"m\.json: field 'history' is malformed \(KeyError: 'loss'\)",
-    "short preprocess": r"m\.json: field 'preprocess' is malformed",
+    "broken history": r"m\.json: field 'history\.loss' is missing",
+    "short preprocess": r"m\.json: field 'coef' has 3 values but 'preprocess\.x_scale' has 1",
 }
 
 
@@ -133,3 +133,185 @@ def test_unreadable_files_are_refused(text, message, tmp_path):
         (tmp_path / "m.json").write_text(text)
     with pytest.raises(ModelFileError, match=message):
         load_model(tmp_path / "m.json")
+
+
+# ---------------------------------------------------------------- untrusted files (issue 15, items 5 and 6)
+
+
+def _edit(doc: dict, dotted: str, value) -> dict:
+    """a copy of ``doc`` with the field at ``a.b[2]`` set (or removed when value is DELETE)"""
+    doc = json.loads(json.dumps(doc))
+    *parents, last = [int(p) if p.isdigit() else p for p in dotted.replace("[", ".").replace("]", "").split(".")]
+    node = doc
+    for part in parents:
+        node = node[part]
+    if value is DELETE:
+        del node[last]
+    elif callable(value):
+        node[last] = value(node[last])
+    else:
+        node[last] = value
+    return doc
+
+
+DELETE = object()
+
+#: (field, value written there, what the one line must say)
+HOSTILE_FIELDS = [
+    ("params.lr", -1, r"field 'params': option lr=-1 must be a number > 0"),
+    ("params.engine", "rocket", r"field 'params': option engine='rocket' is not one of"),
+    ("params.loss", "mae", r"field 'params': option loss='mae' is not one of"),
+    ("params.quantile", 1.5, r"field 'params': option quantile=1\.5 must be a number in \(0, 1\)"),
+    ("params.epsilon", -1, r"field 'params': option epsilon=-1 must be a number > 0"),
+    ("params.weight_decay", -0.5, r"field 'params': option weight_decay=-0\.5 must be a number >= 0"),
+    ("params.average", "sometimes", r"field 'params\.average' (must be|has an unusable value)"),
+    ("params", lambda p: {**p, "schedule": "exponential", "schedule_options": {"gamma": -1}},
+     r"field 'params': option schedule_options gamma=-1 must be a number in \(0, 1\]"),
+    ("params.epochs", "many", r"field 'params\.epochs' (must be an integer|has an unusable value 'many')"),
+    ("gram_stats.n", 0, r"field 'gram_stats\.n': 0 is less than the minimum of 2"),
+    ("gram_stats.n", -10, r"field 'gram_stats\.n': -10 is less than the minimum of 2"),
+    ("gram_stats.xtx", [[1.0]], r"field 'coef' has 3 values but 'gram_stats\.xtx' has 1"),
+    ("gram_stats.yty", "lots", r"field 'gram_stats\.yty' must be a number"),
+    ("history.loss", [1.0], r"field 'history\.loss' has 1 entries but 'history\.epoch' has 31"),
+    ("history.coef[3]", [1.0], r"field 'history\.coef\[3\]' has 1 values, not 3"),
+    ("history.feature_names", ["a"], r"field 'coef' has 3 values but 'history\.feature_names' has 1"),
+    ("history.epoch[2]", "two", r"field 'history\.epoch\[2\]' must be an integer"),
+    ("coef[1]", "0.5", r"field 'coef\[1\]' must be a number, not '0\.5'"),
+    ("exact", {"theta": []}, r"field 'exact\.coef' is missing"),
+    ("seed", -3, r"field 'seed': -3 is less than the minimum of 0"),
+    ("preprocess.x_scale[0]", 0.0, r"field 'preprocess\.x_scale\[0\]': 0\.0 is less than or equal to the minimum"),
+    ("descent.theta", [1.0], r"field 'descent\.theta' has 1 values for a model of 4 parameters"),
+    ("descent.epoch", 3, r"field 'descent' is at epoch 3"),
+    ("surprise", 1, r"field 'the document' has unknown entries \['surprise'\]"),
+]
+
+
+@pytest.mark.parametrize("field, value, message", HOSTILE_FIELDS,
+                         ids=[f"{f}={'edited' if callable(v) else repr(v)}"[:40] for f, v, _ in HOSTILE_FIELDS])
+def test_every_field_is_validated_before_use(field, value, message, fitted, tmp_path):
+    model, _, _ = fitted
+    model.save(tmp_path / "good.json")
+    (tmp_path / "m.json").write_text(json.dumps(_edit(json.loads((tmp_path / "good.json").read_text()), field, value)))
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(tmp_path / "m.json")
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize("literal, message", [
+    ("NaN", r"is not JSON \(NaN is not a JSON number\)"),
+    ("Infinity", r"is not JSON \(Infinity is not a JSON number\)"),
+    ("-Infinity", r"is not JSON \(-Infinity is not a JSON number\)"),
+    ("1e999", r"is not JSON \(the number 1e999 is too large for a float\)"),
+    ("1" * 5000, r"is not JSON \(an integer of 5000 digits is too long\)"),
+    ("1" * 400 + ".5", r"is not JSON \(the number 1111.* is too large for a float\)"),
+])
+def test_non_finite_and_oversized_literals_are_refused(literal, message, fitted, tmp_path):
+    model, _, _ = fitted
+    model.save(tmp_path / "good.json")
+    text = (tmp_path / "good.json").read_text()
+    doc = json.loads(text)
+    (tmp_path / "m.json").write_text(text.replace(json.dumps(doc["intercept"]), literal, 1))
+    with pytest.raises(ModelFileError, match=message):
+        load_model(tmp_path / "m.json")
+
+
+def test_deep_nesting_and_huge_files_are_refused(tmp_path, monkeypatch):
+    (tmp_path / "deep.json").write_text('{"format": "gradfit-model", "x": ' + "[" * 10_000 + "]" * 10_000 + "}")
+    with pytest.raises(ModelFileError, match=r"deep\.json is not a gradfit model: its JSON is nested too deeply"):
+        load_model(tmp_path / "deep.json")
+    monkeypatch.setattr("gradfit.model_schema.MAX_BYTES", 100)
+    (tmp_path / "big.json").write_text(" " * 200)
+    with pytest.raises(ModelFileError, match=r"big\.json is 0 MiB, above the limit"):
+        load_model(tmp_path / "big.json")
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(ModelFileError, match=r"folder\.json is a folder, not a file"):
+        load_model(tmp_path / "folder.json")
+
+
+def test_loading_never_restores_where_to_connect(fitted, tmp_path):
+    model, _, _ = fitted
+    model.save(tmp_path / "good.json")
+    doc = json.loads((tmp_path / "good.json").read_text())
+    assert doc["params"]["engine_options"] is None  # nor is it written
+    doc["params"]["engine_options"] = {"scheduler": "tcp://attacker.example:8786"}
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    assert load_model(tmp_path / "m.json").engine_options is None
+
+
+def test_the_schema_accepts_every_file_gradfit_writes(tmp_path):
+    from jsonschema import Draft202012Validator
+
+    from gradfit.model_schema import SCHEMA
+
+    Draft202012Validator.check_schema(SCHEMA)
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    for params in ({}, {"fit_intercept": False, "tol": 1e-3, "init": ([0.5, 0.1], 0.0)}, {"optimizer": "rmsprop"},
+                   {"optimizer": "sgd", "momentum": 0.9, "batch_size": 3, "record_every": "step"}):
+        GDRegressor(epochs=3, seed=0, **params).fit(X, y).save(tmp_path / "m.json")
+        Draft202012Validator(SCHEMA).validate(json.loads((tmp_path / "m.json").read_text()))
+        assert load_model(tmp_path / "m.json").n_iter_ >= 1
+
+
+# ---------------------------------------------------------------- resuming (issue 15, item 12)
+
+RESUMABLE = [
+    dict(optimizer="adam", batch_size=7, lr=0.01),
+    dict(optimizer="sgd", momentum=0.9, nesterov=True, batch_size=5, schedule="cosine", lr=0.002),
+    dict(optimizer="rmsprop", batch_size=1, record_every=4, lr=0.001, preprocess="standardize"),
+    dict(optimizer="adagrad", lr=0.5, tol=1e-9, n_iter_no_change=50, schedule="step", alpha=0.1, l1_ratio=0.5),
+    dict(optimizer="adam", batch_size=4, engine="python", lr=0.01, record_every="step"),
+    dict(optimizer="adamw", weight_decay=0.05, batch_size=6, lr=0.01, loss="huber", epsilon=0.5, average=10),
+    dict(loss="quantile", quantile=0.7, batch_size=3, lr=0.01, average=True, engine="python"),
+    dict(loss="epsilon_insensitive", epsilon=0.2, lr=0.05, average=5),
+]
+
+
+def _interrupt_at(epoch: int):
+    def callback(info):
+        if info.epoch == epoch:
+            raise KeyboardInterrupt
+
+    return callback
+
+
+@pytest.mark.parametrize("settings", RESUMABLE, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items())[:60])
+def test_an_interrupted_fit_resumed_from_its_file_ends_bit_for_bit_where_an_unbroken_one_does(settings, tmp_path):
+    data = make_regression_data(n=37, d=3, noise=0.3, seed=5)
+    base = dict(epochs=12, seed=11, **settings)
+    whole = GDRegressor(**base).fit(data.X, data.y)
+    stop = int(np.random.default_rng().integers(1, 12))  # a random epoch: any one must do
+    cut = GDRegressor(**base)
+    cut._callbacks = [_interrupt_at(stop)]
+    from gradfit import solver
+
+    result = solver.fit(data.X, data.y, cut._config(), callbacks=[_interrupt_at(stop)])
+    assert result.outcome.interrupted and result.n_iter == stop
+    cut._store(result)
+    cut.n_features_in_ = 3
+    cut.save(tmp_path / "cut.json")
+    resumed = load_model(tmp_path / "cut.json").resume(data.X, data.y)
+    assert resumed.coef_.tolist() == whole.coef_.tolist(), stop
+    assert resumed.intercept_ == whole.intercept_ and (resumed.n_iter_, resumed.t_) == (whole.n_iter_, whole.t_)
+    for name in ("epoch", "step", "loss", "coef", "intercept", "grad_norm", "lr"):
+        assert resumed.history_.columns[name] == whole.history_.columns[name], (name, stop)
+
+
+def test_partial_fit_and_warm_start_continue_a_loaded_model(tmp_path):
+    data = make_regression_data(n=40, d=2, noise=0.3, seed=1)
+    settings = dict(optimizer="adam", batch_size=8, lr=0.01, seed=2)
+    whole = GDRegressor(epochs=6, **settings).fit(data.X, data.y)
+    GDRegressor(epochs=3, **settings).fit(data.X, data.y).save(tmp_path / "m.json")
+    stepped = load_model(tmp_path / "m.json")
+    for _ in range(3):
+        stepped.partial_fit(data.X, data.y)
+    assert stepped.coef_.tolist() == whole.coef_.tolist() and stepped.n_iter_ == 6
+    warm = load_model(tmp_path / "m.json").set_params(warm_start=True)
+    warm.fit(data.X, data.y)
+    assert warm.coef_.tolist() == whole.coef_.tolist() and warm.history_.loss == whole.history_.loss
+
+
+def test_resume_needs_a_kept_descent(fitted, tmp_path):
+    model, frame, y = fitted
+    model.save(tmp_path / "m.json", include_history=False)
+    with pytest.raises(OptionError, match="nothing to resume: this model has no kept descent state"):
+        load_model(tmp_path / "m.json").resume(frame, y)

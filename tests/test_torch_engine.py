@@ -70,6 +70,15 @@ def test_torch_matches_numpy(opt, batch, backend, dtype):
     assert fitted.history.step[-1] == 15 * {"full": 1, "per-sample": 40, "minibatch": 6}[batch]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch", BATCHES)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_losses_and_averaging_match_numpy(loss, batch, dtype):
+    """autograd of the loss's value against the numpy engine's derivative (float32 too: the formulas' 0/1
+    factors come out in the engine's dtype, so nothing is computed in another precision than asked)"""
+    assert_matches_numpy(dtype, **LOSSES[loss], batch_size=BATCHES[batch])
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("preprocess", ["center", "standardize"])
 @pytest.mark.parametrize("batch", BATCHES)

@@ -184,3 +184,20 @@ def test_summary_of_a_fit_short_of_the_optimum_is_at_the_exact_answer(statsmodel
     airflow = next(c for c in table.coefficients if c.name == "AIRFLOW")
     assert airflow.p_value == pytest.approx(5.8e-05, rel=0.05)
     assert "exact" in str(table).lower()
+
+
+def test_a_saved_fit_continues_with_the_steps_auto_chose(statsmodels_sets, tmp_path):
+    # lr, momentum and epochs chosen by 'auto' are kept in the model file, so the heavy ball goes on exactly
+    from gradfit import load_model
+
+    X, y = statsmodels_sets["longley"]
+    whole = GDRegressor(epochs=30, tol=None).fit(X, y)
+    first = GDRegressor(epochs=12, tol=None).fit(X, y)
+    first.save(tmp_path / "m.json")
+    loaded = load_model(tmp_path / "m.json")
+    assert (loaded.lr_, loaded.momentum_, loaded.schedule_) == (first.lr_, first.momentum_, "constant")
+    assert loaded.verdict_ == first.verdict_ and loaded.gap_ == first.gap_
+    loaded.set_params(warm_start=True, epochs=18)
+    loaded.fit(X, y)
+    assert loaded.n_iter_ == 30 and loaded.coef_.tolist() == whole.coef_.tolist()
+    assert loaded.history_.loss == whole.history_.loss

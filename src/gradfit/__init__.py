@@ -1,7 +1,8 @@
 """gradfit: fit linear models by gradient descent and see what the descent does."""
 
 from .datasets import load_diabetes
-from .errors import ConvergenceWarning, DataError, DivergenceError, GradfitError, ModelFileError, OptionError
+from .errors import (AccuracyWarning, ConvergenceWarning, DataError, DivergenceError, GradfitError, ModelFileError,
+                     NotAtOptimumWarning, OptionError, PrecisionWarning)
 from .estimator import GDRegressor
 from .graph import graph
 from .history import History
@@ -28,5 +29,8 @@ __all__ = [
     "DivergenceError",
     "ModelFileError",
     "ConvergenceWarning",
+    "NotAtOptimumWarning",
+    "PrecisionWarning",
+    "AccuracyWarning",
     "__version__",
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+import numpy as np
 
 from .engines import get_engine
 from .errors import OptionError
@@ -12,6 +15,7 @@ from .losses import LOSSES
 from .optim import OPTIMIZERS
 from .preprocess import MODES
 from .schedules import DEFAULTS as SCHEDULES
+from .schedules import check_options as check_schedule_options
 
 
 @dataclass
@@ -71,7 +75,7 @@ class FitConfig:
 
 
 def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _is_int(v) -> bool:
@@ -95,9 +99,9 @@ _RULES = [
     ("betas", lambda v: len(v) == 2 and all(_is_real(b) and 0 <= b < 1 for b in v), "two numbers in [0, 1)"),
     ("eps", lambda v: _is_real(v) and v > 0, "a number > 0"),
     ("rho", lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
-    ("epsilon", lambda v: _is_real(v) and 0 < v < float("inf"), "a number > 0"),
+    ("epsilon", lambda v: _is_real(v) and v > 0, "a number > 0"),
     ("quantile", lambda v: _is_real(v) and 0 < v < 1, "a number in (0, 1)"),
-    ("weight_decay", lambda v: _is_real(v) and 0 <= v < float("inf"), "a number >= 0"),
+    ("weight_decay", lambda v: _is_real(v) and v >= 0, "a number >= 0"),
     ("average", lambda v: isinstance(v, bool) or (_is_int(v) and v >= 0),
      "True, False or the step after which to average (an integer >= 0)"),
     ("epochs", lambda v: v == "auto" or (_is_int(v) and v >= 0), "an integer >= 0 or 'auto'"),
@@ -108,6 +112,8 @@ _RULES = [
     ("record_every", lambda v: v == "step" or (_is_int(v) and v >= 1), "an integer >= 1 or 'step'"),
     ("gram", lambda v: v in ("auto", True, False), "'auto', True or False"),
     ("init", lambda v: _valid_init(v), "'zeros', 'random', a number or (coef, intercept)"),
+    *((flag, lambda v: isinstance(v, (bool, np.bool_)), "True or False")
+      for flag in ("fit_intercept", "nesterov", "shuffle", "verbose")),
 ]
 
 
@@ -133,6 +139,11 @@ def validate(config: FitConfig, n_rows: int | None = None) -> None:
             good = False
         if not good:
             raise OptionError(f"option {name}={value!r} must be {wanted}")
+    if config.schedule != "auto":
+        check_schedule_options(config.schedule, config.schedule_options)
+    elif config.schedule_options:
+        raise OptionError(f"option schedule_options={config.schedule_options!r} needs a schedule by name "
+                          f"(schedule='auto' takes none): one of {list(SCHEDULES)}")
     offered = get_engine(config.engine).optimizer_backends
     if config.optimizer_backend not in offered:
         raise OptionError(f"option optimizer_backend={config.optimizer_backend!r} is not offered by "

@@ -20,7 +20,7 @@ import scipy.sparse
 
 from .errors import DataError
 
-__all__ = ["SUFFIXES", "read_table", "read_features", "check_arrays", "check_X"]
+__all__ = ["SUFFIXES", "read_table", "read_features", "check_arrays", "check_X", "check_unique", "check_features"]
 
 #: file suffixes gradfit reads, and how
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -39,6 +39,8 @@ def _readable(path) -> tuple[Path, str]:
     """(path, kind) of a data file that exists and is not empty; DataError otherwise"""
     path = Path(path)
     kind = _file_kind(path)
+    if path.is_dir():
+        raise DataError(f"data file {path} is a folder, not a file")
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
     if os.path.getsize(path) == 0:
@@ -50,6 +52,9 @@ def _arrow(read, path: Path, kind: str):
     """run an Arrow reader; DataError with its first line if the file is not what it claims"""
     try:
         return read()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"data file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                        f"at position {exc.start} of its header)") from None
     except (pa.ArrowInvalid, OSError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"data file {path} cannot be read as {kind}: {reason}") from None
@@ -68,8 +73,21 @@ def _schema_names(path) -> list[str]:
     """column names, from the CSV header or the Parquet footer, without reading the data"""
     path, kind = _readable(path)
     if kind == "csv":
-        return _arrow(lambda: _csv_header(path), path, kind)
-    return _arrow(lambda: list(pa_parquet.read_schema(path).names), path, kind)
+        names = _arrow(lambda: _csv_header(path), path, kind)
+    else:
+        names = _arrow(lambda: list(pa_parquet.read_schema(path).names), path, kind)
+    check_unique(names, f"data file {path}")
+    return names
+
+
+def check_unique(names: Sequence[str], source: str) -> None:
+    """DataError naming a column name that appears twice (which column would be meant?)"""
+    seen: dict = {}
+    for k, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataError(f"{source} has two columns named {name!r} (columns {seen[name]} and {k}); "
+                            f"column names must be unique")
+        seen[name] = k
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -85,9 +103,20 @@ def _choose(available: list[str], target: str | None, features: Sequence[str] | 
         if name not in available:
             role = "target" if name == target else "feature"
             raise DataError(f"data file {path} has no {role} column {name!r}; its columns are {available}")
-    if features is None:
-        return [c for c in available if c != target]
-    return list(features)
+    chosen = [c for c in available if c != target] if features is None else list(features)
+    check_features(chosen, target, f"data file {path}")
+    return chosen
+
+
+def check_features(features: Sequence[str], target: str | None, source: str) -> None:
+    """DataError for no features at all, the target among them, or one named twice"""
+    if not features:
+        besides = f" besides the target {target!r}" if target is not None else ""
+        raise DataError(f"{source} has no feature columns{besides}; a model needs at least one")
+    if target is not None and target in features:
+        raise DataError(f"option --features names the target column {target!r}; "
+                        f"a column cannot predict itself")
+    check_unique(features, "option --features")
 
 
 def _numeric_column(table: pa.Table, name: str, path) -> np.ndarray:
@@ -97,7 +126,8 @@ def _numeric_column(table: pa.Table, name: str, path) -> np.ndarray:
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
             or pa.types.is_null(kind) or pa.types.is_decimal(kind)):
         raise DataError(f"data file {path}: column {name!r} is not numeric{_first_text(column)}")
-    return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    # unsafe: integers beyond 2**53 (int64 extremes, uint64) become the nearest float, as in NumPy and pandas
+    return column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
 
 
 def _first_text(column: pa.ChunkedArray) -> str:
@@ -162,6 +192,8 @@ def read_features(path, features: Sequence[str] | None = None) -> np.ndarray:
     """the columns ``features`` (default: all) of a CSV or Parquet file as a float64 matrix, checked"""
     names = _choose(_schema_names(path), None, features, path)
     X = _matrix(_open_table(path, columns=names), names, path)
+    if X.shape[0] == 0:
+        raise DataError(f"data file {path} has no rows (only a header); there is nothing to predict")
     check_X(X, names, source=f"data file {path}", first_row=1)
     return X
 
@@ -181,6 +213,9 @@ def _to_float(values, label: str, first_row: int) -> np.ndarray:
     """a column as float64; DataError naming the first value that is not a number"""
     if isinstance(values, pd.Series) and (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
         return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if getattr(getattr(values, "dtype", None), "kind", "O") in "mM" or isinstance(
+            getattr(values, "dtype", None), (pd.DatetimeTZDtype, pd.PeriodDtype, pd.IntervalDtype)):
+        raise DataError(f"{label} is not numeric (its type is {values.dtype})")  # dates and durations
     try:
         return np.asarray(values, dtype=np.float64)
     except ValueError:
@@ -209,12 +244,27 @@ def _named_columns(X, feature_names):
     return zip((str(c) for c in names), X.T)
 
 
+def _array(values, label: str) -> np.ndarray:
+    """np.asarray, with a DataError naming the first row whose length differs (ragged lists)"""
+    try:
+        return np.asarray(values)
+    except ValueError:
+        lengths = [len(row) if hasattr(row, "__len__") and not isinstance(row, str) else None for row in values]
+        i = next((k for k, n in enumerate(lengths) if n != lengths[0]), None)
+        if i is None:
+            raise DataError(f"{label} cannot be read as a table of numbers") from None
+        raise DataError(f"{label} is ragged: row index {i} has {lengths[i]} values but row index 0 has "
+                        f"{lengths[0]}") from None
+
+
 def check_X(X, feature_names=None, *, source: str = "X", first_row: int = 0) -> None:
     """check a 2-D feature table: numeric, no missing or infinite values (see ``check_arrays``)"""
     if scipy.sparse.issparse(X):
         return
-    if not isinstance(X, pd.DataFrame):
-        X = np.asarray(X)
+    if isinstance(X, pd.DataFrame):
+        check_unique([str(c) for c in X.columns], source)
+    else:
+        X = _array(X, source)
         if X.ndim != 2 or X.dtype.kind == "c":
             return  # other shapes and complex numbers: left to scikit-learn's own messages
         if X.dtype.kind in "biuf" and np.isfinite(X).all():
@@ -270,8 +320,11 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     """
     if scipy.sparse.issparse(X):
         return  # sparse input: scikit-learn says it is not supported
-    X = X if isinstance(X, pd.DataFrame) else np.asarray(X)
-    y = y if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+    if y is None:
+        raise DataError(f"fit requires y to be passed, but the target y is None; give the targets, "
+                        f"one per row of {source}")
+    X = X if isinstance(X, pd.DataFrame) else _array(X, source)
+    y = y if isinstance(y, (pd.Series, pd.DataFrame)) else _array(y, target)
     n_x, n_y = X.shape[0] if X.ndim else 0, y.shape[0] if y.ndim else 0
     if n_x != n_y:
         raise DataError(f"{source} has {n_x} rows but {target} has {n_y}; they must match")
@@ -282,4 +335,27 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     column = _target_column(y)
     if column is not None:
         label = f"{source}: column {target!r}" if first_row == 1 else target
-        _check_finite(_to_float(column, label, first_row), label, first_row)
+        values = _to_float(column, label, first_row)
+        _check_finite(values, label, first_row)
+        _check_scale(values, label, first_row, n_x)
+    if X.ndim == 2 and not (isinstance(X, np.ndarray) and X.dtype.kind == "c"):
+        for name, values in _named_columns(X, feature_names):
+            label = f"{source}: column {name!r}"
+            _check_scale(_to_float(values, label, first_row), label, first_row, n_x)
+
+
+def largest_value(n_rows: int) -> float:
+    """the largest |value| whose square, summed over ``n_rows`` rows (with room to spare), stays finite"""
+    return math.sqrt(np.finfo(np.float64).max / (16.0 * max(n_rows, 1)))
+
+
+def _check_scale(col: np.ndarray, label: str, first_row: int, n_rows: int) -> None:
+    """DataError naming the first value too large for the sums of squares a fit needs"""
+    if col.size == 0:
+        return
+    limit = largest_value(n_rows)
+    big = np.abs(col) > limit
+    if big.any():
+        i = int(np.argmax(big))
+        raise DataError(f"{label} holds {col[i]:.3g} at {_row(i, first_row)}, too large for float64 sums of "
+                        f"squares over {n_rows} rows (limit {limit:.3g}); rescale the column")

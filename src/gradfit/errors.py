@@ -11,6 +11,7 @@ __all__ = [
     "ConvergenceWarning",
     "NotAtOptimumWarning",
     "PrecisionWarning",
+    "AccuracyWarning",
 ]
 
 
@@ -50,3 +51,7 @@ class NotAtOptimumWarning(ConvergenceWarning):
 
 class PrecisionWarning(UserWarning):
     """the data lose digits in the floating-point type the descent runs in"""
+
+
+class AccuracyWarning(RuntimeWarning):
+    """the exact answer is less accurate, or less unique, than a least-squares answer usually is"""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import persist, solver
+from .checkpoint import resume_point, resumable_history
 from .config import FitConfig
 from .data import check_arrays, check_X
 from .engines import get_engine
@@ -126,7 +129,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     gram : "auto", True or False, default="auto"
         Compute full-batch losses and gradients from Gram statistics (O(d²) per epoch).
     warm_start : bool, default=False
-        Start ``fit`` from the previous ``coef_`` and ``intercept_`` (with a fresh optimizer).
+        ``fit`` continues the previous descent (also one read with ``load_model``) for
+        ``epochs`` more epochs: optimizer state, epoch count, shuffles and history go on.
     verbose : bool, default=False
         Show a progress bar while fitting.
 
@@ -245,9 +249,48 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         -------
         self : GDRegressor
         """
+        if self.warm_start and resume_point(self) is not None:
+            return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True")
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       start=self._warm_start(X.shape[1])))
+
+    def resume(self, X, y, *, feature_names=None):
+        """Continue an interrupted fit to ``epochs`` epochs in all, exactly as if it had never stopped.
+
+        The model may come from ``load_model``: its file keeps the descent's position
+        (optimizer state, epoch, step, seed, lr, preprocessing, history). Give the same
+        training data.
+
+        Returns
+        -------
+        self : GDRegressor
+        """
+        if resume_point(self) is None:
+            raise OptionError("nothing to resume: this model has no kept descent state "
+                              "(fit it first; files written by gradfit 0.1 or with the torch.optim backend lack it)")
+        return self._continue(X, y, max(self.epochs_budget_ - self.n_iter_, 0), feature_names, "resume")
+
+    @property
+    def epochs_budget_(self) -> int:
+        """the epochs a fit is given: ``epochs``, or what epochs='auto' chose for the data"""
+        if self.epochs != "auto":
+            return int(self.epochs)
+        steps = getattr(resume_point(self), "steps", None)
+        return int(steps.epochs) if steps is not None else self.n_iter_
+
+    def _continue(self, X, y, epochs: int, feature_names, how: str):
+        """``epochs`` more epochs of the kept descent (optimizer state, clock, shuffles and history go on)"""
+        start = resume_point(self)
+        shape = getattr(X, "shape", None)
+        n = int(shape[1]) if shape is not None and len(shape) == 2 else None
+        if n is not None and n != self.n_features_in_:
+            raise DataError(f"{how}: X has {n} features but the previous fit had {self.n_features_in_}")
+        X, y, names = self._training_data(X, y, reset=False, feature_names=feature_names)
+        start = replace(start, history=resumable_history(start.history, self.record_every))
+        result = solver.fit(X, y, self._config(), feature_names=names, resume=start, epochs=epochs,
+                            progress=bool(self.verbose))
+        return self._store(result)
 
     def partial_fit(self, X, y):
         """One more epoch on (X, y), continuing the optimizer state of the previous fit.
@@ -263,7 +306,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         -------
         self : GDRegressor
         """
-        previous = getattr(self, "result_", None)
+        previous = resume_point(self)
         X, y, names = self._training_data(X, y, reset=previous is None)
         start = self._warm_start(X.shape[1]) if previous is None else None
         result = solver.fit(X, y, self._config(), feature_names=names, resume=previous, epochs=1,
@@ -344,8 +387,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if feature_names is not None:
             raise OptionError("option feature_names is for lazy data such as Dask arrays (engine='dask'); "
                               "pass a DataFrame to name the columns")
-        if y is not None:
-            check_arrays(X, y)
+        check_arrays(X, y)
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True)
         names = getattr(self, "feature_names_in_", None)
         return X, y, list(names) if names is not None else None

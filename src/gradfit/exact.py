@@ -32,6 +32,7 @@ import scipy.linalg
 import scipy.linalg.lapack
 
 from . import accurate
+from .errors import AccuracyWarning
 from .gram import GramStats, Quadratic
 from .model import soft_threshold
 
@@ -45,10 +46,6 @@ TARGET_DIGITS = 13.0
 FLOAT_DIGITS = 15.0
 #: refinement steps at most (each gains about −log10(κ·ε) digits)
 MAX_REFINE = 10
-
-
-class AccuracyWarning(RuntimeWarning):
-    """the exact answer is less accurate, or less unique, than a least-squares answer usually is"""
 
 
 @dataclass

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
-import tempfile
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -20,37 +18,33 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import estimator as estimator_module
-from .errors import ModelFileError
+from . import outputs
+from .checkpoint import checkpoint_from_dict, descent_to_dict, resume_point
+from .config import FitConfig, validate
+from .errors import GradfitError, ModelFileError, OptionError
 from .exact import ExactSolution, Gap
 from .gram import GramStats
 from .history import History
+from .model_schema import FORMAT, SCHEMA_VERSION, check_consistency, read_document
 from .preprocess import Preprocessor
+from .train import Steps
+from .verdict import Verdict
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load_model", "atomic_write", "train_metrics", "jsonable"]
 
-FORMAT = "gradfit-model"
-SCHEMA_VERSION = 1
 #: Gram statistics (d² numbers) are kept in the file up to this many features
 GRAM_IN_FILE_MAX = 1000
 
 
 def atomic_write(path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` all at once: a temporary file in the same folder, then a rename.
+    """Write ``data`` to ``path`` all at once (see ``gradfit.outputs.write``).
 
     A reader sees the old file or the new one, never half of one; if writing fails,
-    nothing is left behind.
+    nothing is left behind. Links are followed, devices and ``-`` (standard output)
+    are written directly, and inside ``gradfit.outputs.transaction`` the write is
+    taken back if the command fails.
     """
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    outputs.write(path, data)
 
 
 def jsonable(value):
@@ -94,6 +88,19 @@ def _gram_to_dict(stats: GramStats | None) -> dict | None:
             "xtx": stats.xtx, "xty": stats.xty, "yty": stats.yty, "rss_min": stats.rss_min}
 
 
+def _descent(model) -> dict | None:
+    point = resume_point(model)
+    return None if point is None else descent_to_dict(point, model.optimizer)
+
+
+def _steps_to_dict(model) -> dict | None:
+    """the step rule the fit ran with: lr, momentum and schedule after 'auto', and its epochs"""
+    steps = getattr(resume_point(model), "steps", None)
+    if steps is None and hasattr(model, "momentum_"):
+        steps = Steps(model.lr_, model.momentum_, model.schedule_, model.n_iter_)
+    return None if steps is None else steps._asdict()
+
+
 def model_to_dict(model, include_history: bool = True) -> dict:
     """the document ``save`` writes"""
     names = getattr(model, "feature_names_in_", None)
@@ -103,7 +110,7 @@ def model_to_dict(model, include_history: bool = True) -> dict:
         "schema_version": SCHEMA_VERSION,
         "gradfit_version": version("gradfit"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "params": model.get_params(),
+        "params": {**model.get_params(), "engine_options": None},  # where to connect is never written
         "coef": model.coef_,
         "intercept": model.intercept_,
         "feature_names": list(names) if names is not None else None,
@@ -113,11 +120,14 @@ def model_to_dict(model, include_history: bool = True) -> dict:
         "n_iter": model.n_iter_,
         "n_steps": model.t_,
         "converged": model.converged_,
+        "verdict": model.verdict_.to_dict() if getattr(model, "verdict_", None) is not None else None,
+        "steps": _steps_to_dict(model),
         "metrics": train_metrics(model),
         "exact": model.exact_.to_dict() if model.exact_ is not None else None,
         "gap": model.gap_.to_dict() if model.gap_ is not None else None,
         "gram_stats": _gram_to_dict(getattr(model, "gram_stats_", None)),
         "history": history.to_dict() if include_history and history is not None else None,
+        "descent": _descent(model) if include_history else None,
     }
     return jsonable(doc)
 
@@ -151,128 +161,102 @@ def save(model, path, include_history: bool = True) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _is_numbers(v) -> bool:
-    return isinstance(v, list) and all(_is_number(x) for x in v)
-
-
-def _is_names(v) -> bool:
-    return v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-
-
-def _is_object(v) -> bool:
-    return isinstance(v, dict)
-
-
-def _is_object_or_null(v) -> bool:
-    return v is None or isinstance(v, dict)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-#: field -> (check, what it must be); every one is required
-SCHEMA = {
-    "params": (_is_object, "an object of settings"),
-    "coef": (_is_numbers, "a list of numbers"),
-    "intercept": (_is_number, "a number"),
-    "feature_names": (_is_names, "a list of strings or null"),
-    "preprocess": (_is_object, "an object"),
-    "lr": (lambda v: v is None or _is_number(v), "a number or null"),
-    "seed": (_is_int, "an integer"),
-    "n_iter": (_is_int, "an integer"),
-    "n_steps": (_is_int, "an integer"),
-    "converged": (lambda v: isinstance(v, bool), "true or false"),
-    "metrics": (_is_object, "an object"),
-    "exact": (_is_object_or_null, "an object or null"),
-    "gap": (_is_object_or_null, "an object or null"),
-    "gram_stats": (_is_object_or_null, "an object or null"),
-    "history": (_is_object_or_null, "an object or null"),
-}
-
-
-def _read_document(path: Path) -> dict:
-    """the parsed JSON object of a model file, format and version checked"""
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"model file {path} is not JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise ModelFileError(f"model file {path}: field 'format' is {found!r}, not {FORMAT!r}")
-    schema = doc.get("schema_version")
-    if not _is_int(schema) or schema < 1:
-        raise ModelFileError(f"model file {path}: field 'schema_version' must be a positive integer, not {schema!r}")
-    if schema > SCHEMA_VERSION:
-        raise ModelFileError(f"model file {path}: field 'schema_version' is {schema}, newer than this gradfit "
-                             f"reads ({SCHEMA_VERSION}); upgrade gradfit")
-    return doc
-
-
-def _check_fields(doc: dict, path: Path) -> None:
-    """every field present, of its type, and the sizes consistent"""
-    for name, (ok, wanted) in SCHEMA.items():
-        if name not in doc:
-            raise ModelFileError(f"model file {path}: field {name!r} is missing")
-        if not ok(doc[name]):
-            raise ModelFileError(f"model file {path}: field {name!r} must be {wanted}")
-    unknown = set(doc["params"]) - set(estimator_module.GDRegressor().get_params())
-    if unknown:
-        raise ModelFileError(f"model file {path}: field 'params' has unknown settings {sorted(unknown)}")
-    d, names = len(doc["coef"]), doc["feature_names"]
-    if names is not None and len(names) != d:
-        raise ModelFileError(f"model file {path}: field 'coef' has {d} values but 'feature_names' "
-                             f"names {len(names)} features")
-
-
 def _restore(kind, data, field: str, path: Path):
-    """build ``kind`` from a sub-document (None stays None); ModelFileError naming the field if it does not fit"""
+    """build ``kind`` from a checked sub-document (None stays None); ModelFileError naming the field if it does not fit"""
     if data is None:
         return None
     try:
         return kind(data)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
         raise ModelFileError(f"model file {path}: field {field!r} is malformed ({type(exc).__name__}: {exc})") from None
 
 
-def _preprocessor(data: dict, d: int) -> Preprocessor:
-    prep = Preprocessor.from_dict(data)
-    if len(prep.x_shift) != d or len(prep.x_scale) != d:
-        raise ValueError(f"it has {len(prep.x_shift)} shifts and {len(prep.x_scale)} scales for {d} features")
-    return prep
+def _float(value) -> float:
+    """a number of the file (null stands for a value that was not finite)"""
+    return float("nan") if value is None else float(value)
 
 
-def _gram_stats(data: dict, d: int) -> GramStats:
-    stats = GramStats(int(data["n"]), np.asarray(data["x_mean"], dtype=np.float64), float(data["y_mean"]),
-                      np.asarray(data["xtx"], dtype=np.float64), np.asarray(data["xty"], dtype=np.float64),
-                      float(data["yty"]), _optional_float(data.get("rss_min")))
-    if stats.x_mean.shape != (d,) or stats.xtx.shape != (d, d) or stats.xty.shape != (d,):
-        raise ValueError(f"its shapes do not match {d} features")
-    return stats
+def _gram_stats(data: dict) -> GramStats:
+    return GramStats(int(data["n"]), np.asarray(data["x_mean"], dtype=np.float64), float(data["y_mean"]),
+                     np.asarray(data["xtx"], dtype=np.float64), np.asarray(data["xty"], dtype=np.float64),
+                     float(data["yty"]), None if data.get("rss_min") is None else float(data["rss_min"]))
 
 
-def _optional_float(value) -> float | None:
+def _exact(data: dict) -> ExactSolution:
+    factor = data.get("factor")
+    return ExactSolution(list(data["theta"]), list(data["coef"]), float(data["intercept"]),
+                         _float(data["objective"]), data["method"], _float(data["condition"]),
+                         _maybe_float(data.get("digits")), data.get("rank"), _maybe_float(data.get("rss")),
+                         [list(row) for row in factor] if factor is not None else None)
+
+
+def _maybe_float(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _params(data: dict) -> dict:
-    """settings as GDRegressor takes them (JSON lists back to tuples)"""
-    params = dict(data)
+def _gap(data: dict) -> Gap:
+    return Gap(*(_float(data[k]) for k in ("param_distance", "objective_gap", "objective", "exact_objective")),
+               _float(data.get("fitted_distance")), bool(data.get("identified", True)))
+
+
+def _verdict(data: dict) -> Verdict:
+    return Verdict(bool(data["converged"]), data["reason"], data["message"], data["remedy"], float(data["tol"]),
+                   _maybe_float(data["distance"]), data.get("epochs_needed"))
+
+
+def _steps(doc: dict, model) -> Steps:
+    """the step rule the fit ran with (files written before it was kept: from the settings)"""
+    if doc.get("steps") is not None:
+        kept = doc["steps"]
+        return Steps(_float(kept["lr"]), float(kept["momentum"]), kept["schedule"], int(kept["epochs"]))
+    momentum = model.momentum if model.momentum != "auto" else 0.0
+    schedule = model.schedule if model.schedule != "auto" else "constant"
+    epochs = model.epochs if model.epochs != "auto" else model.n_iter_
+    return Steps(model.lr_, float(momentum), schedule, int(epochs))
+
+
+def _history(data: dict) -> History:
+    data = dict(data)
+    for name in ("loss", "grad_norm", "lr"):
+        data[name] = [_float(v) for v in data[name]]
+    return History.from_dict(data)
+
+
+def _params(data: dict, path: Path) -> dict:
+    """settings as GDRegressor takes them, checked like the estimator's own.
+
+    Where to connect or what to run is never taken from a file: ``engine_options``
+    (a Dask scheduler address, cluster settings) is dropped.
+    """
+    params = {**data, "engine_options": None}
     if isinstance(params.get("betas"), list):
         params["betas"] = tuple(params["betas"])
     if isinstance(params.get("init"), list):
         params["init"] = tuple(params["init"])
+    try:
+        validate(FitConfig.from_params(params))
+        get_engine_name(params.get("engine", "numpy"))
+    except GradfitError as exc:
+        raise ModelFileError(f"model file {path}: field 'params': {exc}") from None
     return params
+
+
+def get_engine_name(name: str) -> str:
+    """``name`` if it is a registered engine; OptionError otherwise (nothing is imported)"""
+    from .engines import available_engines
+
+    if name not in available_engines():
+        raise OptionError(f"option engine={name!r} is not one of {available_engines()}")
+    return name
 
 
 def load_model(path):
     """Read a model file written by ``save`` (or ``gradfit fit``) back into a fitted GDRegressor.
+
+    The file is treated as untrusted input: it is parsed with limits (size, nesting,
+    digits; no NaN or Infinity), validated whole against ``gradfit.model_schema.SCHEMA``,
+    its fields are checked against each other, and its settings are checked like the
+    estimator's own. Where to connect (``engine_options``) is never restored.
 
     Parameters
     ----------
@@ -282,32 +266,40 @@ def load_model(path):
     -------
     GDRegressor
         Fitted: ``predict`` works, and ``history_``, ``exact_``, ``gap_`` and
-        ``gram_stats_`` are restored (``result_`` is None; ``partial_fit`` starts afresh,
-        from ``coef_`` when warm_start=True).
+        ``gram_stats_`` are restored (``result_`` is None). When the file keeps the
+        descent's position, ``resume``, ``partial_fit`` and ``fit`` with
+        ``warm_start=True`` continue it exactly (optimizer state, epoch, step, seed, lr).
 
     Raises
     ------
     ModelFileError
         One line naming the file and the field: missing file, not JSON, another
-        format, a newer schema version, a missing or ill-typed field, sizes that disagree.
+        format, a newer schema version, a field missing, of the wrong type or out of
+        range, sizes that disagree, settings the estimator refuses.
     """
     path = Path(path)
-    doc = _read_document(path)
-    _check_fields(doc, path)
+    doc = read_document(path)
+    check_consistency(doc, path)
     d = len(doc["coef"])
-    model = estimator_module.GDRegressor(**_params(doc["params"]))
+    model = estimator_module.GDRegressor(**_params(doc["params"], path))
     model.coef_ = np.asarray(doc["coef"], dtype=np.float64)
     model.intercept_ = float(doc["intercept"])
     model.n_features_in_ = d
     if doc["feature_names"] is not None:
         model.feature_names_in_ = np.asarray(doc["feature_names"], dtype=object)
-    model.preprocessor_ = _restore(lambda p: _preprocessor(p, d), doc["preprocess"], "preprocess", path)
-    model.lr_ = float("nan") if doc["lr"] is None else float(doc["lr"])
+    model.preprocessor_ = _restore(Preprocessor.from_dict, doc["preprocess"], "preprocess", path)
+    model.lr_ = _float(doc["lr"])
     model.seed_, model.n_iter_, model.t_ = doc["seed"], doc["n_iter"], doc["n_steps"]
     model.converged_ = doc["converged"]
-    model.exact_ = _restore(lambda e: ExactSolution(**e), doc["exact"], "exact", path)
-    model.gap_ = _restore(lambda g: Gap(**g), doc["gap"], "gap", path)
-    model.gram_stats_ = _restore(lambda s: _gram_stats(s, d), doc["gram_stats"], "gram_stats", path)
-    model.history_ = _restore(History.from_dict, doc["history"], "history", path)
+    model.verdict_ = _restore(_verdict, doc.get("verdict"), "verdict", path)
+    steps = _restore(lambda _: _steps(doc, model), doc, "steps", path)
+    model.momentum_, model.schedule_ = steps.momentum, steps.schedule
+    model.exact_ = _restore(_exact, doc["exact"], "exact", path)
+    model.gap_ = _restore(_gap, doc["gap"], "gap", path)
+    model.gram_stats_ = _restore(_gram_stats, doc["gram_stats"], "gram_stats", path)
+    model.history_ = _restore(_history, doc["history"], "history", path)
     model.result_ = None
+    model.checkpoint_ = _restore(
+        lambda descent: checkpoint_from_dict(descent, model.preprocessor_, steps, model.seed_, model.history_),
+        doc.get("descent"), "descent", path)
     return model

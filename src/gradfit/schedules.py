@@ -47,14 +47,35 @@ def cosine(lr: float, epochs: int, lr_min: float) -> Schedule:
     return lambda epoch: lr_min + (lr - lr_min) * (1.0 + math.cos(math.pi * epoch / epochs)) / 2.0
 
 
-def make_schedule(name: str, lr: float, epochs: int, options: Mapping | None = None) -> Schedule:
-    """a schedule by name; ``options`` override its defaults (see ``DEFAULTS``)"""
+#: schedule option -> (check, what it must be): a rate that grows, a zero step, a negative floor are refused
+RULES = {
+    "step_size": (lambda v: float(v).is_integer() and v >= 1, "an integer >= 1"),
+    "gamma": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    "power_t": (lambda v: v >= 0, "a number >= 0"),
+    "lr_min": (lambda v: v >= 0, "a number >= 0"),
+}
+
+
+def check_options(name: str, options: Mapping | None) -> dict:
+    """the schedule's settings (its defaults overridden by ``options``); OptionError naming a bad one"""
     if name not in DEFAULTS:
         raise OptionError(f"option schedule={name!r} is not one of {list(DEFAULTS)}")
+    if options is not None and not isinstance(options, Mapping):
+        raise OptionError(f"option schedule_options={options!r} must be a dict such as {{'gamma': 0.9}}")
     opts = {**DEFAULTS[name], **(options or {})}
     unknown = set(opts) - set(DEFAULTS[name])
     if unknown:
         raise OptionError(f"option schedule_options has {sorted(unknown)}, which schedule={name!r} does not take")
+    for key, value in opts.items():
+        ok, wanted = RULES[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+            raise OptionError(f"option schedule_options {key}={value!r} must be {wanted}")
+    return opts
+
+
+def make_schedule(name: str, lr: float, epochs: int, options: Mapping | None = None) -> Schedule:
+    """a schedule by name; ``options`` override its defaults (see ``DEFAULTS``)"""
+    opts = check_options(name, options)
     if name == "constant":
         return constant(lr)
     if name == "step":
@@ -63,6 +84,8 @@ def make_schedule(name: str, lr: float, epochs: int, options: Mapping | None = N
         return exponential(lr, float(opts["gamma"]))
     if name == "invscaling":
         return invscaling(lr, float(opts["power_t"]))
+    if opts["lr_min"] > lr:
+        raise OptionError(f"option schedule_options lr_min={opts['lr_min']!r} is above the learning rate lr={lr:.4g}")
     return cosine(lr, epochs, float(opts["lr_min"]))
 
 

@@ -7,13 +7,14 @@ import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import curvature as curv
 from . import exact as exact_mod
 from .callbacks import ProgressBar
+from .checkpoint import engine_state
 from .config import FitConfig, validate
 from .curvature import Curvature
 from .engines import get_engine
@@ -28,7 +29,7 @@ from .model import LinearModel
 from .optim import make_optimizer
 from .preprocess import Preprocessor
 from .schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
-from .train import Loop, Outcome, TrainState
+from .train import Loop, Outcome, Steps, TrainState
 from .verdict import DEFAULT_TOL, Facts, GapMeter, Verdict, diagnose
 
 #: seconds a fit runs before its progress bar appears (quick fits print nothing)
@@ -46,15 +47,6 @@ FLOAT32_LOSS = 1e-4
 #: epochs='auto': the most epochs a full-batch fit is given, and the epochs of a minibatch fit
 MAX_AUTO_EPOCHS = 100_000
 STOCHASTIC_EPOCHS = 100
-
-
-class Steps(NamedTuple):
-    """the step rule a fit runs with, after 'auto' settings are resolved"""
-
-    lr: float
-    momentum: float
-    schedule: str
-    epochs: int
 
 
 @dataclass
@@ -291,9 +283,20 @@ def initial_theta(config: FitConfig, model: LinearModel, seed: int) -> list[floa
             return [0.0] * k
         return np.random.default_rng(seed).uniform(-1.0, 1.0, size=k).tolist()
     if isinstance(init, (tuple, list)):
-        coef = np.broadcast_to(np.asarray(init[0], dtype=np.float64), (model.n_features,))
-        return model.join(coef.tolist(), float(init[1]))
+        return model.join(*_init_pair(init, model.n_features))
     return [float(init)] * k
+
+
+def _init_pair(init, d: int) -> tuple[list[float], float]:
+    """(coef, intercept) of init=(coef, intercept); OptionError unless they are d (or 1) finite numbers and one"""
+    try:
+        coef, intercept = np.asarray(init[0], dtype=np.float64).reshape(-1), float(init[1])
+    except (TypeError, ValueError):
+        coef, intercept = np.empty(0), float("nan")
+    if coef.size not in (1, d) or not (np.isfinite(coef).all() and np.isfinite(intercept)):
+        raise OptionError(f"option init=(coef, intercept) needs {d} finite coefficients (or one for all) "
+                          f"and a finite intercept, not {init!r:.80}")
+    return np.broadcast_to(coef, (d,)).tolist(), intercept
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -319,7 +322,8 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
         steps = resume.steps if resume is not None else choose_steps(config, p)
         seed = resume.seed if resume is not None else resolve_seed(config.seed)
         loop = _loop(config, p, steps, seed, resume, feature_names, callbacks)
-        state = resume.state if resume is not None else _fresh_state(config, p, loop, seed, start)
+        state = (engine_state(resume.state, p.engine) if resume is not None
+                 else _fresh_state(config, p, loop, seed, start))
         n_epochs = steps.epochs if epochs is None else epochs
         with _progress(progress, n_epochs) as bar:
             if bar is not None:
@@ -328,7 +332,7 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     finally:
         p.engine.close()
     result = _result(config, p, loop, outcome, steps, seed)
-    if warn and not result.verdict.converged:
+    if warn and not result.verdict.converged and not outcome.interrupted:  # an interruption is said where it happens
         warnings.warn(str(result.verdict), NotAtOptimumWarning, stacklevel=3)
     return result
 

@@ -9,9 +9,10 @@ for the history, the stopping rule and the divergence guard.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -52,6 +53,35 @@ class EpochTask(NamedTuple):
     seed: int
     #: average the iterates after this step (None: no average)
     average_from: int | None
+
+
+@dataclass
+class _Mark:
+    """a copy of the state at an epoch boundary, and the history's length there"""
+
+    state: TrainState
+    entries: int
+
+    @classmethod
+    def take(cls, state: TrainState, history: History) -> "_Mark":
+        return cls(replace(state, theta=copy.deepcopy(state.theta), opt_state=copy.deepcopy(state.opt_state),
+                           avg=copy.deepcopy(state.avg)), len(history))
+
+    def restore(self, state: TrainState, history: History) -> None:
+        """put ``state`` and ``history`` back where they were when the mark was taken"""
+        for name, value in vars(self.state).items():
+            setattr(state, name, value)
+        for column in history.columns.values():
+            del column[self.entries:]
+
+
+class Steps(NamedTuple):
+    """the step rule a fit runs with, after 'auto' settings are resolved"""
+
+    lr: float
+    momentum: float
+    schedule: str
+    epochs: int
 
 
 @dataclass
@@ -161,18 +191,23 @@ class Loop:
             self.record(state, *self._at_reported(state, objective, grad), self.schedule(state.epoch))
         outcome = Outcome(state)
         lr = self.schedule(state.epoch)
+        mark = _Mark.take(state, self.history)
         try:
             for _ in range(epochs):
                 lr = self.schedule(state.epoch)
                 objective, grad = self._epoch(state, grad, lr)
                 state.epoch += 1
                 self._guard(objective, start_objective, state)
+                converged = self._track(state, objective)
+                mark = _Mark.take(state, self.history)  # a whole epoch: where an interrupted fit stops
                 if self._due(state):
                     self.record(state, *self._at_reported(state, objective, grad), lr)
-                if self._should_stop(state, objective, lr, epochs, outcome):
+                if self._should_stop(state, objective, lr, epochs, outcome, converged):
                     break
         except KeyboardInterrupt:
+            mark.restore(state, self.history)  # back to the last whole epoch, so a resumed fit continues exactly
             outcome.interrupted, outcome.stopped_by = True, "interrupted"
+            lr = self.schedule(max(state.epoch - 1, 0))
             objective, grad = self.objective_grad(state.theta)
         if self.history.step[-1] != state.step:
             self.record(state, *self._at_reported(state, objective, grad), lr)
@@ -223,26 +258,24 @@ class Loop:
             epoch=state.epoch, suggested_lr=safe, history=self.history,
         )
 
-    def _should_stop(self, state, objective, lr, epochs, outcome) -> bool:
-        info = EpochInfo(state.epoch, state.step, objective, lr, epochs)
-        if any(bool(cb(info)) for cb in self.callbacks):
-            outcome.stopped_by = "callback"
-            return True
+    def _track(self, state: TrainState, objective: float) -> bool:
+        """the stop rule for a finished epoch: within tol of the exact answer when there is one; without,
+        no improvement of the objective by tol (relative) for ``n_iter_no_change`` epochs"""
         if self.at_optimum is not None:
-            if self.at_optimum(self.reported(state)):
-                outcome.converged, outcome.stopped_by = True, "tol"
-                return True
-            return False
-        return self._stalled(state, objective, outcome)
-
-    def _stalled(self, state: TrainState, objective: float, outcome: Outcome) -> bool:
-        """without an exact answer: stop once the objective has not improved by tol (relative) for a while"""
+            return bool(self.at_optimum(self.reported(state)))
         if self.tol is None:
             return False
         margin = self.tol * abs(state.best) if math.isfinite(state.best) else 0.0
         state.no_improve = state.no_improve + 1 if objective > state.best - margin else 0
         state.best = min(state.best, objective)
-        if state.no_improve >= self.n_iter_no_change:
+        return state.no_improve >= self.n_iter_no_change
+
+    def _should_stop(self, state, objective, lr, epochs, outcome, converged: bool) -> bool:
+        info = EpochInfo(state.epoch, state.step, objective, lr, epochs)
+        if any(bool(cb(info)) for cb in self.callbacks):
+            outcome.stopped_by = "callback"
+            return True
+        if converged:
             outcome.converged, outcome.stopped_by = True, "tol"
             return True
         return False

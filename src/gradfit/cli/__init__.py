@@ -14,13 +14,15 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import ConvergenceWarning, GradfitError
+from . import signals
+from ._click import ClickException, NoArgsIsHelpError, UsageError
 
 #: modules of this package that add commands, each through ``register(app: typer.Typer) -> None``
 COMMANDS = ("fit", "summary", "plot", "report", "graph", "lesson", "playground")
 
 #: exit status for user errors (like a usage error) and for Ctrl-C
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = signals.EXIT_INTERRUPTED
 
 
 def _fail(message: str, status: int) -> None:
@@ -37,25 +39,59 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    typer.echo(f"warning: {_one_line(message) if isinstance(message, Warning) else message}", err=True)
-
-
 class GradfitGroup(TyperGroup):
-    """runs a command, turning user errors into one line on stderr and exit status 2"""
+    """runs a command, turning user errors into one line on stderr and exit status 2.
+
+    Warnings are held back while the command runs and printed, one line each, only if it
+    succeeds: a failing command prints its error line alone. SIGTERM and SIGHUP stop a
+    command like Ctrl-C (exit status 130); see ``gradfit.cli.signals``.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's main, with its usage errors (a missing option, a value of the wrong type) as one line"""
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+            code = 0
+        except UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "gradfit"
+            typer.echo(f"error: {' '.join(exc.format_message().split())} (see: {command} --help)", err=True)
+            code = EXIT_USER_ERROR
+        except ClickException as exc:
+            typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+            code = exc.exit_code
+        except typer.Abort:
+            typer.echo("interrupted", err=True)
+            code = EXIT_INTERRUPTED
+        if not standalone_mode:
+            return code
+        sys.exit(code or 0)
 
     def invoke(self, ctx: typer.Context):
+        held: list[str] = []
         try:
-            with warnings.catch_warnings():
-                warnings.showwarning = _show_warning
+            with warnings.catch_warnings(), signals.stop_on_signals():
+                warnings.showwarning = lambda message, *_a, **_k: held.append(_one_line(message) if isinstance(
+                    message, Warning) else str(message))
                 warnings.simplefilter("always", ConvergenceWarning)  # a fit short of the optimum always says so
-                return super().invoke(ctx)
+                result = super().invoke(ctx)
         except BrokenPipeError:
             raise
         except (GradfitError, OSError) as exc:
             _fail(f"error: {_one_line(exc)}", EXIT_USER_ERROR)
         except KeyboardInterrupt:
-            _fail("interrupted", EXIT_INTERRUPTED)
+            _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+        except typer.Exit:
+            _show_warnings(held)
+            raise
+        _show_warnings(held)
+        return result
+
+
+def _show_warnings(held: list[str]) -> None:
+    for text in dict.fromkeys(held):  # each distinct warning once, in order
+        typer.echo(f"warning: {text}", err=True)
 
 
 app = typer.Typer(

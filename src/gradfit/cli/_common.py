@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,7 +19,9 @@ from ..data import read_table
 from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor
+from ..outputs import is_stdout, transaction
 from ..persist import atomic_write, jsonable, train_metrics
+from . import signals
 
 console = Console(highlight=False)
 
@@ -160,15 +163,42 @@ def build_model(params: dict) -> GDRegressor:
     return model
 
 
-def split_names(text: str | None) -> list[str] | None:
-    """'a,b, c' -> ['a', 'b', 'c']"""
-    return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
+def split_names(text: str | None, option: str = "--features") -> list[str] | None:
+    """'a,b, c' -> ['a', 'b', 'c']; OptionError when the text names no column"""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise OptionError(f"option {option} {text!r} names no columns; give them as a,b,c")
+    return names
 
 
-def check_writable(path: Path | None, option: str) -> None:
-    """fail before any work when an output's folder does not exist"""
-    if path is not None and not path.parent.is_dir():
-        raise OptionError(f"option {option} {path}: folder {path.parent} does not exist")
+def check_outputs(outputs: dict, inputs: dict | None = None, folders: dict | None = None) -> None:
+    """refuse, before any work, outputs that collide with inputs or each other, or cannot be written"""
+    from ..outputs import check_outputs as check
+
+    check(outputs, inputs or {}, folders or {})
+
+
+def stdout_outputs(**paths) -> list[str]:
+    """the options among ``paths`` that write to standard output ('-')"""
+    return [f"--{name.replace('_', '-')}" for name, path in paths.items() if is_stdout(path)]
+
+
+@contextlib.contextmanager
+def drawing():
+    """Matplotlib settings for drawing user data: column names are text, never math ('$a_$')"""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        yield
+
+
+@contextlib.contextmanager
+def all_or_nothing():
+    """every file written inside is kept only if the block succeeds; stop signals wait until it ends"""
+    with signals.keeping(), transaction():
+        yield
 
 
 def load_training_data(model: GDRegressor, path: Path, target: str, features: list[str] | None):
@@ -233,7 +263,12 @@ def print_fit(model: GDRegressor, summary: dict, title: str) -> None:
     console.print(coefs)
     console.print(_results_table(model, summary))
     for what, path in summary["files"].items():
-        console.print(f"  wrote {what:<8} {Path(path).resolve()}", soft_wrap=True, markup=False)
+        console.print(f"  wrote {what:<8} {_shown(Path(path))}", soft_wrap=True, markup=False)
+
+
+def _shown(path: Path) -> str:
+    """where a file went, for people: its full path (a device or '-' as given)"""
+    return str(path) if is_stdout(path) or str(path).startswith("/dev/") else str(path.resolve())
 
 
 def _results_table(model: GDRegressor, summary: dict) -> Table:
@@ -269,11 +304,11 @@ def _verdict_text(verdict: dict) -> Text:
 
 
 def write_outputs(model: GDRegressor, out: Path, history: Path | None) -> dict:
-    """write the model file (and the history as CSV); returns what went where"""
+    """write the model file (and the history as CSV); returns what went where (call inside ``all_or_nothing``)"""
     files = {}
+    model.save(out)
+    files["model"] = out
     if history is not None:
         atomic_write(history, model.history_.to_dataframe().to_csv(index=False))
         files["history"] = history
-    model.save(out)
-    files["model"] = out
     return files

@@ -14,10 +14,13 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from ..data import read_features, read_table
 from ..engines import get_engine
 from ..datasets import load_diabetes
-from ..errors import DataError
+from ..errors import DataError, OptionError
 from ..estimator import GDRegressor
+from ..outputs import is_stdout, make_folder, same_file
 from ..persist import atomic_write, load_model
 from . import _common as c
+from . import signals
+from ._click import ParameterSource
 
 #: what ``gradfit demo`` fits: the defaults (standardized features, heavy-ball steps tuned to the data)
 DEMO_SETTINGS = dict(seed=0)
@@ -81,6 +84,9 @@ def fit_command(
     record_every: c.RecordEvery = None,
     gram: c.Gram = None,
     scheduler: c.Scheduler = None,
+    resume: Annotated[Optional[Path], typer.Option(
+        "--resume", help="continue the interrupted fit kept in this model file, exactly as if it had never "
+        "stopped (same DATA; writes back to it unless --out is given)", show_default=False)] = None,
 ) -> None:
     """Fit a linear model to DATA by gradient descent and write it to a model file.
 
@@ -96,24 +102,82 @@ def fit_command(
     gradfit fit houses.csv -t price --optimizer adam --lr 0.05 --batch-size 32 --seed 1 --json
 
     gradfit fit houses.csv -t price --plots plots/ --report report.html
+
+    gradfit fit houses.csv -t price --resume model.json    (after Ctrl-C: continue where it stopped)
+
+    Ctrl-C (or SIGTERM, SIGHUP) stops at a whole epoch, writes the model as it stands and exits with status 130.
+    A file name '-' writes to standard output. Outputs that would overwrite an input or each other are refused
+    before any work; if anything fails, no output is left behind.
     """
-    model = c.build_model({**c.model_params(ctx.params), "verbose": not (quiet or json_out)})
-    c.check_writable(out, "--out")
-    c.check_writable(history, "--history")
-    c.check_writable(report, "--report")
+    piped = c.stdout_outputs(out=out, history=history, report=report)
+    if piped and json_out:
+        raise OptionError(f"options --json and {piped[0]} - both write to standard output; choose one")
+    quiet = quiet or bool(piped)  # the file on standard output is all that goes there
+    if resume is not None:
+        model, out = _resumable(ctx, resume, out, quiet or json_out)
+    else:
+        model = c.build_model({**c.model_params(ctx.params), "verbose": not (quiet or json_out)})
+    inputs = {"data": data}
+    if resume is not None and not same_file(resume, out):
+        inputs["--resume"] = resume
+    c.check_outputs({"--out": out, "--history": history, "--report": report}, inputs, {"--plots": plots})
+    if resume is not None and (model.n_iter_ >= model.epochs_budget_ or model.converged_):
+        typer.echo(f"nothing to resume: the fit in {resume} finished ({model.n_iter_} of {model.epochs_budget_} "
+                   f"epochs{', at the optimum' if model.converged_ else ''})",
+                   err=True)
+        return
     X, y, fit_kwargs = c.load_training_data(model, data, target, c.split_names(features))
-    model.fit(X, y, **fit_kwargs)
-    if model.result_.outcome.interrupted:
-        typer.echo(f"warning: interrupted at epoch {model.n_iter_}; writing the model as it stands", err=True)
-    files = c.write_outputs(model, out, history)
-    files.update(_views(model, X, y, target, plots, report))
+    if resume is not None:
+        model.resume(X, y, **fit_kwargs)
+    else:
+        model.fit(X, y, **fit_kwargs)
+    with c.all_or_nothing():
+        files = c.write_outputs(model, out, history)
+        files.update(_views(model, X, y, target, plots, report))
     summary = c.fit_summary(model, files)
     if json_out:
         c.print_json(summary)
     elif not quiet:
         c.print_fit(model, summary, title=f"{data.name}: {target} ~ {len(summary['coef'])} features")
+    if model.result_.outcome.interrupted or signals.received():
+        _interrupted(model, data, target, out)
     if strict and not model.converged_:
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
+
+
+def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None:
+    """say where the partial results are and how to go on; exit status 130"""
+    where = "standard output" if is_stdout(out) else str(out)
+    again = f"gradfit fit {data} --target {target} --resume {out}" if not is_stdout(out) else "(save it to a file)"
+    typer.echo(f"interrupted at epoch {model.n_iter_} of {model.epochs_budget_}: the model as it stands is in {where}; "
+               f"continue with: {again}", err=True)
+    raise typer.Exit(signals.EXIT_INTERRUPTED)
+
+
+#: options that are the model's settings: with --resume they come from the model file
+_SETTINGS = {*c.DEFAULTS, "no_intercept", "schedule_option"} - {"verbose"}
+
+
+def _resumable(ctx: typer.Context, resume: Path, out: Path, silent: bool) -> tuple[GDRegressor, Path]:
+    """the model to continue, and where it goes (the resumed file itself unless --out says otherwise)"""
+    given = [name for name in _SETTINGS & set(ctx.params)
+             if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+    if given:
+        option = "--" + sorted(given)[0].replace("_", "-")
+        raise OptionError(f"option {option} cannot be changed with --resume: the fit continues with the "
+                          f"settings kept in {resume}")
+    model = load_model(resume)
+    if getattr(model, "checkpoint_", None) is None:
+        raise OptionError(f"option --resume {resume}: the file keeps no descent state to continue "
+                          f"(written without its history, by an older gradfit, or with the torch.optim backend)")
+    if ctx.params.get("scheduler"):
+        if model.engine != "dask":
+            raise OptionError("option --scheduler needs --engine dask")
+        model.engine_options = {"scheduler": ctx.params["scheduler"]}
+    model.verbose = not silent
+    if ctx.get_parameter_source("out") is not ParameterSource.COMMANDLINE:
+        out = resume
+    return model, out
 
 
 def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Path | None) -> dict:
@@ -124,12 +188,13 @@ def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Pa
     if get_engine(model.engine).lazy_data:
         X = y = None
     files = {}
-    if plots is not None:
-        plots.mkdir(parents=True, exist_ok=True)
-        files["plots"] = plots
-        write_standard_plots(model, X, y, plots, target=target)
-    if report is not None:
-        files["report"] = write_report(model, X, y, report, target=target)
+    with c.drawing():
+        if plots is not None:
+            make_folder(plots)
+            files["plots"] = plots
+            write_standard_plots(model, X, y, plots, target=target)
+        if report is not None:
+            files["report"] = write_report(model, X, y, report, target=target)
     return files
 
 
@@ -161,14 +226,25 @@ def predict_command(
 
     gradfit predict model.json new-houses.parquet --out predictions.csv
     """
+    c.check_outputs({"--out": out}, {"model": model_file, "data": data})
     model = load_model(model_file)
-    c.check_writable(out, "--out")
     predictions = model.predict(_prediction_matrix(model, data))
+    _check_finite_predictions(predictions, data)
     text = pd.DataFrame({"prediction": predictions}).to_csv(index=False)
     if out is None:
         typer.echo(text, nl=False)
     else:
-        atomic_write(out, text)
+        with c.all_or_nothing():
+            atomic_write(out, text)
+
+
+def _check_finite_predictions(predictions: np.ndarray, data: Path) -> None:
+    """DataError naming the first row whose prediction overflowed (huge values times the coefficients)"""
+    bad = ~np.isfinite(predictions)
+    if bad.any():
+        row = int(np.argmax(bad)) + 1
+        raise DataError(f"data file {data}: the prediction for row {row} is not a finite number "
+                        f"(its values times the model's coefficients overflow float64)")
 
 
 def evaluate_command(
@@ -188,7 +264,11 @@ def evaluate_command(
     model = load_model(model_file)
     fitted_names = getattr(model, "feature_names_in_", None)
     X, y, names = read_table(data, target, list(fitted_names) if fitted_names is not None else None)
+    if fitted_names is None and X.shape[1] != model.n_features_in_:
+        raise DataError(f"data file {data} has {X.shape[1]} columns besides the target {target!r} but the model "
+                        f"takes {model.n_features_in_} features (it was fitted without column names)")
     predictions = model.predict(c.frame(X, names) if fitted_names is not None else X)
+    _check_finite_predictions(predictions, data)
     mse = float(mean_squared_error(y, predictions))
     metrics = {"n_rows": len(y), "r2": float(r2_score(y, predictions)), "mse": mse, "rmse": float(np.sqrt(mse)),
                "mae": float(mean_absolute_error(y, predictions))}
@@ -217,11 +297,13 @@ def demo_command(
 
     gradfit demo --out-dir /tmp/gradfit-demo
     """
+    c.check_outputs({}, folders={"--out-dir": out_dir})
     data = load_diabetes()
     model = GDRegressor(**DEMO_SETTINGS, verbose=True).fit(c.frame(data.X, data.feature_names), data.y)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(out_dir / "diabetes.csv", data.to_frame().to_csv(index=False))
-    written = c.write_outputs(model, out_dir / "model.json", out_dir / "history.csv")
+    with c.all_or_nothing():
+        make_folder(out_dir)
+        atomic_write(out_dir / "diabetes.csv", data.to_frame().to_csv(index=False))
+        written = c.write_outputs(model, out_dir / "model.json", out_dir / "history.csv")
     files = {"data": out_dir / "diabetes.csv", **written}
     c.print_fit(model, c.fit_summary(model, files), title="diabetes: progression ~ 10 features")
     c.console.print(f"\nnext: gradfit fit {files['data']} --target progression --strict",

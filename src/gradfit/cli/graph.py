@@ -10,6 +10,7 @@ import typer
 from ..errors import GradfitError, OptionError
 from ..graph import LESSONS, Graph, graph, lesson_graph, write_graph
 from ..persist import load_model
+from ._common import all_or_nothing, check_outputs
 
 
 def graph_command(
@@ -24,8 +25,11 @@ def graph_command(
                                                   "Default: the model's engine; torch for lessons.")] = None,
 ) -> None:
     """Draw the computation graph of a model's prediction and loss, with W and b labelled (like make_dot)."""
-    try:
-        files, hint = write_graph(_build(model, lesson, engine), out)
+    dot = out.with_suffix(".dot") if out.suffix.lower() not in (".dot", ".gv") else None
+    try:  # (this command is also registered on plain Typer apps, without gradfit's error handling)
+        check_outputs({"--out": out, "--out (its .dot file)": dot}, {"model": model})
+        with all_or_nothing():
+            files, hint = write_graph(_build(model, lesson, engine), out)
     except GradfitError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -15,7 +15,8 @@ from ..plotdata import view
 from ..plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
 from ..plottext import PLOT_LANGUAGES, plot_language
 from ..surface import loss_surface
-from ._common import check_writable
+from ..outputs import is_stdout
+from ._common import all_or_nothing, check_outputs, drawing
 
 #: kind -> (what it draws, whether it needs the data)
 KINDS = {
@@ -79,17 +80,17 @@ def plot(
         raise OptionError(f"option --kind {kind!r} is not one of {', '.join(KINDS)}")
     if lang not in PLOT_LANGUAGES:
         raise OptionError(f"option --lang {lang!r} is not one of {', '.join(PLOT_LANGUAGES)}")
-    check_writable(out, "--out")
+    check_outputs({"--out": out}, {"model": model, "--data": data})
     if KINDS[kind][1] and data is None:
         raise OptionError(f"option --kind {kind} needs the data: add --data FILE --target COLUMN")
     fitted, X, y, target = model_data(model, data, target)
     pair = _params(params)
-    with plot_language(lang):
+    with all_or_nothing(), drawing(), plot_language(lang):
         if kind == "animation":
             written = _animate(fitted, X, y, out, pair, frames, target)
         else:
             written = save_figure(_draw(kind, fitted, X, y, pair, log, target), out)
-    typer.echo(f"wrote {written}")
+    typer.echo(f"wrote {written}", err=is_stdout(out))
 
 
 def _params(text: str | None):

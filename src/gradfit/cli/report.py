@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..report import write_report
-from ._common import check_writable
+from ..outputs import is_stdout
+from ._common import all_or_nothing, check_outputs, drawing
 from .plot import DataFile, ModelFile, Target, model_data
 
 
@@ -30,9 +31,11 @@ def report(
 
     gradfit report model.json --data houses.csv --target price --out report.html
     """
-    check_writable(out, "--out")
+    check_outputs({"--out": out}, {"model": model, "--data": data})
     fitted, X, y, target = model_data(model, data, target)
-    typer.echo(f"wrote {write_report(fitted, X, y, out, target=target, title=title)}")
+    with all_or_nothing(), drawing():
+        written = write_report(fitted, X, y, out, target=target, title=title)
+    typer.echo(f"wrote {written}", err=is_stdout(out))
 
 
 def register(app: typer.Typer) -> None:

@@ -24,15 +24,17 @@ next segment's task. Row orders (``order=`` engine option):
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import dask
 import numpy as np
-from distributed import as_completed, futures_of
+import pyarrow as pa
+from distributed import KilledWorker, as_completed, futures_of
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import OptionError
+from ..errors import DataError, GradfitError, OptionError
 from ..gram import GramStats
 from . import dask_tasks as tasks
 from .base import Engine, Rows
@@ -47,6 +49,9 @@ CLUSTER_OPTIONS = ("n_workers", "threads_per_worker", "memory_limit", "processes
 ORDERS = ("global", "partition")
 #: data up to this size (in float64) is gathered for a QR of the design when the exact answer needs one
 GATHER_BYTES = 256 * 2**20
+
+#: seconds between looks at the workers' memory while waiting for a task
+WATCH_SECONDS = 2.0
 
 
 def partition_order(sizes, epoch: int, seed: int) -> np.ndarray:
@@ -94,7 +99,10 @@ class DaskEngine(Engine):
     progress : bool
         Show a progress bar during the one-off distributed passes.
     connect_timeout : str
-        How long to try reaching ``scheduler``.
+        How long to try reaching ``scheduler`` (a deadline that holds: the scheduler must answer).
+    paused_timeout : float
+        Seconds every worker may stay paused at its memory limit before the fit stops
+        with a message saying what to change (paused workers make no progress).
     n_workers, threads_per_worker, memory_limit, processes
         For the LocalCluster started when there is no scheduler.
     """
@@ -109,8 +117,11 @@ class DaskEngine(Engine):
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", scheduler=None,
                  persist="auto", order: str = "global", progress: bool = True,
-                 connect_timeout: str = "10s", **cluster_options):
+                 connect_timeout: str = "10s", paused_timeout: float = 60.0, **cluster_options):
         _check_options(device, persist, order, cluster_options)
+        if not isinstance(paused_timeout, (int, float)) or isinstance(paused_timeout, bool) or paused_timeout <= 0:
+            raise OptionError(f"engine option paused_timeout={paused_timeout!r} must be a number of seconds > 0")
+        self.paused_timeout = float(paused_timeout)
         self.dtype = np.dtype(dtype)
         self.order, self.progress = order, progress
         self.target = y if isinstance(y, str) else "y"
@@ -137,7 +148,7 @@ class DaskEngine(Engine):
             persist = self.X.nbytes + self.y.nbytes <= 0.5 * self.conn.total_memory()
         if not persist:
             xs, ys = self.X.to_delayed().ravel(), self.y.to_delayed().ravel()
-            return [tasks.LazyBlock(xd, yd) for xd, yd in zip(xs, ys)]
+            return [tasks.LazyBlock(xd, yd, self._label(p)) for p, (xd, yd) in enumerate(zip(xs, ys))]
         self.X, self.y = self.client.persist([self.X, self.y])
         return _block_sources(self.X, self.y)
 
@@ -188,7 +199,7 @@ class DaskEngine(Engine):
         for i, (source, perm) in enumerate(plan):
             carried = self.client.submit(tasks.run_segment, job, source, perm, carried, i == len(plan) - 1,
                                          pure=False)
-        done, _ = carried.result()
+        done, _ = self._result(carried)
         state.theta, state.opt_state, state.step, state.avg = done.theta, done.opt_state, done.step, done.avg
         return True
 
@@ -212,7 +223,40 @@ class DaskEngine(Engine):
         while len(futures) > 1:
             futures = [self.client.submit(combine, futures[i : i + 8], pure=False)
                        for i in range(0, len(futures), 8)]
-        return futures[0].result()
+        return self._result(futures[0])
+
+    def _result(self, future):
+        """a task's result, watching the workers' memory while waiting; errors of the data as one line"""
+        paused_since = None
+        while True:
+            try:
+                return future.result(timeout=WATCH_SECONDS)
+            except TimeoutError:
+                paused_since = self._watch_memory(paused_since)
+            except GradfitError:
+                raise
+            except KilledWorker as exc:
+                raise DataError(f"a Dask worker died while running {getattr(exc, 'task', 'a task')!r} (out of memory?); give the "
+                                f"workers more memory or write the data in smaller pieces") from None
+            except (ValueError, TypeError, OSError, pa.ArrowException) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise DataError(f"the data cannot be read on the cluster: {reason[:160]}") from None
+
+    def _watch_memory(self, since: float | None) -> float | None:
+        """when every worker has been paused at its memory limit for ``paused_timeout`` seconds, stop and say why"""
+        workers = list(self.client.scheduler_info(n_workers=-1)["workers"].values())
+        if not workers or any(w.get("status") != "paused" for w in workers):
+            return None
+        now = time.monotonic()
+        since = now if since is None else since
+        if now - since >= self.paused_timeout:
+            limits = sorted({int(w.get("memory_limit") or 0) for w in workers})
+            limit = " or ".join(f"{b / 2**30:.3g} GiB" for b in limits) if limits and limits[0] else "their limit"
+            raise DataError(f"every Dask worker has been paused for {now - since:.0f} s, its memory full at "
+                            f"{limit}: nothing can progress; give the workers more memory (memory_limit), fewer "
+                            f"threads each (threads_per_worker), or write the data in smaller pieces "
+                            f"(Parquet row groups, CSV files)")
+        return since
 
     def close(self) -> None:
         """drop the partitions held on the cluster; close the client and cluster gradfit started"""
@@ -231,7 +275,7 @@ def _check_options(device: str, persist, order: str, cluster_options: dict) -> N
     for name in cluster_options:
         if name not in CLUSTER_OPTIONS:
             raise OptionError(f"engine option {name}={cluster_options[name]!r} is not known to the dask engine; "
-                              f"it takes scheduler, persist, order, progress, connect_timeout, "
+                              f"it takes scheduler, persist, order, progress, connect_timeout, paused_timeout, "
                               f"{', '.join(CLUSTER_OPTIONS)}")
 
 

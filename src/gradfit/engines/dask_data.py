@@ -8,9 +8,11 @@ of failing deep inside a distributed pass.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from functools import partial
 from pathlib import PurePosixPath
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import dask.array as da
 import dask.dataframe as dd
@@ -21,13 +23,18 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
-from ..data import SUFFIXES
+from ..data import SUFFIXES, check_features, check_unique
 from ..errors import DataError
 
 __all__ = ["read_dataset", "as_dask_arrays"]
 
 
-def read_dataset(path_or_glob, target: str, features: Sequence[str] | None = None):
+#: decoded bytes a Parquet partition may take (whole row groups are gathered up to it)
+PARTITION_BYTES = 128 * 2**20
+
+
+def read_dataset(path_or_glob, target: str, features: Sequence[str] | None = None,
+                 partition_bytes: int = PARTITION_BYTES):
     """Open Parquet or CSV files lazily as Dask arrays of features and target.
 
     Parameters
@@ -40,6 +47,10 @@ def read_dataset(path_or_glob, target: str, features: Sequence[str] | None = Non
         The column to predict.
     features : sequence of str, optional
         The columns to predict it from; default: every other column of the first file.
+    partition_bytes : int
+        Memory budget of one Parquet partition, decoded as float64: row groups are
+        gathered up to it (a larger row group is read alone), so workers read a file
+        piece by piece instead of whole.
 
     Returns
     -------
@@ -69,23 +80,81 @@ def read_dataset(path_or_glob, target: str, features: Sequence[str] | None = Non
     heads = {p: _head(fs, p, kind) for p in paths}
     names = _check_columns({p: schema for p, (schema, _) in heads.items()}, target, features)
     columns = [*names, target]
-    if kind == "parquet":  # one partition per file, its row count from the footer: no counting pass
+    if kind == "parquet":  # partitions of whole row groups within a memory budget, sizes from the footers
+        pieces = [piece for p in paths for piece in _pieces(fs, p, len(columns), partition_bytes)]
         meta = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-        frame = dd.from_map(partial(_read_parquet_file, fs=fs, columns=columns), paths, meta=meta,
+        frame = dd.from_map(partial(_read_parquet_piece, fs=fs, columns=columns), pieces, meta=meta,
                             enforce_metadata=False)
-        data = frame.to_dask_array(lengths=[n for _, n in heads.values()])
+        data = frame.to_dask_array(lengths=[piece.rows for piece in pieces])
     else:
         urls = [fs.unstrip_protocol(p) for p in paths]
         frame = dd.read_csv(urls, usecols=columns, dtype={c: "float64" for c in columns})
-        data = frame[columns].to_dask_array(lengths=True)
+        data = _counted(frame[columns])
     return data[:, :-1], data[:, -1], names
 
 
-def _read_parquet_file(path: str, fs, columns: list[str]) -> pd.DataFrame:
-    """one Parquet file's ``columns`` as float64 (run by the task that uses the partition)"""
+def _counted(frame: dd.DataFrame) -> da.Array:
+    """a CSV frame as an array with known row counts (one counting pass, which also parses every value)"""
+    try:
+        return frame.to_dask_array(lengths=True)
+    except (ValueError, TypeError, OSError, pa.ArrowException) as exc:  # text deep inside a file, past the sample
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"the CSV data cannot be read as numbers: {reason[:200]}") from None
+
+
+class Piece(NamedTuple):
+    """one partition of a Parquet dataset: consecutive row groups of one file"""
+
+    path: str
+    row_groups: tuple
+    rows: int
+
+
+def _pieces(fs, path: str, n_columns: int, budget: int) -> list[Piece]:
+    """the file's row groups gathered into partitions of at most ``budget`` decoded bytes (float64);
+    a row group above the budget is a partition of its own"""
     with fs.open(path, "rb") as f:
-        table = pa_parquet.read_table(f, columns=columns)
-    return table.cast(pa.schema([(c, pa.float64()) for c in columns])).to_pandas()
+        meta = pa_parquet.read_metadata(f)
+    pieces, groups, rows = [], [], 0
+    for g in range(meta.num_row_groups):
+        n = meta.row_group(g).num_rows
+        if groups and (rows + n) * n_columns * 8 > budget:
+            pieces.append(Piece(path, tuple(groups), rows))
+            groups, rows = [], 0
+        groups.append(g)
+        rows += n
+    if groups or not pieces:
+        pieces.append(Piece(path, tuple(groups), rows))
+    return [p for p in pieces if p.rows > 0] or [pieces[0]]
+
+
+def _read_parquet_piece(piece: Piece, fs, columns: list[str]) -> pd.DataFrame:
+    """one partition's ``columns`` as float64 (run by the task that uses it); Arrow's memory is handed back"""
+    with fs.open(piece.path, "rb") as f:
+        table = pa_parquet.ParquetFile(f).read_row_groups(list(piece.row_groups), columns=columns)
+    frame = pd.DataFrame({c: table.column(c).cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+                          for c in columns})
+    del table
+    release_memory()
+    return frame
+
+
+def release_memory() -> None:
+    """give freed memory back to the system: Arrow's pool, then the C allocator (glibc's malloc_trim)"""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 def _expand(path_or_glob) -> tuple[fsspec.AbstractFileSystem, list[str]]:
@@ -127,6 +196,9 @@ def _check_columns(schemas: dict[str, pa.Schema], target: str, features) -> list
     """the feature names; DataError naming the file and column at fault"""
     first, schema0 = next(iter(schemas.items()))
     names = list(features) if features is not None else [c for c in schema0.names if c != target]
+    for path, schema in schemas.items():
+        check_unique(schema.names, f"data file {path}")
+    check_features(names, target, f"data file {first}")
     for path, schema in schemas.items():
         for name in [target, *names]:
             if name not in schema.names:
@@ -171,6 +243,11 @@ def as_dask_arrays(X, y, target=None):
         raise DataError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match")
     X = X.astype("float64").rechunk({1: -1})
     y = y.astype("float64").rechunk((X.chunks[0],))
+    rows = tuple(c for c in X.chunks[0] if c)  # empty partitions (a header-only file) hold nothing: dropped
+    if len(rows) < 1 or sum(rows) < 2:
+        raise DataError(f"the data has {sum(rows)} rows; a fit needs at least 2")
+    if len(rows) != len(X.chunks[0]):
+        X, y = X.rechunk({0: rows}), y.rechunk((rows,))
     return X, y, names or [f"x{j}" for j in range(X.shape[1])]
 
 

@@ -15,13 +15,17 @@ from typing import Any
 import dask
 import numpy as np
 
+import pyarrow as pa
+
 from ..accurate import ResidualPass, residual_pass
 from ..batching import batches
 from ..data import check_X
+from ..errors import DataError
 from ..gram import GramStats, block_stats
 from ..model import LinearModel
 from ..preprocess import Preprocessor
 from ..train import EpochTask, TrainState, smooth_gradient, take_step
+from .dask_data import release_memory
 from .numpy import NumpyEngine
 
 
@@ -31,9 +35,16 @@ class LazyBlock:
 
     X: Any  # dask.delayed: the partition's feature rows
     y: Any  # dask.delayed: its targets
+    label: str = "a partition"
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
-        return dask.compute(self.X, self.y, scheduler="sync")
+        try:
+            X, y = dask.compute(self.X, self.y, scheduler="sync")
+        except (ValueError, TypeError, OSError, pa.ArrowException) as exc:  # e.g. text deep inside a CSV
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"{self.label} cannot be read: {reason[:160]}") from None
+        release_memory()  # the reader's buffers go back to the system before the arithmetic starts
+        return X, y
 
 
 @dataclass
