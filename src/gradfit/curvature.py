@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .gram import GramStats, Quadratic
-from .losses import make_loss
+from .losses import squared
 from .model import LinearModel
 from .preprocess import Preprocessor
 from .schedules import power_iteration
@@ -54,12 +54,13 @@ class Curvature:
 
 
 def quadratic_model(model: LinearModel) -> LinearModel:
-    """the model whose Hessian the curvature describes: the model itself for a quadratic loss; for any
-    other, the same model with the half squared error, whose Hessian bounds Huber's (second derivative
-    at most 1) and measures the conditioning of a loss with a kink"""
-    if model.loss.is_quadratic:
+    """the model whose Hessian the curvature describes: the model itself for a quadratic loss; for a smooth
+    one, the same model with the squared loss of its curvature bound, whose Hessian bounds its own (Huber:
+    the half squared error); with a kink, the half squared error, which measures the conditioning"""
+    loss = model.loss
+    if loss.is_quadratic:
         return model
-    return dataclasses.replace(model, loss=make_loss("half_mse"))
+    return dataclasses.replace(model, loss=squared(loss.curvature if math.isfinite(loss.curvature) else 1.0))
 
 
 def hessian(quad: Quadratic, model: LinearModel) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 from .engines import get_engine
 from .errors import OptionError
-from .losses import describe, loss_from, make_loss
+from .losses import loss_from, make_loss
 from .model import LinearModel
 from .persist import atomic_write
 
@@ -216,7 +216,7 @@ def expression_graph(model: LinearModel, names: Sequence[str], title: str = "") 
         if loss.c != 2.0:
             per_row = g.add("Mul", f"Mul\n× {loss.c / 2:g}", "op", [per_row])
     else:
-        per_row = g.add(loss.name, f"{loss.name}\n{describe(loss)}", "op", [r])
+        per_row = g.add(loss.name, f"{loss.name}\n{loss.text}", "op", [r])
     mean = g.add("Mean", "Mean\nmean(·)", "op", [per_row])
     g.add("loss", "loss\n()", "output", [mean])
     return g

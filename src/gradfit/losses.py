@@ -78,18 +78,43 @@ def quantile_deriv(r, p: LossParams):
     return (r > 0.0) * (1.0 - p.quantile) - (r < 0.0) * p.quantile
 
 
+def squared_second(r, p: LossParams):
+    return p.c + 0.0 * r
+
+
+def huber_second(r, p: LossParams):
+    return (abs(r) <= p.epsilon) * 1.0
+
+
+class Spec(NamedTuple):
+    """everything about one loss: its formulas, whether it is quadratic, its bounds, its words"""
+
+    value: Callable
+    deriv: Callable
+    #: its second derivative for Newton's method (``gradfit.robust``); None where it has a kink
+    second: Callable | None
+    quadratic: bool
+    curvature: Callable  # params -> an upper bound of the second derivative (inf with a kink)
+    slope: Callable  # params -> an upper bound of |deriv| (inf when unbounded)
+    text: Callable  # params -> the loss of one row as a formula
+    c: float = 2.0  # a squared loss's (c/2)·r²
+    reads: tuple = ()  # the settings (of LossParams) it reads: checked by make_loss
+
+
 class Loss(NamedTuple):
     """a loss of the residual: ``value(r, params)`` per row and ``deriv(r, params)`` = d value / d ŷ"""
 
     name: str
     value: Callable
     deriv: Callable
+    second: Callable | None
     params: LossParams
     is_quadratic: bool
     #: an upper bound of the second derivative (c for squared losses, 1 for Huber); inf where there is a kink
     curvature: float
     #: an upper bound of |deriv| (inf for squared losses)
     slope: float
+    text: str
 
     @property
     def c(self) -> float:
@@ -103,33 +128,49 @@ class Loss(NamedTuple):
         return float(self.value(r, self.params).mean()) if len(r) else 0.0
 
 
-#: the losses by name: (value, derivative, is quadratic)
+_INF = math.inf
+
+#: the losses by name
 FORMULAS = {
-    "mse": (squared_value, squared_deriv, True),
-    "half_mse": (squared_value, squared_deriv, True),
-    "huber": (huber_value, huber_deriv, False),
-    "epsilon_insensitive": (epsilon_insensitive_value, epsilon_insensitive_deriv, False),
-    "quantile": (quantile_value, quantile_deriv, False),
+    "mse": Spec(squared_value, squared_deriv, squared_second, True, lambda p: p.c, lambda p: _INF, lambda p: "r²"),
+    "half_mse": Spec(squared_value, squared_deriv, squared_second, True, lambda p: p.c, lambda p: _INF,
+                     lambda p: "½·r²", c=1.0),
+    "huber": Spec(huber_value, huber_deriv, huber_second, False, lambda p: 1.0, lambda p: p.epsilon,
+                  lambda p: f"huber(r, ε={p.epsilon:g})", reads=("epsilon",)),
+    "epsilon_insensitive": Spec(epsilon_insensitive_value, epsilon_insensitive_deriv, None, False, lambda p: _INF,
+                                lambda p: 1.0, lambda p: f"max(0, |r| − {p.epsilon:g})", reads=("epsilon",)),
+    "quantile": Spec(quantile_value, quantile_deriv, None, False, lambda p: _INF,
+                     lambda p: max(p.quantile, 1.0 - p.quantile), lambda p: f"pinball(r, τ={p.quantile:g})",
+                     reads=("quantile",)),
 }
 LOSSES = tuple(FORMULAS)
-#: losses that read epsilon / quantile
-USES_EPSILON = ("huber", "epsilon_insensitive")
+
+#: how make_loss checks each setting a loss reads: (test, what it must be)
+_CHECKS = {
+    "epsilon": (lambda v: isinstance(v, (int, float)) and 0 < v < math.inf, "a number > 0"),
+    "quantile": (lambda v: isinstance(v, (int, float)) and 0 < v < 1, "a number in (0, 1)"),
+}
 
 
 def make_loss(name: str, epsilon: float = 0.1, quantile: float = 0.5) -> Loss:
     """the loss of this name; OptionError for an unknown name or a bad parameter"""
     if name not in FORMULAS:
         raise OptionError(f"option loss={name!r} is not one of {list(LOSSES)}")
-    if name in USES_EPSILON and not (isinstance(epsilon, (int, float)) and epsilon > 0 and math.isfinite(epsilon)):
-        raise OptionError(f"option epsilon={epsilon!r} must be a number > 0")
-    if name == "quantile" and not (isinstance(quantile, (int, float)) and 0 < quantile < 1):
-        raise OptionError(f"option quantile={quantile!r} must be a number in (0, 1)")
-    value, deriv, quadratic = FORMULAS[name]
-    params = LossParams(1.0 if name == "half_mse" else 2.0, float(epsilon), float(quantile))
-    curvature = params.c if quadratic else (1.0 if name == "huber" else math.inf)
-    slope = {"huber": params.epsilon, "epsilon_insensitive": 1.0,
-             "quantile": max(params.quantile, 1.0 - params.quantile)}.get(name, math.inf)
-    return Loss(name, value, deriv, params, quadratic, curvature, slope)
+    spec = FORMULAS[name]
+    given = {"epsilon": epsilon, "quantile": quantile}
+    for setting in spec.reads:
+        ok, wanted = _CHECKS[setting]
+        if not ok(given[setting]):
+            raise OptionError(f"option {setting}={given[setting]!r} must be {wanted}")
+    params = LossParams(spec.c, float(epsilon), float(quantile))
+    return Loss(name, spec.value, spec.deriv, spec.second, params, spec.quadratic, spec.curvature(params),
+                spec.slope(params), spec.text(params))
+
+
+def squared(c: float) -> Loss:
+    """the squared loss (c/2)·r² (a quadratic surrogate whose curvature is c)"""
+    return make_loss("half_mse")._replace(name="squared", params=LossParams(c=float(c)), curvature=float(c),
+                                          text=f"{c / 2:g}·r²")
 
 
 def loss_from(settings) -> Loss:
@@ -137,10 +178,3 @@ def loss_from(settings) -> Loss:
     get = settings.get if isinstance(settings, dict) else (lambda k, d: getattr(settings, k, d))
     return make_loss(get("loss", "mse"), get("epsilon", 0.1), get("quantile", 0.5))
 
-
-def describe(loss: Loss) -> str:
-    """the loss of one row as a formula, r = H(x) − y"""
-    p = loss.params
-    return {"mse": "r²", "half_mse": "½·r²", "huber": f"huber(r, ε={p.epsilon:g})",
-            "epsilon_insensitive": f"max(0, |r| − {p.epsilon:g})",
-            "quantile": f"pinball(r, τ={p.quantile:g})"}[loss.name]

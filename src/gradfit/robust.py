@@ -10,11 +10,12 @@ units like every fit's.
   (r = 0, or |r| = ε), by a least-squares solve of those equations, and kept when its
   objective is not worse, so the parameters carry the digits of that solve. An L1 part is a
   further linear term; an L2 part is not linear, and such objectives get no exact answer here.
-* ``huber`` is piecewise quadratic: Newton's method on the rows in the quadratic zone, with a
-  backtracking line search, from the least-squares answer; once a step leaves the zone
-  unchanged, the step was the exact minimizer of that quadratic piece, to rounding. It stops
-  when the zone repeats and the gradient is below 1e-13 of its scale (or after 100 steps). An L1
-  part is not smooth, and such objectives get no exact answer here.
+* a loss with a second derivative (``Loss.second``: ``huber``) is solved by Newton's method with
+  that second derivative (for Huber: the rows in the quadratic zone), with a backtracking line
+  search, from the least-squares answer; for a piecewise-quadratic loss, once a step leaves every
+  row's piece unchanged, it was the exact minimizer of that piece, to rounding. It stops when the
+  pieces repeat and the gradient is below 1e-13 of its scale (or after 100 steps). An L1 part is
+  not smooth, and such objectives get no exact answer here.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def solve(loss: Loss, Z: np.ndarray, yt: np.ndarray, l2: float, l1: float, d: in
     """(theta, method) minimizing the objective; None where this module has no exact method for it"""
     if loss.name in ("quantile", "epsilon_insensitive") and l2 == 0.0:
         return _linear_program(loss, Z, yt, l1, d), "highs-ds+vertex"
-    if loss.name == "huber" and l1 == 0.0:
-        return _newton_huber(loss, Z, yt, l2, d), "newton-active-set"
+    if loss.second is not None and l1 == 0.0:
+        return _newton(loss, Z, yt, l2, d), "newton-active-set"
     return None
 
 
@@ -122,22 +123,24 @@ def _polish_vertex(loss: Loss, Z, yt, theta, l1: float, d: int) -> np.ndarray:
     return polished if after <= before else theta
 
 
-def _newton_huber(loss: Loss, Z, yt, l2: float, d: int) -> np.ndarray:
-    """Newton's method on the rows in the quadratic zone, with backtracking; exact once the zone repeats"""
+def _newton(loss: Loss, Z, yt, l2: float, d: int) -> np.ndarray:
+    """Newton's method with the loss's second derivative, with backtracking; for a piecewise-quadratic loss
+    (Huber) exact once the rows' pieces repeat"""
     n, p = Z.shape
-    eps, mask = loss.params.epsilon, np.r_[np.ones(d), np.zeros(p - d)]
+    mask = np.r_[np.ones(d), np.zeros(p - d)]
     theta, *_ = np.linalg.lstsq(Z, yt, rcond=None)
     f = objective(loss, Z, yt, theta, l2, 0.0, d)
     zone = None
     for _ in range(NEWTON_STEPS):
         r = Z @ theta - yt
-        grad = Z.T @ loss.deriv(r, loss.params) / n + l2 * mask * theta
-        inside = np.abs(r) <= eps
-        scale = float((np.abs(Z).T @ np.minimum(np.abs(r), eps)).max()) / n + 1e-300
-        if zone is not None and np.array_equal(inside, zone) and np.abs(grad).max() <= NEWTON_GTOL * scale:
+        g = loss.deriv(r, loss.params)
+        grad = Z.T @ g / n + l2 * mask * theta
+        weights = loss.second(r, loss.params)
+        scale = float((np.abs(Z).T @ np.abs(g)).max()) / n + 1e-300
+        if zone is not None and np.array_equal(weights, zone) and np.abs(grad).max() <= NEWTON_GTOL * scale:
             break
-        zone = inside
-        H = Z[inside].T @ Z[inside] / n + np.diag(l2 * mask)
+        zone = weights
+        H = (Z * weights[:, None]).T @ Z / n + np.diag(l2 * mask)
         H += np.eye(p) * (1e-12 * (np.trace(H) / p + 1e-300))  # a step even where few rows are inside
         step = np.linalg.solve(H, grad)
         t = 1.0

@@ -102,8 +102,7 @@ class Prepared:
     @property
     def curvature_bound(self) -> float:
         """the largest second derivative of one row's loss (that of the Hessian ``curvature`` describes)"""
-        loss = self.model.loss
-        return loss.c if loss.is_quadratic else 1.0
+        return curv.quadratic_model(self.model).loss.c
 
 
 def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:

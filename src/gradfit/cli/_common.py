@@ -17,6 +17,8 @@ from rich.text import Text
 from ..config import FitConfig, validate
 from ..data import read_table
 from ..engines import get_engine
+from ..losses import LOSSES
+from ..optim import OPTIMIZERS
 from ..errors import OptionError
 from ..estimator import GDRegressor
 from ..outputs import is_stdout, transaction
@@ -39,8 +41,7 @@ def _model_option(name: str, help_text: str, *flags: str, **kwargs):
 
 # The estimator's settings, one option each; None means "the estimator's default".
 Lr = Annotated[Optional[str], _model_option("lr", "learning rate: a number > 0, or 'auto' (safe for the data)", "--lr")]
-Optimizer = Annotated[Optional[str], _model_option(
-    "optimizer", "sgd, adam, adamw, adagrad or rmsprop", "--optimizer")]
+Optimizer = Annotated[Optional[str], _model_option("optimizer", ", ".join(OPTIMIZERS), "--optimizer")]
 Momentum = Annotated[Optional[str], _model_option(
     "momentum", "SGD momentum in [0, 1), or 'auto' (the heavy ball's, with --lr auto)", "--momentum")]
 Nesterov = Annotated[Optional[bool], _model_option(
@@ -48,10 +49,6 @@ Nesterov = Annotated[Optional[bool], _model_option(
 Betas = Annotated[Optional[str], _model_option("betas", "Adam's two decay rates, e.g. 0.9,0.999", "--betas")]
 Eps = Annotated[Optional[float], _model_option("eps", "term added to adaptive optimizers' denominators", "--eps")]
 Rho = Annotated[Optional[float], _model_option("rho", "RMSprop's decay rate", "--rho")]
-WeightDecay = Annotated[Optional[float], _model_option(
-    "weight_decay", "AdamW's decoupled weight decay (every parameter, the intercept too)", "--weight-decay")]
-Average = Annotated[Optional[str], _model_option(
-    "average", "report the average of the iterates: on, off, or the step to start after", "--average")]
 Schedule = Annotated[Optional[str], _model_option(
     "schedule", "auto, constant, step, exponential, invscaling or cosine", "--schedule")]
 ScheduleOption = Annotated[Optional[list[str]], _model_option(
@@ -67,12 +64,14 @@ Preprocess = Annotated[Optional[str], _model_option(
 Alpha = Annotated[Optional[float], _model_option("alpha", "penalty strength", "--alpha")]
 L1Ratio = Annotated[Optional[float], _model_option(
     "l1_ratio", "share of the penalty that is L1, in [0, 1]", "--l1-ratio")]
-Loss = Annotated[Optional[str], _model_option(
-    "loss", "mse, half_mse, huber, epsilon_insensitive or quantile", "--loss")]
-Epsilon = Annotated[Optional[float], _model_option(
-    "epsilon", "huber's quadratic zone, epsilon_insensitive's dead zone (a number > 0)", "--epsilon")]
-Quantile = Annotated[Optional[float], _model_option(
-    "quantile", "the quantile loss's level, in (0, 1)", "--quantile")]
+Loss = Annotated[Optional[str], _model_option("loss", ", ".join(LOSSES), "--loss")]
+#: the settings of the robust losses, AdamW and averaging: (name, type, help); the flag is --name
+Epsilon, Quantile, WeightDecay, Average = (
+    Annotated[Optional[kind], _model_option(name, text, "--" + name.replace("_", "-"))] for name, kind, text in (
+        ("epsilon", float, "huber's quadratic zone, epsilon_insensitive's dead zone (a number > 0)"),
+        ("quantile", float, "the quantile loss's level, in (0, 1)"),
+        ("weight_decay", float, "AdamW's decoupled weight decay (every parameter, the intercept too)"),
+        ("average", str, "report the average of the iterates: on, off, or the step to start after")))
 NoIntercept = Annotated[bool, typer.Option(
     "--no-intercept", help="fit H(x) = Wx, without b", rich_help_panel=MODEL)]
 Init = Annotated[Optional[str], _model_option("init", "zeros, random or a number", "--init")]
