@@ -28,6 +28,7 @@ OPTIMIZERS = {
     "nesterov": dict(optimizer="sgd", lr=0.01, momentum=0.9, nesterov=True),
     "adam": dict(optimizer="adam", lr=0.05),
     "adamw": dict(optimizer="adamw", lr=0.05, weight_decay=0.1),
+    "radam": dict(optimizer="radam", lr=0.05, betas=(0.8, 0.9)),
     "adagrad": dict(optimizer="adagrad", lr=0.3),
     "rmsprop": dict(optimizer="rmsprop", lr=0.01),
 }

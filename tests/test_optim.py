@@ -15,6 +15,7 @@ CASES = [
     ("adam", {"betas": (0.8, 0.99), "eps": 1e-6}, lambda p: torch.optim.Adam(p, lr=0.1, betas=(0.8, 0.99), eps=1e-6)),
     ("adamw", {"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.05},
      lambda p: torch.optim.AdamW(p, lr=0.1, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    ("radam", {"betas": (0.8, 0.9), "eps": 1e-6}, lambda p: torch.optim.RAdam(p, lr=0.1, betas=(0.8, 0.9), eps=1e-6)),
     ("adagrad", {"eps": 1e-10}, lambda p: torch.optim.Adagrad(p, lr=0.1, eps=1e-10)),
     ("rmsprop", {"rho": 0.9, "eps": 1e-8}, lambda p: torch.optim.RMSprop(p, lr=0.1, alpha=0.9, eps=1e-8)),
 ]

@@ -45,7 +45,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Strength of the penalty.
     l1_ratio : float in [0, 1], default=0.0
         Share of the penalty that is L1 (0: ridge, 1: lasso, between: elastic net).
-    optimizer : {"sgd", "adam", "adamw", "adagrad", "rmsprop"}, default="sgd"
+    optimizer : {"sgd", "adam", "adamw", "radam", "adagrad", "rmsprop"}, default="sgd"
         Update rule, with the formulas of ``torch.optim``.
     lr : float > 0 or "auto", default="auto"
         Learning rate; "auto" picks one for the data from the exact curvature of the loss

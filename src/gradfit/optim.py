@@ -89,6 +89,36 @@ def adam_rule(p, g, s, h: AdamHyper, k: AdamStep):
     return p - k.size * (m / (v**0.5 / k.root + h.eps)), (m, v)
 
 
+class RAdamStep(NamedTuple):
+    """RAdam's scalars of step t"""
+
+    lr: float
+    correction1: float  # 1 − β₁ᵗ
+    root: float  # √(1 − β₂ᵗ)
+    rect: float  # the variance rectification r_t (where rectified)
+    rectified: bool  # ρ_t > 5: the adaptive step is used
+
+
+def radam_scalars(h: AdamHyper, t, lr) -> RAdamStep:
+    correction2 = 1.0 - h.beta2**t
+    rho_inf = 2.0 / (1.0 - h.beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * h.beta2**t / correction2
+    rect = 0.0
+    if rho_t > 5.0:
+        rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) ** 0.5
+    return RAdamStep(lr, 1.0 - h.beta1**t, correction2**0.5, rect, rho_t > 5.0)
+
+
+def radam_rule(p, g, s, h: AdamHyper, k: RAdamStep):
+    """torch.optim.RAdam: Adam's moments; p ← p − lr·(m / (1−β₁ᵗ))·(√(1−β₂ᵗ) / (√v + ε))·r_t once the
+    variance is tractable (ρ_t > 5), p ← p − lr·m / (1−β₁ᵗ) before"""
+    m = s[0] + (1.0 - h.beta1) * (g - s[0])
+    v = h.beta2 * s[1] + (1.0 - h.beta2) * (g * g)
+    if k.rectified:
+        return p - (m / k.correction1) * k.lr * (k.root / (v**0.5 + h.eps)) * k.rect, (m, v)
+    return p - (m / k.correction1) * k.lr, (m, v)
+
+
 def adagrad_rule(p, g, s, h: AccumHyper, k: Plain):
     """torch.optim.Adagrad: a ← a + g²; p ← p − lr · g / (√a + ε)"""
     a = s[0] + g * g
@@ -136,6 +166,7 @@ OPTIMIZERS = {
     "sgd": (("momentum_buffer",), SGDHyper, plain, sgd_rule),
     "adam": (("exp_avg", "exp_avg_sq"), AdamHyper, adam_scalars, adam_rule),
     "adamw": (("exp_avg", "exp_avg_sq"), AdamHyper, adam_scalars, adam_rule),
+    "radam": (("exp_avg", "exp_avg_sq"), AdamHyper, radam_scalars, radam_rule),
     "adagrad": (("sum",), AccumHyper, plain, adagrad_rule),
     "rmsprop": (("square_avg",), AccumHyper, plain, rmsprop_rule),
 }

@@ -31,6 +31,7 @@ def _factory(config) -> Factory:
         "adam": lambda p: torch.optim.Adam([p], lr=0.0, betas=betas, eps=config.eps),
         "adamw": lambda p: torch.optim.AdamW([p], lr=0.0, betas=betas, eps=config.eps,
                                              weight_decay=config.weight_decay),
+        "radam": lambda p: torch.optim.RAdam([p], lr=0.0, betas=betas, eps=config.eps),
         "adagrad": lambda p: torch.optim.Adagrad([p], lr=0.0, eps=config.eps),
         "rmsprop": lambda p: torch.optim.RMSprop([p], lr=0.0, alpha=config.rho, eps=config.eps),
     }
