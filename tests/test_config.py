@@ -21,7 +21,7 @@ Y = np.arange(6.0)
     ("alpha", -1.0, r"option alpha=-1.0 must be a number >= 0"),
     ("l1_ratio", 1.5, r"option l1_ratio=1.5 must be a number in \[0, 1\]"),
     ("momentum", 1.0, r"option momentum=1.0 must be a number in \[0, 1\) or 'auto'"),
-    ("optimizer", "lbfgs", r"option optimizer='lbfgs' is not one of \['sgd', 'adam', 'adamw', 'adagrad', 'rmsprop'\]"),
+    ("optimizer", "lbfgs", r"option optimizer='lbfgs' is not one of \['sgd', 'adam', 'adamw', "),
     ("loss", "mae", r"option loss='mae' is not one of \['mse', 'half_mse', 'huber',"),
     ("schedule", "warm", r"option schedule='warm' is not one of"),
     ("preprocess", "scale", r"option preprocess='scale' is not one of \['auto', 'none', 'center', 'standardize'\]"),
