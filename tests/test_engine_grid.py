@@ -37,6 +37,7 @@ LOSSES = {
     "huber": dict(loss="huber", epsilon=2.0, lr=0.02),
     "epsilon_insensitive": dict(loss="epsilon_insensitive", epsilon=0.5, lr=0.05),
     "quantile": dict(loss="quantile", quantile=0.3, lr=0.05),
+    "squared_epsilon_insensitive": dict(loss="squared_epsilon_insensitive", epsilon=0.5, lr=0.01),
     "huber-averaged": dict(loss="huber", epsilon=2.0, lr=0.02, average=True),
     "sgd-averaged": dict(lr=0.02, momentum=0.5, average=20),
 }

@@ -25,7 +25,8 @@ from gradfit.preprocess import Preprocessor
 from gradfit.robust import design, objective, solve
 from gradfit.solver import fit
 
-ROBUST = {"huber": {"epsilon": 0.7}, "epsilon_insensitive": {"epsilon": 0.4}, "quantile": {"quantile": 0.3}}
+ROBUST = {"huber": {"epsilon": 0.7}, "epsilon_insensitive": {"epsilon": 0.4}, "quantile": {"quantile": 0.3},
+          "squared_epsilon_insensitive": {"epsilon": 0.4}}
 
 
 def heavy_tailed(n=40, d=1, seed=0):
@@ -44,6 +45,7 @@ def test_value_and_derivative_by_definition(name):
         "half_mse": (0.5 * r**2, r),
         "huber": (np.where(np.abs(r) <= 0.5, 0.5 * r**2, 0.5 * np.abs(r) - 0.125), np.clip(r, -0.5, 0.5)),
         "epsilon_insensitive": (np.maximum(0, np.abs(r) - 0.5), np.sign(r) * (np.abs(r) > 0.5)),
+        "squared_epsilon_insensitive": (np.maximum(0, np.abs(r) - 0.5) ** 2, 2 * np.sign(r) * np.maximum(0, np.abs(r) - 0.5)),
         # pinball of u = y − ŷ = −r: τu for u ≥ 0, (τ − 1)u for u < 0
         "quantile": (np.where(-r >= 0, 0.3 * -r, (0.3 - 1) * -r), np.where(r > 0, 0.7, np.where(r < 0, -0.3, 0.0))),
     }[name]
@@ -112,10 +114,11 @@ def test_quantile_exact_answer_matches_quantile_regressor():
     assert model.exact_.intercept == pytest.approx(ref.intercept_, rel=1e-9)
 
 
-def test_huber_exact_answer_is_the_smooth_optimum():
-    """Newton on the quadratic zone against BFGS to full precision, and a vanishing gradient"""
+@pytest.mark.parametrize("name", ["huber", "squared_epsilon_insensitive"])
+def test_smooth_exact_answer_is_the_optimum(name):
+    """Newton on the rows' quadratic pieces against BFGS to full precision, and a vanishing gradient"""
     X, y = heavy_tailed(n=300, d=3, seed=5)
-    loss = make_loss("huber", epsilon=0.7)
+    loss = make_loss(name, epsilon=0.7)
     Z, yt = design(X, y, Preprocessor.identity(3), True)
     theta, _ = solve(loss, Z, yt, 0.05, 0.0, 3)
     f = lambda t: objective(loss, Z, yt, t, 0.05, 0.0, 3)  # noqa: E731
@@ -127,7 +130,7 @@ def test_huber_exact_answer_is_the_smooth_optimum():
 
 
 @pytest.mark.parametrize("average", [False, True])
-@pytest.mark.parametrize("name", ["huber", "epsilon_insensitive"])
+@pytest.mark.parametrize("name", ["huber", "epsilon_insensitive", "squared_epsilon_insensitive"])
 def test_per_sample_steps_match_sgd_regressor(name, average):
     """SGDRegressor's huber / epsilon_insensitive with a constant rate, no penalty, rows in order: its
     epsilon is ours, its eta0 our lr, its average=True our average=True (the mean of every iterate)"""

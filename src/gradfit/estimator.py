@@ -30,10 +30,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     ----------
     fit_intercept : bool, default=True
         Fit ``b``; False fits ``H(x) = x·W``.
-    loss : {"mse", "half_mse", "huber", "epsilon_insensitive", "quantile"}, default="mse"
+    loss : {"mse", "half_mse", "huber", "epsilon_insensitive", "squared_epsilon_insensitive", "quantile"}, default="mse"
         The mean over rows of a loss of r = ŷ − y (``gradfit.losses``): "mse" r² (PyTorch's
         convention); "half_mse" ½r² (scikit-learn's); "huber" ½r² for |r| ≤ epsilon and
-        epsilon·|r| − ½epsilon² beyond (SGDRegressor's); "epsilon_insensitive" max(0, |r| − epsilon);
+        epsilon·|r| − ½epsilon² beyond (SGDRegressor's); "epsilon_insensitive" max(0, |r| − epsilon),
+        "squared_epsilon_insensitive" its square (both SGDRegressor's);
         "quantile" the pinball loss of level ``quantile`` (QuantileRegressor's). Each has an exact
         answer (``gradfit.robust`` for the last three; with a penalty: Huber with L2 only, the
         others with L1 only). Inference statistics (``summary``) are for the squared losses.

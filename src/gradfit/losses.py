@@ -13,6 +13,7 @@ Conventions (``r = ŷ − y``):
 * ``huber``: ½r² for |r| ≤ ε, ε|r| − ½ε² beyond (scikit-learn SGDRegressor's ``huber``,
   whose ``epsilon`` is the same ε; the mean over rows, like ``mse``);
 * ``epsilon_insensitive``: max(0, |r| − ε) (SGDRegressor's ``epsilon_insensitive``);
+* ``squared_epsilon_insensitive``: max(0, |r| − ε)² (SGDRegressor's, no ½);
 * ``quantile``: the pinball loss of level τ = ``quantile``: τ·(y − ŷ) when y ≥ ŷ, (1 − τ)·(ŷ − y)
   when y < ŷ (scikit-learn QuantileRegressor's objective with alpha=0).
 
@@ -68,6 +69,21 @@ def epsilon_insensitive_value(r, p: LossParams):
 
 def epsilon_insensitive_deriv(r, p: LossParams):
     return ((r > 0.0) * 1.0 - (r < 0.0) * 1.0) * ((abs(r) > p.epsilon) * 1.0)
+
+
+def squared_epsilon_insensitive_value(r, p: LossParams):
+    excess = abs(r) - p.epsilon
+    outside = excess * ((excess > 0.0) * 1.0)
+    return outside * outside
+
+
+def squared_epsilon_insensitive_deriv(r, p: LossParams):
+    excess = abs(r) - p.epsilon
+    return 2.0 * (excess * ((excess > 0.0) * 1.0)) * ((r > 0.0) * 1.0 - (r < 0.0) * 1.0)
+
+
+def squared_epsilon_insensitive_second(r, p: LossParams):
+    return 2.0 * ((abs(r) > p.epsilon) * 1.0)
 
 
 def quantile_value(r, p: LossParams):
@@ -139,6 +155,9 @@ FORMULAS = {
                   lambda p: f"huber(r, ε={p.epsilon:g})", reads=("epsilon",)),
     "epsilon_insensitive": Spec(epsilon_insensitive_value, epsilon_insensitive_deriv, None, False, lambda p: _INF,
                                 lambda p: 1.0, lambda p: f"max(0, |r| − {p.epsilon:g})", reads=("epsilon",)),
+    "squared_epsilon_insensitive": Spec(
+        squared_epsilon_insensitive_value, squared_epsilon_insensitive_deriv, squared_epsilon_insensitive_second,
+        False, lambda p: 2.0, lambda p: _INF, lambda p: f"max(0, |r| − {p.epsilon:g})²", reads=("epsilon",)),
     "quantile": Spec(quantile_value, quantile_deriv, None, False, lambda p: _INF,
                      lambda p: max(p.quantile, 1.0 - p.quantile), lambda p: f"pinball(r, τ={p.quantile:g})",
                      reads=("quantile",)),
