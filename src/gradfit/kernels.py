@@ -28,6 +28,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .model import soft_threshold
+
 __all__ = ["Rows", "Fold", "Penalty", "Descent", "run_epoch"]
 
 #: a shuffled epoch asks the memory for the row this many steps ahead while it works on the current one
@@ -103,6 +105,9 @@ def scatter(slots, j, values):
 
 
 _COMPILED: dict = {}
+
+#: the L1 proximal step (``model.soft_threshold``), compiled
+shrink = fast(soft_threshold)
 
 
 def compiled(fn: Callable):
@@ -211,7 +216,7 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gat
         xtg = X[i, j] * gsum if single else acc[j]
         g = (xtg - fold.shift[j] * gsum) * fold.inv_scale[j] * f + penalty.l2 * s.theta[j]
         w = update_coord(j, g, s, k, rule, gather)
-        w = w - min(max(w, -threshold), threshold)  # soft threshold; the identity when threshold = 0
+        w = shrink(w, threshold)
         s.theta[j] = w
         if s.average_from >= 0:
             s.avg[j] = average(s.avg[j], w, t, s.average_from)

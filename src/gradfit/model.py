@@ -61,10 +61,10 @@ class LinearModel:
         return 0.5 * self.l2 * sum(w * w for w in coef) + self.l1 * sum(abs(w) for w in coef)
 
 
-def soft_threshold(value: float, threshold: float) -> float:
-    """the proximal map of threshold·|x|: shrink towards zero, exact zero inside the band"""
-    if value > threshold:
-        return value - threshold
-    if value < -threshold:
-        return value + threshold
-    return 0.0
+def soft_threshold(value, threshold):
+    """the proximal map of threshold·|x|: shrink towards zero by threshold, exactly zero inside the band
+
+    Arithmetic and comparisons only, so one definition serves floats, NumPy and torch vectors and
+    the compiled kernels (``gradfit.kernels``); the identity when threshold = 0.
+    """
+    return (value - threshold) * ((value > threshold) * 1.0) + (value + threshold) * ((value < -threshold) * 1.0)

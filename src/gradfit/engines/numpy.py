@@ -20,6 +20,7 @@ from .. import kernels
 from ..accurate import ResidualPass, residual_pass
 from ..errors import OptionError
 from ..gram import GramStats, block_stats
+from ..model import soft_threshold
 from ..optim import OptState, average
 from ..train import EpochTask, TrainState
 from .base import Engine, Rows
@@ -89,7 +90,7 @@ class NumpyEngine(Engine):
     def prox_l1(self, theta, threshold):
         d = self.n_features
         out = theta.copy()
-        out[:d] = np.sign(theta[:d]) * np.maximum(np.abs(theta[:d]) - threshold, 0.0)
+        out[:d] = soft_threshold(theta[:d], threshold)
         return out
 
     def _raw_params(self, theta):

@@ -22,7 +22,7 @@ from ..errors import DataError, OptionError
 from ..graph import Graph, autograd_graph, hypothesis_text
 from ..gram import GramStats, block_stats
 from ..losses import Loss
-from ..model import LinearModel
+from ..model import LinearModel, soft_threshold
 from .base import Engine, Rows
 from .torch_data import as_tensor, place, resolve_device, resolve_dtype
 from .torch_optim import torch_optimizer
@@ -144,7 +144,7 @@ class TorchEngine(Engine):
 
     def prox_l1(self, theta: torch.Tensor, threshold: float) -> torch.Tensor:
         d, out = self.n_features, theta.clone()
-        out[:d] = torch.sign(theta[:d]) * torch.clamp(theta[:d].abs() - threshold, min=0.0)
+        out[:d] = soft_threshold(theta[:d], threshold)
         return out
 
     def make_optimizer(self, config):
