@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from ..data import read_features, read_table
+from ..data import read_features, read_table, without
 from ..datasets import load_diabetes
 from ..errors import DataError, OptionError
 from ..estimator import GDRegressor
@@ -27,7 +27,9 @@ DEMO_SETTINGS = dict(seed=0)
 #: exit status of ``fit --strict`` when the fit ended short of the optimum
 EXIT_NOT_AT_OPTIMUM = 3
 
-Data = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row", show_default=False)]
+Data = Annotated[Path, typer.Argument(
+    help="data with a header row: .csv, .csv.gz, .tsv, .tsv.gz, .parquet; - for CSV on standard input; "
+         "a folder or a quoted glob for several files", show_default=False)]
 ModelFile = Annotated[Path, typer.Argument(help="model file written by gradfit fit", show_default=False)]
 Target = Annotated[str, typer.Option("--target", "-t", help="the column to predict", show_default=False)]
 
@@ -38,6 +40,9 @@ def fit_command(
     target: Target,
     features: Annotated[Optional[str], typer.Option(
         "--features", "-f", help="columns to predict from, comma-separated [default: all but the target]")] = None,
+    exclude: Annotated[Optional[str], typer.Option(
+        "--exclude", "-x", help="columns to leave out (all others but the target are features), comma-separated")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="model file to write", rich_help_panel=c.OUTPUT)] = Path(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
@@ -121,7 +126,7 @@ def fit_command(
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
-    X, y, fit_kwargs = c.load_training_data(model, data, target, c.split_names(features))
+    X, y, fit_kwargs = c.load_training_data(model, data, target, _features(data, target, features, exclude))
     if resume is not None:
         model.resume(X, y, **fit_kwargs)
     else:
@@ -138,6 +143,15 @@ def fit_command(
         _interrupted(model, data, target, out)
     if strict and not model.converged_:
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
+
+
+def _features(data: Path, target: str, features: str | None, exclude: str | None) -> list[str] | None:
+    """the feature columns from --features or --exclude (None: every column but the target)"""
+    if exclude is None:
+        return c.split_names(features)
+    if features is not None:
+        raise OptionError("options --features and --exclude both choose the columns; give one of them")
+    return without(data, target, c.split_names(exclude))
 
 
 def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None:
