@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
+from ..callbacks import CSVLogger
 from ..data import read_features, read_table, without
 from ..datasets import load_diabetes
 from ..errors import DataError, OptionError
@@ -47,6 +48,9 @@ def fit_command(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
         "--history", help="also write the history of the descent as CSV", rich_help_panel=c.OUTPUT)] = None,
+    log: Annotated[Optional[Path], typer.Option(
+        "--log", help="append the history to this CSV file as the fit goes (a killed fit leaves what it did)",
+        rich_help_panel=c.OUTPUT)] = None,
     plots: Annotated[Optional[Path], typer.Option(
         "--plots", help="also write the standard plots as PNG files into this folder", rich_help_panel=c.OUTPUT)] = None,
     report: Annotated[Optional[Path], typer.Option(
@@ -120,13 +124,17 @@ def fit_command(
     inputs = {"data": data}
     if resume is not None and not same_file(resume, out):
         inputs["--resume"] = resume
-    c.check_outputs({"--out": out, "--history": history, "--report": report}, inputs, {"--plots": plots})
+    if log is not None and str(log) == "-":
+        raise OptionError("option --log - : the log goes to a file (use --history - for the history on standard output)")
+    c.check_outputs({"--out": out, "--history": history, "--report": report, "--log": log}, inputs, {"--plots": plots})
     if resume is not None and (model.n_iter_ >= model.epochs_budget_ or model.converged_):
         typer.echo(f"nothing to resume: the fit in {resume} finished ({model.n_iter_} of {model.epochs_budget_} "
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
     X, y, fit_kwargs = c.load_training_data(model, data, target, _features(data, target, features, exclude))
+    if log is not None:
+        model.callbacks = [CSVLogger(log)]
     if resume is not None:
         model.resume(X, y, **fit_kwargs)
     else:
