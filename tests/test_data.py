@@ -66,7 +66,7 @@ def test_bad_files_get_one_line_naming_the_culprit(case, write_file, tmp_path):
 
 
 def test_unknown_extension_lists_the_supported_ones(write_file):
-    message = r"d\.txt has an unknown extension '\.txt'; gradfit reads \.csv, \.parquet, \.pq"
+    message = r"d\.txt has an unknown extension '\.txt'; gradfit reads \.csv, \.csv\.gz, \.tsv, \.tsv\.gz, \.parquet, \.pq"
     with pytest.raises(DataError, match=message):
         read_table(write_file("d.txt", CSV), "y")
 

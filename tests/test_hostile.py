@@ -242,7 +242,7 @@ def test_non_utf8_header_and_folders_are_named(work):
     (work / "bad.csv").write_bytes(b"\xff\xfe,y\n1,2\n2,3\n")
     one_line_error(gradfit("fit", "bad.csv", "-t", "y"), r"bad\.csv is not UTF-8 text \(byte 0xff at position 0")
     (work / "dir.csv").mkdir()
-    one_line_error(gradfit("fit", "dir.csv", "-t", "y"), r"data file dir\.csv is a folder, not a file")
+    one_line_error(gradfit("fit", "dir.csv", "-t", "y"), r"data folder dir\.csv holds no data files")  # a folder: its files
     one_line_error(gradfit("predict", "dir.csv", "in.csv"), r"model file dir\.csv is a folder")
 
 

@@ -133,3 +133,13 @@ def test_report_command(tmp_path):
     assert result.exit_code == 2 and result.output.strip() == (
         "error: option --data needs --target, the column the model predicts")
     assert not (tmp_path / "r2.html").exists()
+
+
+def test_report_of_a_fit_short_of_the_optimum_says_so_and_infers_at_the_exact_answer(tmp_path):
+    short = fit(HEIGHT[:, None], WEIGHT, FitConfig(lr=0.01, epochs=3, preprocess="standardize", tol=None),
+                feature_names=["height"])
+    assert not short.converged
+    html = render_report(short, HEIGHT[:, None], WEIGHT, target="weight")
+    assert "The descent is not at the exact solution" in html
+    assert "statistics at the exact least-squares answer, not at the fit" in html
+    assert "at the optimum (to tol)" in html

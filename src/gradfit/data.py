@@ -6,8 +6,11 @@ rows in messages about in-memory arrays are 0-based indices ("row index 3").
 
 from __future__ import annotations
 
+import functools
+import glob
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -20,19 +23,28 @@ import scipy.sparse
 
 from .errors import DataError
 
-__all__ = ["SUFFIXES", "read_table", "read_features", "check_arrays", "check_X", "check_unique", "check_features"]
+__all__ = ["SUFFIXES", "FORMATS", "data_files", "column_names", "without", "read_table", "read_features", "check_arrays", "check_X", "check_unique", "check_features"]
 
-#: file suffixes gradfit reads, and how
+#: file suffixes gradfit reads, and how (the Dask engine reads these; in memory, FORMATS below too)
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+#: endings of the files read into memory -> kind: comma- or tab-separated text (gzip-compressed or not), Parquet
+FORMATS = {".csv": "csv", ".csv.gz": "csv", ".tsv": "tsv", ".tsv.gz": "tsv", ".parquet": "parquet",
+           ".pq": "parquet"}
+#: data read into memory may take at most this share of the memory available now
+MEMORY_SHARE = 0.8
+#: bytes in memory per byte on disk, roughly, by how the file is stored
+EXPANSION = {"csv": 1.0, "tsv": 1.0, "parquet": 3.0, "gz": 5.0}
+STDIN = "-"
 
 
 def _file_kind(path: Path) -> str:
-    """'csv' or 'parquet' from the file name; DataError for anything else"""
-    kind = SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise DataError(f"data file {path} has an unknown extension {path.suffix!r}; "
-                        f"gradfit reads {', '.join(SUFFIXES)}")
-    return kind
+    """'csv', 'tsv' or 'parquet' from the file name; DataError for anything else"""
+    name = path.name.lower()
+    for ending in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(ending):
+            return FORMATS[ending]
+    raise DataError(f"data file {path} has an unknown extension {path.suffix!r}; "
+                    f"gradfit reads {', '.join(FORMATS)} (and - for standard input)")
 
 
 def _readable(path) -> tuple[Path, str]:
@@ -48,6 +60,50 @@ def _readable(path) -> tuple[Path, str]:
     return path, kind
 
 
+def data_files(path) -> list[Path]:
+    """the files a data argument names: one file, ``-`` (standard input), every data file in a folder,
+    or every match of a glob pattern (sorted); DataError when nothing matches or the lot would not fit
+    in memory"""
+    text = str(path)
+    if text == STDIN:
+        return [Path(STDIN)]
+    if any(c in text for c in "*?["):
+        files = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        if not files:
+            raise DataError(f"no data file matches {text!r}")
+    elif Path(text).is_dir():
+        files = sorted(p for p in Path(text).iterdir() if p.is_file() and _known(p))
+        if not files:
+            raise DataError(f"data folder {text} holds no data files ({', '.join(FORMATS)})")
+    else:
+        return [Path(text)]
+    _check_fits_in_memory(files, text)
+    return files
+
+
+def _known(path: Path) -> bool:
+    return any(path.name.lower().endswith(ending) for ending in FORMATS)
+
+
+def _check_fits_in_memory(files: list[Path], text: str) -> None:
+    """DataError pointing to the Dask engine when the files would not fit in memory once read"""
+    needed = sum(p.stat().st_size * EXPANSION["gz" if p.name.lower().endswith(".gz") else _file_kind(p)]
+                 for p in files)
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if needed > MEMORY_SHARE * available:
+        raise DataError(f"data {text!r} ({len(files)} files) needs about {needed / 2**30:.1f} GiB in memory, more "
+                        f"than the {available / 2**30:.1f} GiB free; fit it with --engine dask")
+
+
+@functools.lru_cache(maxsize=1)
+def _stdin_bytes() -> bytes:
+    """standard input, read once (the header and the rows are both read from it)"""
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise DataError("data from standard input (-) is empty")
+    return data
+
+
 def _arrow(read, path: Path, kind: str):
     """run an Arrow reader; DataError with its first line if the file is not what it claims"""
     try:
@@ -60,20 +116,73 @@ def _arrow(read, path: Path, kind: str):
         raise DataError(f"data file {path} cannot be read as {kind}: {reason}") from None
 
 
-def _open_table(path, columns: Sequence[str] | None = None) -> pa.Table:
-    """the file as an Arrow table (all columns, or only ``columns``)"""
-    path, kind = _readable(path)
-    if kind == "csv":
+def _text_source(path: Path):
+    """what PyArrow's CSV reader reads: the file, or standard input's bytes"""
+    return pa.BufferReader(_stdin_bytes()) if str(path) == STDIN else path
+
+
+def _source(path) -> tuple[Path, str]:
+    """(path, kind) of one data file or of standard input (read as CSV)"""
+    return (Path(STDIN), "csv") if str(path) == STDIN else _readable(path)
+
+
+def _parse_options(kind: str) -> pa_csv.ParseOptions:
+    return pa_csv.ParseOptions(delimiter="\t" if kind == "tsv" else ",")
+
+
+def _open_one(path, columns: Sequence[str] | None = None) -> pa.Table:
+    """one file as an Arrow table (all columns, or only ``columns``)"""
+    path, kind = _source(path)
+    if kind in ("csv", "tsv"):
         options = pa_csv.ConvertOptions(include_columns=columns)
-        return _arrow(lambda: pa_csv.read_csv(path, convert_options=options), path, kind)
+        return _arrow(lambda: pa_csv.read_csv(_text_source(path), parse_options=_parse_options(kind),
+                                              convert_options=options), path, kind)
     return _arrow(lambda: pa_parquet.read_table(path, columns=columns), path, kind)
 
 
+def _open_table(path, columns: Sequence[str] | None = None) -> pa.Table:
+    """the data as one Arrow table: a file, standard input, or the files of a folder or glob in order"""
+    files = data_files(path)
+    tables = [_open_one(f, columns) for f in files]
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(f"data files of {str(path)!r} do not share their column types: "
+                        f"{str(exc).strip().splitlines()[0]}") from None
+
+
 def _schema_names(path) -> list[str]:
-    """column names, from the CSV header or the Parquet footer, without reading the data"""
-    path, kind = _readable(path)
-    if kind == "csv":
-        names = _arrow(lambda: _csv_header(path), path, kind)
+    """column names, from the CSV header or the Parquet footer, without reading the data; every file of a
+    folder or glob must have the same columns"""
+    files = data_files(path)
+    names = _names_of(files[0])
+    for other in files[1:]:
+        if _names_of(other) != names:
+            raise DataError(f"data file {other} has the columns {_names_of(other)}, not those of {files[0]} "
+                            f"({names})")
+    return names
+
+
+def column_names(path) -> list[str]:
+    """the column names of a data file (or of every file of a folder or glob, which must agree)"""
+    return _schema_names(path)
+
+
+def without(path, target: str, excluded: Sequence[str]) -> list[str]:
+    """every column of the data but the target and ``excluded``; DataError naming an excluded column it lacks"""
+    available = column_names(path)
+    for name in excluded:
+        if name not in available:
+            raise DataError(f"data file {path} has no column {name!r} to exclude; its columns are {available}")
+    return [c for c in available if c != target and c not in excluded]
+
+
+def _names_of(path) -> list[str]:
+    path, kind = _source(path)
+    if kind in ("csv", "tsv"):
+        names = _arrow(lambda: _csv_header(_text_source(path), kind), path, kind)
     else:
         names = _arrow(lambda: list(pa_parquet.read_schema(path).names), path, kind)
     check_unique(names, f"data file {path}")
@@ -90,8 +199,8 @@ def check_unique(names: Sequence[str], source: str) -> None:
         seen[name] = k
 
 
-def _csv_header(path: Path) -> list[str]:
-    with pa_csv.open_csv(path) as reader:
+def _csv_header(source, kind: str = "csv") -> list[str]:
+    with pa_csv.open_csv(source, parse_options=_parse_options(kind)) as reader:
         return list(reader.schema.names)
 
 
@@ -152,7 +261,9 @@ def read_table(path, target: str, features: Sequence[str] | None = None):
     Parameters
     ----------
     path : str or Path
-        A ``.csv``, ``.parquet`` or ``.pq`` file with a header row of column names.
+        A ``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``, ``.parquet`` or ``.pq`` file with a header
+        row of column names; ``-`` for CSV on standard input; a folder or a glob pattern for all
+        its data files (same columns, read in name order).
     target : str
         The column to predict.
     features : sequence of str, optional

@@ -132,6 +132,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     warm_start : bool, default=False
         ``fit`` continues the previous descent (also one read with ``load_model``) for
         ``epochs`` more epochs: optimizer state, epoch count, shuffles and history go on.
+    callbacks : list of callables, optional
+        Called after every epoch with a ``gradfit.train.EpochInfo`` (epoch, step, loss, lr,
+        epochs_total, and the history so far); a callback that returns True stops the fit.
+        Built in: ``gradfit.callbacks.CSVLogger(path)`` appends each recorded entry to a CSV
+        file as it happens.
     verbose : bool, default=False
         Show a progress bar while fitting.
 
@@ -197,7 +202,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         weight_decay=0.01, average=False, schedule="auto",
         schedule_options=None, epochs="auto", batch_size=None, shuffle=True, preprocess="auto", init="zeros",
         tol=1e-6, n_iter_no_change=5, engine="numpy", optimizer_backend="gradfit", engine_options=None,
-        device="cpu", dtype="float64", seed=None, record_every=1, gram="auto", warm_start=False, verbose=False,
+        device="cpu", dtype="float64", seed=None, record_every=1, gram="auto", warm_start=False, callbacks=None,
+        verbose=False,
     ):
         self.fit_intercept = fit_intercept
         self.loss = loss
@@ -232,6 +238,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.record_every = record_every
         self.gram = gram
         self.warm_start = warm_start
+        self.callbacks = callbacks
         self.verbose = verbose
 
     def fit(self, X, y, *, feature_names=None):
@@ -254,6 +261,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True")
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
+                                      callbacks=self.callbacks or (),
                                       start=self._warm_start(X.shape[1])))
 
     def resume(self, X, y, *, feature_names=None):
@@ -290,6 +298,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         X, y, names = self._training_data(X, y, reset=False, feature_names=feature_names)
         start = replace(start, history=resumable_history(start.history, self.record_every))
         result = solver.fit(X, y, self._config(), feature_names=names, resume=start, epochs=epochs,
+                            callbacks=self.callbacks or (),
                             progress=bool(self.verbose))
         return self._store(result)
 
@@ -311,6 +320,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         X, y, names = self._training_data(X, y, reset=previous is None)
         start = self._warm_start(X.shape[1]) if previous is None else None
         result = solver.fit(X, y, self._config(), feature_names=names, resume=previous, epochs=1,
+                            callbacks=self.callbacks or (),
                             progress=bool(self.verbose), warn=False, start=start)
         return self._store(result)
 

@@ -64,11 +64,12 @@ class History:
         n = len(self.columns["coef"][0]) if len(self) else 0
         return list(self.feature_names or [f"x{j}" for j in range(n)])
 
-    def to_records(self) -> list[dict]:
-        """one flat dict per entry, a column per coefficient (``coef[name]``)"""
+    def to_records(self, start: int = 0) -> list[dict]:
+        """one flat dict per entry (from entry ``start`` on), a column per coefficient (``coef[name]``)"""
         names = self._coef_names()
         rows = []
-        for e in self:
+        for k in range(start, len(self)):
+            e = self[k]
             row = {"epoch": e.epoch, "step": e.step, "loss": e.loss}
             row.update({f"coef[{n}]": w for n, w in zip(names, e.coef)})
             row.update(intercept=e.intercept, grad_norm=e.grad_norm, lr=e.lr, time=e.time)

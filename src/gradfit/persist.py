@@ -110,7 +110,8 @@ def model_to_dict(model, include_history: bool = True) -> dict:
         "schema_version": SCHEMA_VERSION,
         "gradfit_version": version("gradfit"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "params": {**model.get_params(), "engine_options": None},  # where to connect is never written
+        # where to connect (engine_options) is never written, nor what runs during a fit (callbacks)
+        "params": {**{k: v for k, v in model.get_params().items() if k != "callbacks"}, "engine_options": None},
         "coef": model.coef_,
         "intercept": model.intercept_,
         "feature_names": list(names) if names is not None else None,

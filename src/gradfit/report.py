@@ -171,7 +171,7 @@ def metrics_section(fv: FitView, X, y, stats: GramStats | None) -> str:
     """where the descent ended, and how well the line fits"""
     h = fv.history
     rows = [["final loss (training objective)", h.loss[-1]], ["epochs", h.epoch[-1]], ["steps", h.step[-1]],
-            ["history entries", len(h)], ["converged (tol)", _converged(fv)]]
+            ["history entries", len(h)], ["at the optimum (to tol)", fv.converged]]
     if stats is not None:
         d = fv.model.n_features
         plain = Objective(LinearModel(d, fv.model.fit_intercept), Preprocessor.identity(d), stats)  # mean r²
@@ -181,12 +181,6 @@ def metrics_section(fv: FitView, X, y, stats: GramStats | None) -> str:
     if X is not None:
         rows.append(["MAE", float(np.abs(y - fv.predict(X)).mean())])
     return table(["metric", "value"], rows)
-
-
-def _converged(fv: FitView) -> str | bool | None:
-    if fv.settings.get("tol", 0) is None:
-        return "not checked (tol=None)"
-    return fv.converged
 
 
 def gap_section(fv: FitView) -> str | None:
@@ -200,10 +194,10 @@ def gap_section(fv: FitView) -> str | None:
         rows += [["fit objective", gap.objective], ["objective gap (fit − exact)", gap.objective_gap],
                  ["relative parameter distance ‖θ − θ*‖ / ‖θ*‖", gap.param_distance]]
     verdict = ""
-    if gap is not None:
-        close = gap.param_distance < 1e-3
-        verdict = (f'<p class="{"good" if close else "warn"}">The descent is '
-                   f'{"within 0.1% of" if close else "still away from"} the exact solution.</p>')
+    if gap is not None and fv.converged is not None:
+        what = "at" if fv.converged else "not at"
+        verdict = (f'<p class="{"good" if fv.converged else "warn"}">The descent is {what} the exact solution '
+                   f'(relative distance {gap.distance:.3g}).</p>')
     return verdict + table(["quantity", "value"], rows)
 
 
@@ -228,9 +222,11 @@ def inference_section(fv: FitView, stats: GramStats | None) -> str | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # the gap has its own section
+            # a fit short of its optimum is summarized at the exact answer, and the summary says so
             summary = inference.summarize(stats, fv.coef, fv.intercept, fit_intercept=fv.model.fit_intercept,
                                           feature_names=fv.feature_names, penalized=fv.model.alpha > 0,
-                                          gap=fv.gap)
+                                          gap=fv.gap, rss=stats.rss_min, exact=fv.exact,
+                                          at=inference.default_at(fv.gap, fv.exact))
     except GradfitError as exc:
         return f"<p>No inference statistics for this fit: {escape(str(exc))}</p>"
     return summary._repr_html_()

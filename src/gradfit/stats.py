@@ -323,7 +323,7 @@ def _gap_note(gap: Gap | None, at: str, exact: ExactSolution | None) -> str | No
 
 def default_at(gap: Gap | None, exact: ExactSolution | None) -> str:
     """where a summary is taken by default: at the exact answer when the fit is not at its optimum"""
-    return "exact" if exact is not None and gap is not None and gap.param_distance > GAP_TOL else "fit"
+    return "exact" if exact is not None and gap is not None and gap.distance > GAP_TOL else "fit"
 
 
 def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: bool,

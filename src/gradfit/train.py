@@ -96,13 +96,18 @@ class Outcome:
 
 @dataclass
 class EpochInfo:
-    """what callbacks see after each epoch"""
+    """what a callback receives after each epoch; it returns True to stop the fit there.
 
-    epoch: int
-    step: int
-    loss: float
-    lr: float
-    epochs_total: int
+    ``history`` is the fit's History so far: its last entry is this epoch's when the epoch was
+    recorded (``record_every``), with the coefficients in the data's units.
+    """
+
+    epoch: int  # epochs done
+    step: int  # optimizer steps done
+    loss: float  # training objective at the end of the epoch
+    lr: float  # the epoch's learning rate
+    epochs_total: int  # epochs this run was given
+    history: History | None = None
 
 
 def smooth_gradient(engine, model: LinearModel, theta, rows=None, mask=None) -> tuple[float, Any]:
@@ -271,7 +276,7 @@ class Loop:
         return state.no_improve >= self.n_iter_no_change
 
     def _should_stop(self, state, objective, lr, epochs, outcome, converged: bool) -> bool:
-        info = EpochInfo(state.epoch, state.step, objective, lr, epochs)
+        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history)
         if any(bool(cb(info)) for cb in self.callbacks):
             outcome.stopped_by = "callback"
             return True

@@ -107,6 +107,20 @@ app = typer.Typer(
 
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"gradfit {version('gradfit')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", help="print gradfit's version and exit",
+                                          callback=_version, is_eager=True)) -> None:
+    """Fit linear models by gradient descent, and see what the descent does."""
+
+
 def _register_commands(target: typer.Typer) -> None:
     for name in COMMANDS:
         import_module(f"{__name__}.{name}").register(target)

@@ -274,7 +274,7 @@ def _results_table(model: GDRegressor, summary: dict) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2))
     metrics, gap = summary["metrics"], summary["gap"]
     lr_note = " (chosen by lr='auto')" if model.lr == "auto" else ""
-    changed = {k: v for k, v in model.get_params().items() if k != "verbose" and v != DEFAULTS[k]}
+    changed = {k: v for k, v in model.get_params().items() if k not in ("verbose", "callbacks") and v != DEFAULTS[k]}
     table.add_row("settings", ", ".join(f"{k}={v!r}" for k, v in changed.items()) or "defaults")
     momentum = f" with momentum {model.momentum_:.4g}" if model.optimizer == "sgd" and model.momentum_ else ""
     table.add_row("descent", f"{model.optimizer}{momentum}, {summary['epochs']} epochs, {summary['steps']} steps, "

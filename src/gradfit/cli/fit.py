@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from ..data import read_features, read_table
+from ..callbacks import CSVLogger
+from ..data import read_features, read_table, without
 from ..engines import get_engine
 from ..datasets import load_diabetes
 from ..errors import DataError, OptionError
@@ -28,7 +29,9 @@ DEMO_SETTINGS = dict(seed=0)
 #: exit status of ``fit --strict`` when the fit ended short of the optimum
 EXIT_NOT_AT_OPTIMUM = 3
 
-Data = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row", show_default=False)]
+Data = Annotated[Path, typer.Argument(
+    help="data with a header row: .csv, .csv.gz, .tsv, .tsv.gz, .parquet; - for CSV on standard input; "
+         "a folder or a quoted glob for several files", show_default=False)]
 ModelFile = Annotated[Path, typer.Argument(help="model file written by gradfit fit", show_default=False)]
 Target = Annotated[str, typer.Option("--target", "-t", help="the column to predict", show_default=False)]
 
@@ -39,10 +42,16 @@ def fit_command(
     target: Target,
     features: Annotated[Optional[str], typer.Option(
         "--features", "-f", help="columns to predict from, comma-separated [default: all but the target]")] = None,
+    exclude: Annotated[Optional[str], typer.Option(
+        "--exclude", "-x", help="columns to leave out (all others but the target are features), comma-separated")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="model file to write", rich_help_panel=c.OUTPUT)] = Path(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
         "--history", help="also write the history of the descent as CSV", rich_help_panel=c.OUTPUT)] = None,
+    log: Annotated[Optional[Path], typer.Option(
+        "--log", help="append the history to this CSV file as the fit goes (a killed fit leaves what it did)",
+        rich_help_panel=c.OUTPUT)] = None,
     plots: Annotated[Optional[Path], typer.Option(
         "--plots", help="also write the standard plots as PNG files into this folder", rich_help_panel=c.OUTPUT)] = None,
     report: Annotated[Optional[Path], typer.Option(
@@ -120,13 +129,17 @@ def fit_command(
     inputs = {"data": data}
     if resume is not None and not same_file(resume, out):
         inputs["--resume"] = resume
-    c.check_outputs({"--out": out, "--history": history, "--report": report}, inputs, {"--plots": plots})
+    if log is not None and str(log) == "-":
+        raise OptionError("option --log - : the log goes to a file (use --history - for the history on standard output)")
+    c.check_outputs({"--out": out, "--history": history, "--report": report, "--log": log}, inputs, {"--plots": plots})
     if resume is not None and (model.n_iter_ >= model.epochs_budget_ or model.converged_):
         typer.echo(f"nothing to resume: the fit in {resume} finished ({model.n_iter_} of {model.epochs_budget_} "
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
-    X, y, fit_kwargs = c.load_training_data(model, data, target, c.split_names(features))
+    X, y, fit_kwargs = c.load_training_data(model, data, target, _features(data, target, features, exclude))
+    if log is not None:
+        model.callbacks = [CSVLogger(log)]
     if resume is not None:
         model.resume(X, y, **fit_kwargs)
     else:
@@ -143,6 +156,15 @@ def fit_command(
         _interrupted(model, data, target, out)
     if strict and not model.converged_:
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
+
+
+def _features(data: Path, target: str, features: str | None, exclude: str | None) -> list[str] | None:
+    """the feature columns from --features or --exclude (None: every column but the target)"""
+    if exclude is None:
+        return c.split_names(features)
+    if features is not None:
+        raise OptionError("options --features and --exclude both choose the columns; give one of them")
+    return without(data, target, c.split_names(exclude))
 
 
 def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None:
