@@ -17,7 +17,7 @@ from gradfit.config import FitConfig
 from gradfit.errors import OptionError
 from gradfit.estimator import GDRegressor
 from gradfit.graph import GraphvizMissingWarning, autograd_graph, graph, lesson_graph
-from gradfit.persist import load_model
+from gradfit import load_model
 from gradfit.solver import fit
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

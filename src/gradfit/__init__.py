@@ -3,11 +3,10 @@
 from .datasets import load_diabetes
 from .errors import (AccuracyWarning, ConvergenceWarning, DataError, DivergenceError, GradfitError, ModelFileError,
                      NotAtOptimumWarning, OptionError, PrecisionWarning)
-from .estimator import GDRegressor
+from .estimator import GDRegressor, load_model
 from .graph import graph
 from .history import History
 from .minimize import check_grad, maximize, minimize
-from .persist import load_model
 from .solver import FitResult, fit
 
 __version__ = "0.1.0"

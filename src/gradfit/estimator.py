@@ -15,7 +15,7 @@ from .data import check_arrays, check_X
 from .engines import get_engine
 from .errors import DataError, OptionError
 
-__all__ = ["GDRegressor"]
+__all__ = ["GDRegressor", "load_model"]
 
 
 class GDRegressor(RegressorMixin, BaseEstimator):
@@ -435,3 +435,33 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gram_stats_ = result.stats
         self.preprocessor_ = result.prep
         return self
+
+
+def load_model(path) -> GDRegressor:
+    """Read a model file written by ``save`` (or ``gradfit fit``) back into a fitted GDRegressor.
+
+    The file is treated as untrusted input: it is parsed with limits (size, nesting,
+    digits; no NaN or Infinity), validated whole against ``gradfit.model_schema.SCHEMA``,
+    its fields are checked against each other, and its settings are checked like the
+    estimator's own. Where to connect (``engine_options``) is never restored.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    GDRegressor
+        Fitted: ``predict`` works, and ``history_``, ``exact_``, ``gap_`` and
+        ``gram_stats_`` are restored (``result_`` is None). When the file keeps the
+        descent's position, ``resume``, ``partial_fit`` and ``fit`` with
+        ``warm_start=True`` continue it exactly (optimizer state, epoch, step, seed, lr).
+
+    Raises
+    ------
+    ModelFileError
+        One line naming the file and the field: missing file, not JSON, another
+        format, a newer schema version, a field missing, of the wrong type or out of
+        range, sizes that disagree, settings the estimator refuses.
+    """
+    return persist.load(path, GDRegressor)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from . import outputs
 from .engines import get_engine
 from .errors import OptionError
 from .losses import loss_from, make_loss
 from .model import LinearModel
-from .persist import atomic_write
 
 __all__ = ["Graph", "Node", "graph", "lesson_graph", "autograd_graph", "expression_graph", "write_graph",
            "hypothesis_text",
@@ -153,7 +153,7 @@ def write_graph(g: Graph, path) -> tuple[list[Path], str | None]:
     if not path.parent.is_dir():
         raise OptionError(f"option out={str(path)!r} names a folder that does not exist ({path.parent})")
     dot_path = path if fmt in (".dot", ".gv") else path.with_suffix(".dot")
-    atomic_write(dot_path, g.to_dot())
+    outputs.write(dot_path, g.to_dot())
     if dot_path == path:
         return [dot_path], None
     program = shutil.which("dot")
@@ -162,7 +162,7 @@ def write_graph(g: Graph, path) -> tuple[list[Path], str | None]:
     picture = subprocess.run([program, f"-T{fmt[1:]}", str(dot_path)], capture_output=True, check=False)
     if picture.returncode != 0:
         raise RuntimeError(f"Graphviz dot could not draw {dot_path}: {picture.stderr.decode(errors='replace').strip()}")
-    atomic_write(path, picture.stdout)
+    outputs.write(path, picture.stdout)
     return [dot_path, path], None
 
 

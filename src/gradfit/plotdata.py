@@ -21,7 +21,7 @@ from .losses import loss_from
 from .model import LinearModel
 from .plottext import tr
 from .preprocess import Preprocessor
-from .solver import FitResult
+from .result import FitResult
 from .stats import least_squares_rss
 
 

@@ -17,12 +17,12 @@ from string import Template
 
 import numpy as np
 
+from . import outputs
 from . import stats as inference
 from .errors import ConvergenceWarning, GradfitError, OptionError
 from .figures import standard_figures
 from .gram import GramStats, block_stats
 from .model import LinearModel
-from .persist import atomic_write
 from .plotdata import FitView, Objective, as_arrays, batch_words, view
 from .plots import figure_bytes
 from .preprocess import Preprocessor
@@ -69,7 +69,7 @@ def write_report(model, X=None, y=None, path="report.html", *, target: str | Non
     path = Path(path)
     if not path.parent.is_dir():
         raise OptionError(f"cannot write the report to {path}: folder {path.parent} does not exist")
-    atomic_write(path, render_report(model, X, y, target=target, title=title))
+    outputs.write(path, render_report(model, X, y, target=target, title=title))
     return path
 
 

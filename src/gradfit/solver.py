@@ -13,6 +13,7 @@ import numpy as np
 
 from . import curvature as curv
 from . import exact as exact_mod
+from . import robust
 from .callbacks import ProgressBar
 from .checkpoint import engine_state
 from .config import FitConfig, validate
@@ -22,12 +23,12 @@ from .engines.gram import GramPath
 from .errors import NotAtOptimumWarning, OptionError, PrecisionWarning
 from .exact import ExactSolution, Gap
 from .gram import GramStats, Quadratic
-from . import robust
 from .history import History
 from .losses import make_loss
 from .model import LinearModel
 from .optim import make_optimizer
 from .preprocess import Preprocessor
+from .result import FitResult
 from .schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
 from .train import Loop, Outcome, Steps, TrainState
 from .verdict import DEFAULT_TOL, Facts, GapMeter, Verdict, diagnose
@@ -47,42 +48,6 @@ FLOAT32_LOSS = 1e-4
 #: epochs='auto': the most epochs a full-batch fit is given, and the epochs of a minibatch fit
 MAX_AUTO_EPOCHS = 100_000
 STOCHASTIC_EPOCHS = 100
-
-
-@dataclass
-class FitResult:
-    """everything a fit produced; the estimator copies it into its ``*_`` attributes"""
-
-    coef: list[float]
-    intercept: float
-    history: History
-    outcome: Outcome
-    lr: float
-    seed: int
-    model: LinearModel
-    prep: Preprocessor
-    config: FitConfig
-    exact: ExactSolution | None
-    gap: Gap | None
-    stats: GramStats | None
-    used_gram: bool
-    steps: Steps
-    verdict: Verdict
-    curvature: Curvature | None = None
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def state(self) -> TrainState:
-        return self.outcome.state
-
-    @property
-    def n_iter(self) -> int:
-        return self.outcome.state.epoch
-
-    @property
-    def converged(self) -> bool:
-        """whether the fit ended at the optimum, to tol (see ``verdict``)"""
-        return self.verdict.converged
 
 
 @dataclass

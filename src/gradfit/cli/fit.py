@@ -13,12 +13,12 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from ..callbacks import CSVLogger
 from ..data import read_features, read_table, without
-from ..engines import get_engine
 from ..datasets import load_diabetes
+from ..engines import get_engine
 from ..errors import DataError, OptionError
-from ..estimator import GDRegressor
+from ..estimator import GDRegressor, load_model
 from ..outputs import is_stdout, make_folder, same_file
-from ..persist import atomic_write, load_model
+from ..persist import atomic_write
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
