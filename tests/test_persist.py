@@ -315,3 +315,21 @@ def test_resume_needs_a_kept_descent(fitted, tmp_path):
     model.save(tmp_path / "m.json", include_history=False)
     with pytest.raises(OptionError, match="nothing to resume: this model has no kept descent state"):
         load_model(tmp_path / "m.json").resume(frame, y)
+
+
+def test_a_long_fit_keeps_a_bounded_history_in_its_file(tmp_path):
+    # a model fitted for many epochs used to carry every entry (a 6-feature, 200,000-epoch model was 59.5 MB)
+    from gradfit.persist import HISTORY_IN_FILE
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 6))
+    y = X @ np.arange(6.0) + rng.normal(size=50)
+    model = GDRegressor(lr=1e-4, epochs=3 * HISTORY_IN_FILE, tol=None, preprocess="none").fit(X, y)
+    model.save(tmp_path / "m.json")
+    model.save(tmp_path / "full.json", include_history="full")
+    loaded, full = load_model(tmp_path / "m.json"), load_model(tmp_path / "full.json")
+    assert len(full.history_) == len(model.history_) == 3 * HISTORY_IN_FILE + 1
+    assert len(loaded.history_) == HISTORY_IN_FILE
+    assert loaded.history_[0] == model.history_[0] and loaded.history_[-1] == model.history_[-1]
+    assert (tmp_path / "m.json").stat().st_size < (tmp_path / "full.json").stat().st_size / 2.5
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

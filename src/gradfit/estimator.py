@@ -372,7 +372,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         return stats.model_summary(self, X, y, cov_type=cov_type, at=at)
 
-    def save(self, path, include_history: bool = True) -> None:
+    def save(self, path, include_history: bool | str = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.persist.save``)"""
         persist.save(self, path, include_history=include_history)
 

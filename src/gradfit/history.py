@@ -64,6 +64,16 @@ class History:
         n = len(self.columns["coef"][0]) if len(self) else 0
         return list(self.feature_names or [f"x{j}" for j in range(n)])
 
+    def thinned(self, max_entries: int) -> "History":
+        """at most ``max_entries`` entries spread evenly over the run, the first and the last kept"""
+        n = len(self)
+        if n <= max_entries:
+            return self
+        keep = sorted({round(k * (n - 1) / (max_entries - 1)) for k in range(max_entries)})
+        out = History(feature_names=self.feature_names)
+        out.columns = {name: [values[k] for k in keep] for name, values in self.columns.items()}
+        return out
+
     def to_records(self, start: int = 0) -> list[dict]:
         """one flat dict per entry (from entry ``start`` on), a column per coefficient (``coef[name]``)"""
         names = self._coef_names()

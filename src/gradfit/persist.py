@@ -33,6 +33,8 @@ __all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load", "atomic_write", "train_me
 
 #: Gram statistics (d² numbers) are kept in the file up to this many features
 GRAM_IN_FILE_MAX = 1000
+#: history entries a model file keeps (spread over the run; the whole history goes to --history FILE)
+HISTORY_IN_FILE = 2000
 
 
 def atomic_write(path, data: str | bytes) -> None:
@@ -100,7 +102,14 @@ def _steps_to_dict(model) -> dict | None:
     return None if steps is None else steps._asdict()
 
 
-def model_to_dict(model, include_history: bool = True) -> dict:
+def _history_to_dict(history: History | None, include: bool | str) -> dict | None:
+    """the history kept in the file: at most HISTORY_IN_FILE entries spread over the run ("full": all)"""
+    if not include or history is None:
+        return None
+    return (history if include == "full" else history.thinned(HISTORY_IN_FILE)).to_dict()
+
+
+def model_to_dict(model, include_history: bool | str = True) -> dict:
     """the document ``save`` writes"""
     names = getattr(model, "feature_names_in_", None)
     history = getattr(model, "history_", None)
@@ -126,13 +135,13 @@ def model_to_dict(model, include_history: bool = True) -> dict:
         "exact": model.exact_.to_dict() if model.exact_ is not None else None,
         "gap": model.gap_.to_dict() if model.gap_ is not None else None,
         "gram_stats": _gram_to_dict(getattr(model, "gram_stats_", None)),
-        "history": history.to_dict() if include_history and history is not None else None,
+        "history": _history_to_dict(history, include_history),
         "descent": _descent(model) if include_history else None,
     }
     return jsonable(doc)
 
 
-def save(model, path, include_history: bool = True) -> None:
+def save(model, path, include_history: bool | str = True) -> None:
     """Write a fitted ``GDRegressor`` to a JSON model file.
 
     Parameters
@@ -141,8 +150,11 @@ def save(model, path, include_history: bool = True) -> None:
         A fitted model.
     path : str or Path
         Where to write; the file appears complete or not at all.
-    include_history : bool, default=True
-        Keep the history of the descent in the file.
+    include_history : bool or "full", default=True
+        Keep the history of the descent in the file: True keeps at most ``HISTORY_IN_FILE``
+        entries spread evenly over the run (the first and last among them), so the file stays
+        small however long the fit; "full" keeps every entry; False none (the file then cannot
+        be resumed). ``history_.to_csv(path)`` (CLI ``--history FILE``) writes the whole history.
 
     Examples
     --------
