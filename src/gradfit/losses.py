@@ -20,6 +20,14 @@ Conventions (``r = ŷ − y``):
 The derivative is the one SGDRegressor uses at a kink: 0 at r = 0 (quantile), r itself or ±ε
 at |r| = ε (huber: inside), 0 at |r| = ε (epsilon_insensitive).
 
+Mapping to scikit-learn (tested in tests/test_losses.py): ``SGDRegressor(loss=L, epsilon=ε,
+penalty=None, learning_rate="constant", eta0=lr, shuffle=False, average=A)`` makes the steps of
+``GDRegressor(loss=L, epsilon=ε, lr=lr, batch_size=1, momentum=0, shuffle=False, preprocess="none",
+average=A)`` for L in huber, epsilon_insensitive, squared_epsilon_insensitive (its L2 penalty
+shrinks w before the gradient step, ours adds l2·w to the gradient: equal only without one).
+``QuantileRegressor(quantile=τ, alpha=a)`` minimizes our quantile objective with alpha=a,
+l1_ratio=1 and preprocess="none" (its L1 penalty acts on the coefficients in the data's units).
+
 Only a quadratic loss has Gram statistics that hold its whole objective: the Gram path,
 the closed-form exact answer, the OLS statistics, the loss surface and the graph consult
 ``Loss.is_quadratic`` (and ``Loss.c``, the squared loss's (c/2)·r² factor).
