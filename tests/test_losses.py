@@ -114,6 +114,18 @@ def test_quantile_exact_answer_matches_quantile_regressor():
     assert model.exact_.intercept == pytest.approx(ref.intercept_, rel=1e-9)
 
 
+def test_quantile_with_l1_matches_quantile_regressor_with_alpha():
+    """QuantileRegressor's alpha·‖w‖₁ is our alpha with l1_ratio=1 on the raw data (preprocess='none')"""
+    X, y = heavy_tailed(n=150, d=3, seed=13)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GDRegressor(loss="quantile", quantile=0.3, alpha=0.05, l1_ratio=1.0, preprocess="none",
+                            epochs=1).fit(X, y)
+    ref = QuantileRegressor(quantile=0.3, alpha=0.05, solver="highs").fit(X, y)
+    np.testing.assert_allclose(model.exact_.coef, ref.coef_, rtol=1e-8, atol=1e-10)
+    assert model.exact_.intercept == pytest.approx(ref.intercept_, rel=1e-8)
+
+
 @pytest.mark.parametrize("name", ["huber", "squared_epsilon_insensitive"])
 def test_smooth_exact_answer_is_the_optimum(name):
     """Newton on the rows' quadratic pieces against BFGS to full precision, and a vanishing gradient"""
