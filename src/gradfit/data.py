@@ -331,14 +331,16 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     if n_x < 2:
         what = "no rows (0 samples)" if n_x == 0 else "a single row (1 sample)"
         raise DataError(f"{source} has {what}; a fit needs at least 2")
-    check_X(X, feature_names, source=source, first_row=first_row)
+    clean = _finite_and_in_scale(X, largest_value(n_x))  # one pass settles most data; else column by column
+    if not clean:
+        check_X(X, feature_names, source=source, first_row=first_row)
     column = _target_column(y)
     if column is not None:
         label = f"{source}: column {target!r}" if first_row == 1 else target
         values = _to_float(column, label, first_row)
         _check_finite(values, label, first_row)
         _check_scale(values, label, first_row, n_x)
-    if X.ndim == 2 and not (isinstance(X, np.ndarray) and X.dtype.kind == "c"):
+    if not clean and X.ndim == 2 and not (isinstance(X, np.ndarray) and X.dtype.kind == "c"):
         for name, values in _named_columns(X, feature_names):
             label = f"{source}: column {name!r}"
             _check_scale(_to_float(values, label, first_row), label, first_row, n_x)
@@ -347,6 +349,16 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
 def largest_value(n_rows: int) -> float:
     """the largest |value| whose square, summed over ``n_rows`` rows (with room to spare), stays finite"""
     return math.sqrt(np.finfo(np.float64).max / (16.0 * max(n_rows, 1)))
+
+
+def _finite_and_in_scale(X, limit: float) -> bool:
+    """True when X is a float array whose values are all finite and within ±limit, as its column sums of
+    squares show in one pass (with a factor 2 to spare); False otherwise or when that cannot be told"""
+    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f" and X.size):
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.einsum("ij,ij->j", X, X)
+    return bool(np.all(squares <= np.float64(limit) * limit / 2))  # compared in float64, whatever X holds
 
 
 def _check_scale(col: np.ndarray, label: str, first_row: int, n_rows: int) -> None:
