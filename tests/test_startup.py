@@ -92,3 +92,29 @@ def test_unknown_command_suggests_the_closest():
 
     result = CliRunner().invoke(app, ["fitt"])
     assert result.exit_code == 2 and "Did you mean 'fit'?" in result.output
+
+
+def test_running_predict_loads_no_estimator_solver_or_engine(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from gradfit import GDRegressor
+
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    model = GDRegressor(seed=0).fit(frame, X @ [1.0, -2.0] + 0.5)
+    model.save(tmp_path / "m.json")
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    modules = _loaded(f"""
+import contextlib, io
+from gradfit.cli import app
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        app(["predict", {str(tmp_path / "m.json")!r}, {str(tmp_path / "d.csv")!r}], prog_name="gradfit")
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+assert out.getvalue().startswith("prediction\\n") and len(out.getvalue().splitlines()) == 51
+""")
+    assert _heavy(modules) == []
+    assert not {"sklearn", "scipy", "gradfit.estimator", "gradfit.solver", "gradfit.engines.numpy"} & modules

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -16,7 +17,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
-import scipy.sparse
 
 from .errors import DataError
 
@@ -209,6 +209,12 @@ def _row(i: int, first_row: int) -> str:
     return f"row {i + 1}" if first_row == 1 else f"row index {i}"
 
 
+def _is_sparse(X) -> bool:
+    """scipy.sparse.issparse(X), without importing SciPy (a sparse matrix in hand means it is imported)"""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
 def _to_float(values, label: str, first_row: int) -> np.ndarray:
     """a column as float64; DataError naming the first value that is not a number"""
     if isinstance(values, pd.Series) and (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
@@ -259,7 +265,7 @@ def _array(values, label: str) -> np.ndarray:
 
 def check_X(X, feature_names=None, *, source: str = "X", first_row: int = 0) -> None:
     """check a 2-D feature table: numeric, no missing or infinite values (see ``check_arrays``)"""
-    if scipy.sparse.issparse(X):
+    if _is_sparse(X):
         return
     if isinstance(X, pd.DataFrame):
         check_unique([str(c) for c in X.columns], source)
@@ -318,7 +324,7 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     ...
     gradfit.errors.DataError: X: column 'x0' has a missing value (NaN) at row index 1
     """
-    if scipy.sparse.issparse(X):
+    if _is_sparse(X):
         return  # sparse input: scikit-learn says it is not supported
     if y is None:
         raise DataError(f"fit requires y to be passed, but the target y is None; give the targets, "

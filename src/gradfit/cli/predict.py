@@ -36,8 +36,6 @@ def predict_command(
 
     gradfit predict model.json new-houses.parquet --out predictions.csv
     """
-    import pandas as pd
-
     from ..model_reader import read_predictor
     from ..outputs import write
 
@@ -45,7 +43,7 @@ def predict_command(
     model = read_predictor(model_file)
     predictions = model.predict(_prediction_matrix(model, data))
     check_finite_predictions(predictions, data)
-    text = pd.DataFrame({"prediction": predictions}).to_csv(index=False)
+    text = "prediction\n" + "".join(f"{value!r}\n" for value in predictions.tolist())  # as pandas' to_csv writes
     if out is None:
         typer.echo(text, nl=False)
     else:
