@@ -32,7 +32,7 @@ def test_message_when_compiling_and_silence_when_cached(tmp_path):
     (tmp_path / "tiny.py").write_text("from numba import njit\n\n@njit(cache=True)\ndef double(x):\n    return 2 * x\n")
     first = _run(tmp_path, tmp_path / "cache")
     assert "will_compile True" in first.stdout
-    assert first.stderr.startswith("gradfit: compiling tiny once for this install (about a minute")
+    assert first.stderr.startswith("gradfit: compiling tiny for this kind of array, once per install (up to a minute")
     assert str(tmp_path / "cache") in first.stderr and "gradfit: compiled tiny in" in first.stderr
     second = _run(tmp_path, tmp_path / "cache")  # a new process: loads from the cache, says nothing
     assert "will_compile False" in second.stdout and second.stderr == ""
