@@ -18,16 +18,15 @@ from ..config import FitConfig, validate
 from ..data import read_table
 from ..errors import OptionError
 from ..estimator import GDRegressor
-from ..outputs import is_stdout, transaction
+from ..outputs import is_stdout
 from ..persist import atomic_write, jsonable, train_metrics
-from . import signals
+from ._outputs import OUTPUT, JsonOut, Quiet, all_or_nothing, check_outputs  # noqa: F401 (the commands' c.*)
 
 console = Console(highlight=False)
 
 #: the estimator's defaults, shown in the options' help
 DEFAULTS = GDRegressor().get_params()
 MODEL = "Model settings"
-OUTPUT = "Output"
 
 
 def _model_option(name: str, help_text: str, *flags: str, **kwargs):
@@ -81,9 +80,6 @@ Gram = Annotated[Optional[str], _model_option(
     "gram", "full-batch steps from Gram statistics: auto, on or off", "--gram")]
 Scheduler = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Dask scheduler address (with --engine dask)", rich_help_panel=MODEL)]
-
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors", rich_help_panel=OUTPUT)]
-JsonOut = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout", rich_help_panel=OUTPUT)]
 
 
 def _number_or_text(text: str, convert=float):
@@ -161,13 +157,6 @@ def split_names(text: str | None, option: str = "--features") -> list[str] | Non
     return names
 
 
-def check_outputs(outputs: dict, inputs: dict | None = None, folders: dict | None = None) -> None:
-    """refuse, before any work, outputs that collide with inputs or each other, or cannot be written"""
-    from ..outputs import check_outputs as check
-
-    check(outputs, inputs or {}, folders or {})
-
-
 def stdout_outputs(**paths) -> list[str]:
     """the options among ``paths`` that write to standard output ('-')"""
     return [f"--{name.replace('_', '-')}" for name, path in paths.items() if is_stdout(path)]
@@ -179,13 +168,6 @@ def drawing():
     import matplotlib
 
     with matplotlib.rc_context({"text.parse_math": False}):
-        yield
-
-
-@contextlib.contextmanager
-def all_or_nothing():
-    """every file written inside is kept only if the block succeeds; stop signals wait until it ends"""
-    with signals.keeping(), transaction():
         yield
 
 

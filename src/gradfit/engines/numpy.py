@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
+from ..jit_cache import compiling
 from ..accurate import ResidualPass, residual_pass
 from ..errors import OptionError
 from ..gram import GramStats, block_stats
@@ -163,7 +164,7 @@ class NumpyEngine(Engine):
         theta = np.array(state.theta, dtype=np.float64)
         slots, t0, fresh = pack_state(code, state.opt_state, theta.shape[0])
         model = self.model
-        t = kernels.run_epoch(
+        t = compiling(kernels.run_epoch)(
             self.X, self.y, order if order is not None else np.empty(0, np.int64), order is not None,
             int(loop.batch_size), theta, slots, t0, fresh, code, hyper, float(lr), float(model.l2),
             float(model.l1), float(model.c), self.shift, 1.0 / self.scale, float(self.y_shift),
