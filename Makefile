@@ -10,6 +10,7 @@ $(BIN)/gradfit: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(PIP) -e ".[all,test]"
+	$(BIN)/python -m gradfit.jit_cache  # compile the epoch kernels into Numba's cache now, not at the first fit
 	touch $(BIN)/gradfit
 
 venv: $(BIN)/gradfit
@@ -27,6 +28,7 @@ fuzz: venv
 	GRADFIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 0 -q -s -p no:cacheprovider tests/test_fuzz.py
 
 bench: venv
+	$(BIN)/python benchmarks/whole_fits.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_torch_gpu.py
 	$(BIN)/python benchmarks/bench_dask_outofcore.py

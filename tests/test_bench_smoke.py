@@ -29,3 +29,13 @@ def test_dask_out_of_core_benchmark_smoke_mode():
     out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "rows/s" in out.stdout and "peak" in out.stdout.lower()
+
+
+def test_whole_fits_benchmark_smoke_mode_prints_every_row():
+    script = BENCH.parent / "whole_fits.py"
+    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300,
+                         cwd=BENCH.parent)
+    assert out.returncode == 0, out.stderr
+    for needle in ("whole fit of 5 epochs", "sklearn SGDRegressor(max_iter=5)", "marginal epoch",
+                   "fixed cost of a fit", "gradfit --help", "import numpy", "load average"):
+        assert needle in out.stdout

@@ -19,7 +19,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
-import scipy.sparse
 
 from .errors import DataError
 
@@ -320,6 +319,12 @@ def _row(i: int, first_row: int) -> str:
     return f"row {i + 1}" if first_row == 1 else f"row index {i}"
 
 
+def _is_sparse(X) -> bool:
+    """scipy.sparse.issparse(X), without importing SciPy (a sparse matrix in hand means it is imported)"""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
 def _to_float(values, label: str, first_row: int) -> np.ndarray:
     """a column as float64; DataError naming the first value that is not a number"""
     if isinstance(values, pd.Series) and (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
@@ -370,7 +375,7 @@ def _array(values, label: str) -> np.ndarray:
 
 def check_X(X, feature_names=None, *, source: str = "X", first_row: int = 0) -> None:
     """check a 2-D feature table: numeric, no missing or infinite values (see ``check_arrays``)"""
-    if scipy.sparse.issparse(X):
+    if _is_sparse(X):
         return
     if isinstance(X, pd.DataFrame):
         check_unique([str(c) for c in X.columns], source)
@@ -429,7 +434,7 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     ...
     gradfit.errors.DataError: X: column 'x0' has a missing value (NaN) at row index 1
     """
-    if scipy.sparse.issparse(X):
+    if _is_sparse(X):
         return  # sparse input: scikit-learn says it is not supported
     if y is None:
         raise DataError(f"fit requires y to be passed, but the target y is None; give the targets, "
@@ -442,14 +447,16 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     if n_x < 2:
         what = "no rows (0 samples)" if n_x == 0 else "a single row (1 sample)"
         raise DataError(f"{source} has {what}; a fit needs at least 2")
-    check_X(X, feature_names, source=source, first_row=first_row)
+    clean = _finite_and_in_scale(X, largest_value(n_x))  # one pass settles most data; else column by column
+    if not clean:
+        check_X(X, feature_names, source=source, first_row=first_row)
     column = _target_column(y)
     if column is not None:
         label = f"{source}: column {target!r}" if first_row == 1 else target
         values = _to_float(column, label, first_row)
         _check_finite(values, label, first_row)
         _check_scale(values, label, first_row, n_x)
-    if X.ndim == 2 and not (isinstance(X, np.ndarray) and X.dtype.kind == "c"):
+    if not clean and X.ndim == 2 and not (isinstance(X, np.ndarray) and X.dtype.kind == "c"):
         for name, values in _named_columns(X, feature_names):
             label = f"{source}: column {name!r}"
             _check_scale(_to_float(values, label, first_row), label, first_row, n_x)
@@ -458,6 +465,16 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
 def largest_value(n_rows: int) -> float:
     """the largest |value| whose square, summed over ``n_rows`` rows (with room to spare), stays finite"""
     return math.sqrt(np.finfo(np.float64).max / (16.0 * max(n_rows, 1)))
+
+
+def _finite_and_in_scale(X, limit: float) -> bool:
+    """True when X is a float array whose values are all finite and within ±limit, as its column sums of
+    squares show in one pass (with a factor 2 to spare); False otherwise or when that cannot be told"""
+    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f" and X.size):
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.einsum("ij,ij->j", X, X)
+    return bool(np.all(squares <= np.float64(limit) * limit / 2))  # compared in float64, whatever X holds
 
 
 def _check_scale(col: np.ndarray, label: str, first_row: int, n_rows: int) -> None:

@@ -1,6 +1,8 @@
-"""Errors and warnings that users see: one clear line naming the culprit."""
+"""Errors and warnings that users see: one clear line naming the culprit.
 
-from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+``ConvergenceWarning`` (and ``NotAtOptimumWarning``) subclass scikit-learn's, whose import takes about
+a second; they are made on first use (PEP 562), so commands that fit nothing never pay for it.
+"""
 
 __all__ = [
     "GradfitError",
@@ -41,17 +43,34 @@ class ModelFileError(GradfitError):
     """a model file is missing, malformed or written by an incompatible version"""
 
 
-class ConvergenceWarning(_SklearnConvergenceWarning):
-    """the fit did not reach what it was asked to reach"""
-
-
-class NotAtOptimumWarning(ConvergenceWarning):
-    """the fit ended farther from the exact optimum than ``tol``; the message says why and what would fix it"""
-
-
 class PrecisionWarning(UserWarning):
     """the data lose digits in the floating-point type the descent runs in"""
 
 
 class AccuracyWarning(RuntimeWarning):
     """the exact answer is less accurate, or less unique, than a least-squares answer usually is"""
+
+
+class ConvergenceWarningBase(UserWarning):
+    """a base of ``ConvergenceWarning`` that loads nothing, for warning filters set before any fit"""
+
+
+def _convergence_warnings() -> dict:
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+
+    class ConvergenceWarning(SklearnConvergenceWarning, ConvergenceWarningBase):
+        """the fit did not reach what it was asked to reach"""
+
+    class NotAtOptimumWarning(ConvergenceWarning):
+        """the fit ended farther from the exact optimum than ``tol``; the message says why and what would fix it"""
+
+    for cls in (ConvergenceWarning, NotAtOptimumWarning):
+        cls.__module__, cls.__qualname__ = __name__, cls.__name__
+    return {"ConvergenceWarning": ConvergenceWarning, "NotAtOptimumWarning": NotAtOptimumWarning}
+
+
+def __getattr__(name: str):
+    if name in ("ConvergenceWarning", "NotAtOptimumWarning"):
+        globals().update(_convergence_warnings())
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,7 +36,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         epsilon·|r| − ½epsilon² beyond (SGDRegressor's); "epsilon_insensitive" max(0, |r| − epsilon),
         "squared_epsilon_insensitive" its square (both SGDRegressor's);
         "quantile" the pinball loss of level ``quantile`` (QuantileRegressor's). Each has an exact
-        answer (``gradfit.robust`` for the last three; with a penalty: Huber with L2 only, the
+        answer (``gradfit.robust`` for the robust ones; with a penalty: the smooth ones with L2 only, the
         others with L1 only). Inference statistics (``summary``) are for the squared losses.
     epsilon : float > 0, default=0.1
         The width of Huber's quadratic zone and of epsilon_insensitive's dead zone.

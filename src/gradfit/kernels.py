@@ -28,6 +28,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .jit_cache import compiling
 from .model import soft_threshold
 
 __all__ = ["Rows", "Fold", "Penalty", "Descent", "run_epoch"]
@@ -263,5 +264,5 @@ def run_epoch(rows: Rows, fold: Fold, penalty: Penalty, descent: Descent, t: int
     of ``gradfit.optim`` and ``gradfit.losses``; they are compiled here (once each).
     """
     gather = compiled((gather1, gather2, gather3)[descent.slots.shape[0] - 1])
-    return epoch(rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
-                 compiled(deriv), compiled(average))
+    return compiling(epoch)(rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule),
+                            gather, compiled(deriv), compiled(average))

@@ -19,12 +19,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import outputs
 from .checkpoint import checkpoint_from_dict, descent_to_dict, resume_point
-from .config import FitConfig, validate
-from .errors import GradfitError, ModelFileError, OptionError
+from .errors import ModelFileError
 from .exact import ExactSolution, Gap
 from .gram import GramStats
 from .history import History
-from .model_schema import FORMAT, SCHEMA_VERSION, check_consistency, read_document
+from .model_reader import read_model_document
+from .model_schema import FORMAT, SCHEMA_VERSION
 from .preprocess import Preprocessor
 from .train import Steps
 from .verdict import Verdict
@@ -234,41 +234,12 @@ def _history(data: dict) -> History:
     return History.from_dict(data)
 
 
-def _params(data: dict, path: Path) -> dict:
-    """settings as GDRegressor takes them, checked like the estimator's own.
-
-    Where to connect or what to run is never taken from a file: ``engine_options``
-    (a Dask scheduler address, cluster settings) is dropped.
-    """
-    params = {**data, "engine_options": None}
-    if isinstance(params.get("betas"), list):
-        params["betas"] = tuple(params["betas"])
-    if isinstance(params.get("init"), list):
-        params["init"] = tuple(params["init"])
-    try:
-        validate(FitConfig.from_params(params))
-        get_engine_name(params.get("engine", "numpy"))
-    except GradfitError as exc:
-        raise ModelFileError(f"model file {path}: field 'params': {exc}") from None
-    return params
-
-
-def get_engine_name(name: str) -> str:
-    """``name`` if it is a registered engine; OptionError otherwise (nothing is imported)"""
-    from .engines import available_engines
-
-    if name not in available_engines():
-        raise OptionError(f"option engine={name!r} is not one of {available_engines()}")
-    return name
-
-
 def load(path, estimator_class):
     """a fitted ``estimator_class`` (``GDRegressor``) from a model file; see ``gradfit.estimator.load_model``"""
     path = Path(path)
-    doc = read_document(path)
-    check_consistency(doc, path)
+    doc = read_model_document(path)
     d = len(doc["coef"])
-    model = estimator_class(**_params(doc["params"], path))
+    model = estimator_class(**doc["params"])
     model.coef_ = np.asarray(doc["coef"], dtype=np.float64)
     model.intercept_ = float(doc["intercept"])
     model.n_features_in_ = d

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import sys
 import warnings
-from importlib import import_module
 
 import typer
 from typer.core import TyperGroup
 
-from ..errors import ConvergenceWarning, GradfitError
-from . import signals
+from ..errors import ConvergenceWarningBase, GradfitError
+from . import _lazy, signals
 from ._click import ClickException, NoArgsIsHelpError, UsageError
 
-#: modules of this package that add commands, each through ``register(app: typer.Typer) -> None``
-COMMANDS = ("fit", "summary", "plot", "report", "graph", "lesson", "playground")
+#: modules of this package that add commands, each through ``register(app: typer.Typer) -> None``;
+#: a module is imported only when one of its commands runs or shows its help (see ``_lazy``)
+COMMANDS = ("fit", "predict", "summary", "plot", "report", "graph", "lesson", "playground")
 
 #: exit status for user errors (like a usage error) and for Ctrl-C
 EXIT_USER_ERROR = 2
@@ -74,7 +74,7 @@ class GradfitGroup(TyperGroup):
             with warnings.catch_warnings(), signals.stop_on_signals():
                 warnings.showwarning = lambda message, *_a, **_k: held.append(_one_line(message) if isinstance(
                     message, Warning) else str(message))
-                warnings.simplefilter("always", ConvergenceWarning)  # a fit short of the optimum always says so
+                warnings.simplefilter("always", ConvergenceWarningBase)  # a fit short of the optimum always says so
                 result = super().invoke(ctx)
         except BrokenPipeError:
             raise
@@ -89,6 +89,45 @@ class GradfitGroup(TyperGroup):
         return result
 
 
+class LazyGradfitGroup(GradfitGroup):
+    """the ``gradfit`` group: the commands of ``COMMANDS``, each module imported when first needed"""
+
+    _listing = False  # True while the help lists the commands: stand-ins are enough
+
+    def _listed(self) -> dict:
+        return _lazy.listed(__name__, COMMANDS)
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return [*self._listed(), *(name for name in self.commands if name not in self._listed())]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):
+        entry = self._listed().get(cmd_name)
+        if cmd_name not in self.commands and entry is not None:
+            if self._listing:
+                return _lazy.placeholder(cmd_name, entry, self.rich_markup_mode)
+            for name, command in _lazy.load(entry.module, self.rich_markup_mode).items():
+                self.commands.setdefault(name, command)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]):
+        if args and args[0] in self._listed():
+            return super().resolve_command(ctx, args)
+        unknown = {name: None for name in self._listed() if name not in self.commands}
+        self.commands.update(unknown)  # names only: an unknown command's error suggests the closest
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            for name in unknown:
+                del self.commands[name]
+
+    def format_help(self, ctx: typer.Context, formatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 def _show_warnings(held: list[str]) -> None:
     for text in dict.fromkeys(held):  # each distinct warning once, in order
         typer.echo(f"warning: {text}", err=True)
@@ -96,7 +135,7 @@ def _show_warnings(held: list[str]) -> None:
 
 app = typer.Typer(
     name="gradfit",
-    cls=GradfitGroup,
+    cls=LazyGradfitGroup,
     help="Fit linear models by gradient descent, and see what the descent does.\n\n"
     "Start with [bold]gradfit demo[/bold]; then [bold]gradfit fit DATA --target COLUMN[/bold].",
     no_args_is_help=True,
@@ -116,17 +155,9 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _options(version: bool = typer.Option(False, "--version", help="print gradfit's version and exit",
-                                          callback=_version, is_eager=True)) -> None:
-    """Fit linear models by gradient descent, and see what the descent does."""
-
-
-def _register_commands(target: typer.Typer) -> None:
-    for name in COMMANDS:
-        import_module(f"{__name__}.{name}").register(target)
-
-
-_register_commands(app)
+def _group(version: bool = typer.Option(False, "--version", help="print gradfit's version and exit",
+                                        callback=_version, is_eager=True)) -> None:
+    """makes ``app`` a group before any command is loaded (the help is the app's); --version"""
 
 
 def main() -> None:

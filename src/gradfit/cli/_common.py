@@ -14,23 +14,22 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..config import FitConfig, validate
+from ..config import FitConfig, check_backend, validate
 from ..data import read_table
 from ..engines import get_engine
-from ..losses import LOSSES
-from ..optim import OPTIMIZERS
 from ..errors import OptionError
 from ..estimator import GDRegressor
-from ..outputs import is_stdout, transaction
+from ..losses import LOSSES
+from ..optim import OPTIMIZERS
+from ..outputs import is_stdout
 from ..persist import atomic_write, jsonable, train_metrics
-from . import signals
+from ._outputs import OUTPUT, JsonOut, Quiet, all_or_nothing, check_outputs  # noqa: F401 (the commands' c.*)
 
 console = Console(highlight=False)
 
 #: the estimator's defaults, shown in the options' help
 DEFAULTS = GDRegressor().get_params()
 MODEL = "Model settings"
-OUTPUT = "Output"
 
 
 def _model_option(name: str, help_text: str, *flags: str, **kwargs):
@@ -91,9 +90,6 @@ Gram = Annotated[Optional[str], _model_option(
     "gram", "full-batch steps from Gram statistics: auto, on or off", "--gram")]
 Scheduler = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Dask scheduler address (with --engine dask)", rich_help_panel=MODEL)]
-
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="print nothing but errors", rich_help_panel=OUTPUT)]
-JsonOut = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout", rich_help_panel=OUTPUT)]
 
 
 def _number_or_text(text: str, convert=float):
@@ -158,7 +154,9 @@ def model_params(options: dict) -> dict:
 def build_model(params: dict) -> GDRegressor:
     """a GDRegressor with these settings, checked before any data is read"""
     model = GDRegressor(**params)
-    validate(FitConfig.from_params({**model.get_params(), "engine_options": model.engine_options or {}}))
+    config = FitConfig.from_params({**model.get_params(), "engine_options": model.engine_options or {}})
+    validate(config)
+    check_backend(config)
     return model
 
 
@@ -172,13 +170,6 @@ def split_names(text: str | None, option: str = "--features") -> list[str] | Non
     return names
 
 
-def check_outputs(outputs: dict, inputs: dict | None = None, folders: dict | None = None) -> None:
-    """refuse, before any work, outputs that collide with inputs or each other, or cannot be written"""
-    from ..outputs import check_outputs as check
-
-    check(outputs, inputs or {}, folders or {})
-
-
 def stdout_outputs(**paths) -> list[str]:
     """the options among ``paths`` that write to standard output ('-')"""
     return [f"--{name.replace('_', '-')}" for name, path in paths.items() if is_stdout(path)]
@@ -190,13 +181,6 @@ def drawing():
     import matplotlib
 
     with matplotlib.rc_context({"text.parse_math": False}):
-        yield
-
-
-@contextlib.contextmanager
-def all_or_nothing():
-    """every file written inside is kept only if the block succeeds; stop signals wait until it ends"""
-    with signals.keeping(), transaction():
         yield
 
 

@@ -1,27 +1,24 @@
-"""Commands to fit, use and try a model: fit, predict, evaluate, demo."""
+"""Commands to fit and try a model: fit, demo (predict and evaluate are in ``predict``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
-import pandas as pd
 import typer
-from rich.table import Table
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from ..callbacks import CSVLogger
-from ..data import read_features, read_table, without
+from ..data import without
 from ..datasets import load_diabetes
 from ..engines import get_engine
-from ..errors import DataError, OptionError
+from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
 from ..outputs import is_stdout, make_folder, same_file
 from ..persist import atomic_write
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
+from .predict import Data, Target
 
 #: what ``gradfit demo`` fits: the defaults (standardized features, heavy-ball steps tuned to the data)
 DEMO_SETTINGS = dict(seed=0)
@@ -29,11 +26,6 @@ DEMO_SETTINGS = dict(seed=0)
 #: exit status of ``fit --strict`` when the fit ended short of the optimum
 EXIT_NOT_AT_OPTIMUM = 3
 
-Data = Annotated[Path, typer.Argument(
-    help="data with a header row: .csv, .csv.gz, .tsv, .tsv.gz, .parquet; - for CSV on standard input; "
-         "a folder or a quoted glob for several files", show_default=False)]
-ModelFile = Annotated[Path, typer.Argument(help="model file written by gradfit fit", show_default=False)]
-Target = Annotated[str, typer.Option("--target", "-t", help="the column to predict", show_default=False)]
 
 
 def fit_command(
@@ -220,90 +212,6 @@ def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Pa
     return files
 
 
-def _prediction_matrix(model: GDRegressor, path: Path):
-    """the model's feature columns of a data file, as the model was fitted on them"""
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        return c.frame(read_features(path, list(names)), list(names))
-    X = read_features(path, None)
-    if X.shape[1] != model.n_features_in_:
-        raise DataError(f"data file {path} has {X.shape[1]} columns but the model takes "
-                        f"{model.n_features_in_} features")
-    return X
-
-
-def predict_command(
-    model_file: ModelFile,
-    data: Data,
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="write the predictions here [default: stdout]", rich_help_panel=c.OUTPUT)] = None,
-) -> None:
-    """Predict with a saved model: one column, 'prediction', as CSV.
-
-    DATA needs the model's feature columns (others are ignored).
-
-    Examples:
-
-    gradfit predict model.json new-houses.csv
-
-    gradfit predict model.json new-houses.parquet --out predictions.csv
-    """
-    c.check_outputs({"--out": out}, {"model": model_file, "data": data})
-    model = load_model(model_file)
-    predictions = model.predict(_prediction_matrix(model, data))
-    _check_finite_predictions(predictions, data)
-    text = pd.DataFrame({"prediction": predictions}).to_csv(index=False)
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        with c.all_or_nothing():
-            atomic_write(out, text)
-
-
-def _check_finite_predictions(predictions: np.ndarray, data: Path) -> None:
-    """DataError naming the first row whose prediction overflowed (huge values times the coefficients)"""
-    bad = ~np.isfinite(predictions)
-    if bad.any():
-        row = int(np.argmax(bad)) + 1
-        raise DataError(f"data file {data}: the prediction for row {row} is not a finite number "
-                        f"(its values times the model's coefficients overflow float64)")
-
-
-def evaluate_command(
-    model_file: ModelFile,
-    data: Data,
-    target: Target,
-    json_out: c.JsonOut = False,
-) -> None:
-    """Score a saved model on DATA: R², MSE, RMSE and MAE.
-
-    Examples:
-
-    gradfit evaluate model.json test.csv --target price
-
-    gradfit evaluate model.json test.parquet -t price --json
-    """
-    model = load_model(model_file)
-    fitted_names = getattr(model, "feature_names_in_", None)
-    X, y, names = read_table(data, target, list(fitted_names) if fitted_names is not None else None)
-    if fitted_names is None and X.shape[1] != model.n_features_in_:
-        raise DataError(f"data file {data} has {X.shape[1]} columns besides the target {target!r} but the model "
-                        f"takes {model.n_features_in_} features (it was fitted without column names)")
-    predictions = model.predict(c.frame(X, names) if fitted_names is not None else X)
-    _check_finite_predictions(predictions, data)
-    mse = float(mean_squared_error(y, predictions))
-    metrics = {"n_rows": len(y), "r2": float(r2_score(y, predictions)), "mse": mse, "rmse": float(np.sqrt(mse)),
-               "mae": float(mean_absolute_error(y, predictions))}
-    if json_out:
-        c.print_json(metrics)
-        return
-    table = Table(title=f"{model_file.name} on {data.name} ({len(y)} rows)", title_justify="left")
-    for name in ("R²", "MSE", "RMSE", "MAE"):
-        table.add_column(name, justify="right")
-    table.add_row(*(f"{metrics[k]:.6g}" for k in ("r2", "mse", "rmse", "mae")))
-    c.console.print(table)
-
-
 def demo_command(
     out_dir: Annotated[Path, typer.Option(
         "--out-dir", help="where to write the model, its history and the data", rich_help_panel=c.OUTPUT)] = Path(
@@ -333,8 +241,6 @@ def demo_command(
 
 
 def register(app: typer.Typer) -> None:
-    """add fit, predict, evaluate and demo to the app"""
+    """add fit and demo to the app"""
     app.command("fit")(fit_command)
-    app.command("predict")(predict_command)
-    app.command("evaluate")(evaluate_command)
     app.command("demo")(demo_command)
