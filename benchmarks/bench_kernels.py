@@ -22,6 +22,8 @@ from numba import njit
 from sklearn.linear_model import SGDRegressor
 
 from gradfit import kernels
+from gradfit.losses import make_loss
+from gradfit.optim import average, make_optimizer
 from gradfit.kernels import prefetch_lines, prefetch_row
 from synthetic import make_data
 
@@ -67,12 +69,15 @@ def median_times(fn, repeats: int) -> tuple[float, float]:
     return float(np.median(wall)), float(np.median(cpu))
 
 
-def gradfit_epoch(X, y, order, batch_size: int, code: int = kernels.SGD):
-    """one kernel epoch of gradfit (no preprocessing, no penalty), from zero parameters"""
+def gradfit_epoch(X, y, order, batch_size: int, name: str = "sgd"):
+    """one kernel epoch of gradfit (mse, no preprocessing, no penalty), from zero parameters"""
     d = X.shape[1]
+    opt, loss = make_optimizer(name), make_loss("mse")
     theta = np.zeros(d + 1)
-    kernels.run_epoch(X, y, order, True, batch_size, theta, np.zeros((2, d + 1)), 0, True, code, np.zeros(8),
-                      1e-3, 0.0, 0.0, 2.0, np.zeros(d), np.ones(d), 0.0, True)
+    descent = kernels.Descent(theta, np.zeros((len(opt.slots), d + 1)), theta.copy(), -1, opt.hyper, 1e-3,
+                              loss.params)
+    kernels.run_epoch(kernels.Rows(X, y, order, True, batch_size), kernels.Fold(np.zeros(d), np.ones(d), 0.0, True),
+                      kernels.Penalty(0.0, 0.0), descent, 0, opt, loss.deriv, average)
 
 
 def sklearn_epoch(X, y) -> None:
@@ -99,7 +104,7 @@ def cases(X, y, order) -> dict:
         out[f"gather + dot + axpy, prefetch {kernels.PREFETCH_ROWS} ahead, y {'hinted' if hint else 'not hinted'}"] = (
             lambda h=hint: gather_dot_axpy(X, y, order, w, 1e-9, kernels.PREFETCH_ROWS, h))
     out["gradfit per-sample epoch (sgd, kernel only)"] = lambda: gradfit_epoch(X, y, order, 1)
-    out["gradfit per-sample epoch (adam, kernel only)"] = lambda: gradfit_epoch(X, y, order, 1, kernels.ADAM)
+    out["gradfit per-sample epoch (adam, kernel only)"] = lambda: gradfit_epoch(X, y, order, 1, "adam")
     out["gradfit batch-32 epoch (sgd, kernel only)"] = lambda: gradfit_epoch(X, y, order, 32)
     out["sklearn SGDRegressor, 1 epoch"] = lambda: sklearn_epoch(X, y)
     return out

@@ -35,6 +35,31 @@ def test_fit_writes_the_model_and_history_and_shows_the_gap(plane_csv, tmp_path)
     assert len(frame) == model.n_iter_ + 1 and model.converged_ and model.gap_.param_distance <= 1e-6
 
 
+@pytest.mark.parametrize("options", [
+    ["--loss", "huber", "--epsilon", "0.5", "--optimizer", "adamw", "--weight-decay", "0.001", "--average", "20",
+     "--batch-size", "4", "--epochs", "30"],
+    ["--loss", "quantile", "--quantile", "0.25", "--average", "on"],
+    ["--loss", "epsilon_insensitive", "--epsilon", "0.2"],
+])
+def test_robust_losses_adamw_and_averaging_from_the_command_line(options, plane_csv, tmp_path):
+    out, report = tmp_path / "m.json", tmp_path / "r.html"
+    result = gradfit("fit", plane_csv, "-t", "y", "-o", out, "--report", report, "--json", "--seed", "1", *options)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    model = load_model(out)
+    params = model.get_params()
+    given = dict(zip(options[::2], options[1::2]))
+    assert params["loss"] == given["--loss"]
+    for flag, name in (("--epsilon", "epsilon"), ("--quantile", "quantile"), ("--weight-decay", "weight_decay")):
+        if flag in given:
+            assert params[name] == float(given[flag])
+    assert params["average"] == {"20": 20, "on": True}.get(given.get("--average"), False)
+    assert summary["exact"]["method"] in ("newton-active-set", "highs-ds+vertex")
+    assert summary["gap"]["param_distance"] == pytest.approx(model.gap_.param_distance)
+    assert "squared losses only" in report.read_text()
+    assert "squared losses only" in gradfit("summary", out).stdout
+
+
 def test_fit_json_is_machine_readable(plane_csv, tmp_path):
     result = gradfit("fit", plane_csv, "-t", "y", "--features", "a,b", "--lr", "0.01", "--optimizer", "adam",
                      "--batch-size", "8", "--seed", "4", "--epochs", "5", "-o", tmp_path / "m.json", "--json")
@@ -118,6 +143,12 @@ BAD_FITS = {
     "unknown optimizer": (GOOD, ["--optimizer", "foo"], r"option optimizer='foo' is not one of \['sgd'"),
     "unknown schedule": (GOOD, ["--schedule", "linear"], r"option schedule='linear' is not one of"),
     "bad betas": (GOOD, ["--betas", "0.9"], r"option betas=\(0\.9,\) must be two numbers"),
+    "bad quantile": (GOOD, ["--loss", "quantile", "--quantile", "1.5"], r"option quantile=1\.5 must be a number in \(0, 1\)"),
+    "bad epsilon": (GOOD, ["--loss", "huber", "--epsilon", "-1"], r"option epsilon=-1\.0 must be a number > 0"),
+    "unknown loss": (GOOD, ["--loss", "mae"], r"option loss='mae' is not one of \['mse', 'half_mse', 'huber'"),
+    "bad weight decay": (GOOD, ["--optimizer", "adamw", "--weight-decay", "-0.1"],
+                         r"option weight_decay=-0\.1 must be a number >= 0"),
+    "bad average": (GOOD, ["--average", "sometimes"], r"option average='sometimes' must be True, False or the step"),
     "divergent": (GOOD, ["--lr", "1e6"], r"the fit diverged at epoch 1: .* with lr=1e\+06; a stable learning rate"),
     "missing file": (None, [], r"data file .*d\.csv does not exist"),
     "scheduler without dask": (GOOD, ["--scheduler", "tcp://127.0.0.1:8786"],

@@ -21,8 +21,8 @@ Y = np.arange(6.0)
     ("alpha", -1.0, r"option alpha=-1.0 must be a number >= 0"),
     ("l1_ratio", 1.5, r"option l1_ratio=1.5 must be a number in \[0, 1\]"),
     ("momentum", 1.0, r"option momentum=1.0 must be a number in \[0, 1\) or 'auto'"),
-    ("optimizer", "lbfgs", r"option optimizer='lbfgs' is not one of \['sgd', 'adam', 'adagrad', 'rmsprop'\]"),
-    ("loss", "mae", r"option loss='mae' is not one of \['half_mse', 'mse'\]"),
+    ("optimizer", "lbfgs", r"option optimizer='lbfgs' is not one of \['sgd', 'adam', 'adamw', "),
+    ("loss", "mae", r"option loss='mae' is not one of \['mse', 'half_mse', 'huber',"),
     ("schedule", "warm", r"option schedule='warm' is not one of"),
     ("preprocess", "scale", r"option preprocess='scale' is not one of \['auto', 'none', 'center', 'standardize'\]"),
     ("dtype", "float16", r"option dtype='float16' is not one of \['float32', 'float64'\]"),
@@ -32,7 +32,7 @@ Y = np.arange(6.0)
     ("record_every", 0, r"option record_every=0 must be an integer >= 1 or 'step'"),
     ("seed", -3, r"option seed=-3 must be None or an integer >= 0"),
     ("engine", "jax", r"option engine='jax' is not one of \['python', 'numpy', 'torch', 'dask'"),
-    ("optimizer_backend", "torch", r"option optimizer_backend='torch' needs engine='torch'"),
+    ("optimizer_backend", "torch", r"option optimizer_backend='torch' is not offered by engine='numpy' \(it offers \['gradfit'\]\)"),
 ])
 def test_bad_option_named(option, value, message):
     with pytest.raises(OptionError, match=message):

@@ -28,7 +28,7 @@ from gradfit.errors import DataError, OptionError
 from gradfit.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
-from .test_engine_grid import BATCHES, OPTIMIZERS
+from .test_engine_grid import BATCHES, LOSSES, OPTIMIZERS
 
 CHUNK = 13
 GRID_CHUNK = 20  # two partitions: fewer tasks per epoch keeps the grid quick on a shared machine
@@ -61,6 +61,13 @@ def both(settings, chunk=CHUNK):
 @pytest.mark.parametrize("opt", OPTIMIZERS)
 def test_dask_matches_numpy(client, opt, batch):
     numpy_fit, dask_fit = both(dict(OPTIMIZERS[opt], batch_size=BATCHES[batch]), chunk=GRID_CHUNK)
+    assert_same_history(numpy_fit.history, dask_fit.history)
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_dask_losses_and_averaging_match_numpy(client, loss, batch):
+    numpy_fit, dask_fit = both(dict(LOSSES[loss], batch_size=BATCHES[batch]), chunk=GRID_CHUNK)
     assert_same_history(numpy_fit.history, dask_fit.history)
 
 

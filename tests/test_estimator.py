@@ -173,14 +173,17 @@ def test_verbose_shows_a_progress_bar(data, capsys, monkeypatch):
 
 
 class _RecordingEngine(NumpyEngine):
+    """an engine that declares it takes lazy data, and records what it was given"""
+
     received = []
+    lazy_data = True
 
     def __init__(self, X, y, **options):
         _RecordingEngine.received.append(type(X))
         super().__init__(X.to_numpy(), np.asarray(y), **options)
 
 
-def test_dask_engine_gets_the_collections_untouched(data, monkeypatch):
+def test_lazy_data_engine_gets_the_collections_untouched(data, monkeypatch):
     monkeypatch.setitem(engines._REGISTRY, "dask", _RecordingEngine)
     frame = pd.DataFrame(data.X, columns=["p", "q", "r"])
     with warnings.catch_warnings():

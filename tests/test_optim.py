@@ -13,6 +13,9 @@ CASES = [
     ("sgd", {"momentum": 0.9}, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)),
     ("sgd", {"momentum": 0.8, "nesterov": True}, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.8, nesterov=True)),
     ("adam", {"betas": (0.8, 0.99), "eps": 1e-6}, lambda p: torch.optim.Adam(p, lr=0.1, betas=(0.8, 0.99), eps=1e-6)),
+    ("adamw", {"betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.05},
+     lambda p: torch.optim.AdamW(p, lr=0.1, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    ("radam", {"betas": (0.8, 0.9), "eps": 1e-6}, lambda p: torch.optim.RAdam(p, lr=0.1, betas=(0.8, 0.9), eps=1e-6)),
     ("adagrad", {"eps": 1e-10}, lambda p: torch.optim.Adagrad(p, lr=0.1, eps=1e-10)),
     ("rmsprop", {"rho": 0.9, "eps": 1e-8}, lambda p: torch.optim.RMSprop(p, lr=0.1, alpha=0.9, eps=1e-8)),
 ]
@@ -41,8 +44,7 @@ def gradfit_trajectory(name, hyper, start, steps, wrap):
     state = opt.init(p)
     out = []
     for _ in range(steps):
-        updates, state = opt.update(grad_at(p), state, p, 0.1)
-        p = p + updates
+        p, state = opt.update(grad_at(p), state, p, 0.1)
         out.append(np.array(list(p), dtype=np.float64))
     return np.array(out)
 
@@ -65,3 +67,27 @@ def test_unknown_optimizer_named():
 def test_nesterov_needs_momentum():
     with pytest.raises(OptionError, match="nesterov=True needs momentum > 0"):
         make_optimizer("sgd", nesterov=True)
+
+
+def test_state_slots_are_arrays_from_the_start():
+    for name in ("sgd", "adam", "adamw", "adagrad", "rmsprop"):
+        opt = make_optimizer(name)
+        state = opt.init(np.array([1.0, 2.0]))
+        assert state.step == 0 and len(state.slots) == len(opt.slots) >= 1
+        assert all(isinstance(s, np.ndarray) and s.shape == (2,) and not s.any() for s in state.slots)
+
+
+def test_hyperparameters_are_named():
+    opt = make_optimizer("adamw", betas=(0.8, 0.9), eps=1e-7, weight_decay=0.3)
+    assert opt.hyper._asdict() == {"beta1": 0.8, "beta2": 0.9, "eps": 1e-7, "weight_decay": 0.3}
+    assert make_optimizer("adam", weight_decay=0.3).hyper.weight_decay == 0.0  # Adam has no decoupled decay
+
+
+def test_average_is_the_mean_of_the_iterates_after_the_start():
+    from gradfit.optim import average
+
+    iterates = [np.array([float(k), -2.0 * k]) for k in range(1, 8)]
+    avg = None
+    for t, p in enumerate(iterates, start=1):
+        avg = average(avg, p, t, 3)
+    np.testing.assert_allclose(avg, np.mean(iterates[3:], axis=0), rtol=1e-15)

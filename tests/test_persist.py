@@ -160,7 +160,11 @@ DELETE = object()
 HOSTILE_FIELDS = [
     ("params.lr", -1, r"field 'params': option lr=-1 must be a number > 0"),
     ("params.engine", "rocket", r"field 'params': option engine='rocket' is not one of"),
-    ("params.loss", "huber", r"field 'params': option loss='huber' is not one of"),
+    ("params.loss", "mae", r"field 'params': option loss='mae' is not one of"),
+    ("params.quantile", 1.5, r"field 'params': option quantile=1\.5 must be a number in \(0, 1\)"),
+    ("params.epsilon", -1, r"field 'params': option epsilon=-1 must be a number > 0"),
+    ("params.weight_decay", -0.5, r"field 'params': option weight_decay=-0\.5 must be a number >= 0"),
+    ("params.average", "sometimes", r"field 'params\.average' (must be|has an unusable value)"),
     ("params", lambda p: {**p, "schedule": "exponential", "schedule_options": {"gamma": -1}},
      r"field 'params': option schedule_options gamma=-1 must be a number in \(0, 1\]"),
     ("params.epochs", "many", r"field 'params\.epochs' (must be an integer|has an unusable value 'many')"),
@@ -256,6 +260,9 @@ RESUMABLE = [
     dict(optimizer="rmsprop", batch_size=1, record_every=4, lr=0.001, preprocess="standardize"),
     dict(optimizer="adagrad", lr=0.5, tol=1e-9, n_iter_no_change=50, schedule="step", alpha=0.1, l1_ratio=0.5),
     dict(optimizer="adam", batch_size=4, engine="python", lr=0.01, record_every="step"),
+    dict(optimizer="adamw", weight_decay=0.05, batch_size=6, lr=0.01, loss="huber", epsilon=0.5, average=10),
+    dict(loss="quantile", quantile=0.7, batch_size=3, lr=0.01, average=True, engine="python"),
+    dict(loss="epsilon_insensitive", epsilon=0.2, lr=0.05, average=5),
 ]
 
 

@@ -21,7 +21,7 @@ from gradfit.cli import plot as plot_cli
 from gradfit.cli import report as report_cli
 from gradfit.config import FitConfig
 from gradfit.figures import standard_figures, write_standard_plots
-from gradfit.persist import load_model
+from gradfit import load_model
 from gradfit.plotdata import Objective, view
 from gradfit.plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
 from gradfit.surface import loss_surface

@@ -7,7 +7,6 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -83,12 +82,10 @@ def test_report_of_a_saved_model_without_data(tmp_path):
     assert "<td>MAE</td>" not in html and '<td class="name">R²</td>' in html
 
 
-def test_report_of_a_bare_history_and_without_the_stats_module(heights, monkeypatch):
+def test_report_of_a_bare_history(heights):
     html = render_report(heights.history)
     assert section_ids(html) == ["settings", "metrics", "coefficients", "history", "plots"]
     assert "This history carries no settings." in html
-    monkeypatch.setitem(sys.modules, "gradfit.stats", None)  # as if gradfit.stats were not installed
-    assert "inference" not in section_ids(render_report(heights))
 
 
 def test_report_errors(heights, tmp_path):

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 #: public name -> the module (in this package) that defines it
 _EXPORTS = {
     "GDRegressor": "estimator",
-    "load_model": "persist",
+    "load_model": "estimator",
     "load_diabetes": "datasets",
     "fit": "solver",
     "FitResult": "solver",

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 
+from . import outputs
 from .errors import OptionError
-from .persist import atomic_write
 from .plotdata import as_arrays, view
 from .plots import line_equation, line_span, mark_optimum, new_axes
 from .plottext import tr
@@ -168,7 +168,7 @@ def _save(anim: FuncAnimation, fig, out, writer) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             frames = Path(tmp) / f"animation{out.suffix}"
             anim.save(frames, writer=writer, dpi=80)
-            atomic_write(out, frames.read_bytes())
+            outputs.write(out, frames.read_bytes())
     finally:
         plt.close(fig)
     return out

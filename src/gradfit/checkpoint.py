@@ -16,15 +16,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .history import History
-from .optim import AccumState, AdamState, MomentumState
+from .optim import OPTIMIZERS, OptState
 from .preprocess import Preprocessor
 from .train import Steps, TrainState
 
 __all__ = ["Checkpoint", "descent_to_dict", "checkpoint_from_dict", "engine_state", "resumable_history", "resume_point"]
-
-#: optimizer name -> the NamedTuple of its state
-STATES = {"sgd": MomentumState, "adam": AdamState, "adagrad": AccumState, "rmsprop": AccumState}
-
 
 @dataclass
 class Checkpoint:
@@ -60,13 +56,14 @@ def descent_to_dict(point, name: str) -> dict | None:
     """the ``descent`` field of a model file (None for an optimizer state gradfit cannot write, e.g. torch.optim)"""
     state = point.state
     opt = state.opt_state
-    if name not in STATES or type(opt) is not STATES[name]:
+    if name not in OPTIMIZERS or type(opt) is not OptState:
         return None
-    slots = {field: (None if value is None else _as_list(value)) for field, value in zip(opt._fields[1:], opt[1:])}
+    slots = dict(zip(OPTIMIZERS[name][0], (_as_list(value) for value in opt.slots)))
     outcome = getattr(point, "outcome", None)
     return {
         "epoch": state.epoch, "step": state.step, "best": state.best if math.isfinite(state.best) else None,
         "no_improve": state.no_improve, "theta": _as_list(state.theta),
+        "avg": None if state.avg is None else _as_list(state.avg),
         "optimizer": {"name": name, "step": int(opt.step), "slots": slots},
         "interrupted": bool(outcome.interrupted if outcome is not None else point.interrupted),
         "stopped_by": outcome.stopped_by if outcome is not None else point.stopped_by,
@@ -79,15 +76,14 @@ def checkpoint_from_dict(descent: dict | None, prep: Preprocessor, steps: Steps,
     if descent is None or history is None:
         return None
     opt = descent["optimizer"]
-    kind = STATES[opt["name"]]
-    slots = opt["slots"]
-    missing = [f for f in kind._fields[1:] if f not in slots or (slots[f] is None and kind is not MomentumState)]
+    names, slots = OPTIMIZERS[opt["name"]][0], opt["slots"]
+    missing = [f for f in names if slots.get(f) is None]
     if missing:
         raise ValueError(f"its optimizer state lacks {missing}")
-    opt_state = kind(int(opt["step"]), *(slots[f] for f in kind._fields[1:]))
+    opt_state = OptState(int(opt["step"]), tuple(slots[f] for f in names))
     best = math.inf if descent["best"] is None else float(descent["best"])
     state = TrainState(list(descent["theta"]), opt_state, descent["epoch"], descent["step"], best,
-                       descent["no_improve"])
+                       descent["no_improve"], descent.get("avg"))
     return Checkpoint(prep, steps, seed, History.from_dict(history.to_dict()), state, descent["interrupted"],
                       descent["stopped_by"])
 
@@ -97,8 +93,9 @@ def engine_state(state: TrainState, engine) -> TrainState:
     if not isinstance(state.theta, list):
         return state
     opt = state.opt_state
-    vectors = [None if v is None else engine.vector(v) for v in opt[1:]]
-    return replace(state, theta=engine.vector(state.theta), opt_state=type(opt)(opt[0], *vectors))
+    avg = None if state.avg is None else engine.vector(state.avg)
+    return replace(state, theta=engine.vector(state.theta), avg=avg,
+                   opt_state=OptState(opt.step, tuple(engine.vector(v) for v in opt.slots)))
 
 
 def resumable_history(history: History, record_every) -> History:

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from .engines import get_engine
 from .errors import OptionError
-from .model import LOSS_FACTORS
+from .losses import LOSSES
 from .optim import OPTIMIZERS
 from .preprocess import MODES
 from .schedules import DEFAULTS as SCHEDULES
@@ -23,6 +24,8 @@ class FitConfig:
 
     fit_intercept: bool = True
     loss: str = "mse"
+    epsilon: float = 0.1
+    quantile: float = 0.5
     alpha: float = 0.0
     l1_ratio: float = 0.0
     optimizer: str = "sgd"
@@ -32,6 +35,8 @@ class FitConfig:
     betas: tuple = (0.9, 0.999)
     eps: float = 1e-8
     rho: float = 0.99
+    weight_decay: float = 0.01
+    average: Any = False
     schedule: str = "auto"
     schedule_options: dict | None = None
     epochs: Any = "auto"
@@ -56,6 +61,13 @@ class FitConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in params.items() if k in names})
 
+    @property
+    def average_from(self) -> int | None:
+        """the step after which the iterates are averaged; None without averaging"""
+        if self.average is False:
+            return None
+        return 0 if self.average is True else int(self.average)
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["betas"] = list(self.betas)
@@ -71,7 +83,7 @@ def _is_int(v) -> bool:
 
 
 _CHOICES = {
-    "loss": sorted(LOSS_FACTORS),
+    "loss": list(LOSSES),
     "optimizer": list(OPTIMIZERS),
     "schedule": ["auto", *SCHEDULES],
     "preprocess": list(MODES),
@@ -87,6 +99,11 @@ _RULES = [
     ("betas", lambda v: len(v) == 2 and all(_is_real(b) and 0 <= b < 1 for b in v), "two numbers in [0, 1)"),
     ("eps", lambda v: _is_real(v) and v > 0, "a number > 0"),
     ("rho", lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
+    ("epsilon", lambda v: _is_real(v) and v > 0, "a number > 0"),
+    ("quantile", lambda v: _is_real(v) and 0 < v < 1, "a number in (0, 1)"),
+    ("weight_decay", lambda v: _is_real(v) and v >= 0, "a number >= 0"),
+    ("average", lambda v: isinstance(v, bool) or (_is_int(v) and v >= 0),
+     "True, False or the step after which to average (an integer >= 0)"),
     ("epochs", lambda v: v == "auto" or (_is_int(v) and v >= 0), "an integer >= 0 or 'auto'"),
     ("batch_size", lambda v: v is None or (_is_int(v) and v >= 1), "None or an integer >= 1"),
     ("tol", lambda v: v is None or (_is_real(v) and 0 <= v < 1), "None or a number in [0, 1)"),
@@ -127,8 +144,11 @@ def validate(config: FitConfig, n_rows: int | None = None) -> None:
     elif config.schedule_options:
         raise OptionError(f"option schedule_options={config.schedule_options!r} needs a schedule by name "
                           f"(schedule='auto' takes none): one of {list(SCHEDULES)}")
-    if config.optimizer_backend == "torch" and config.engine != "torch":
-        raise OptionError("option optimizer_backend='torch' needs engine='torch'")
+    # every engine offers gradfit's own optimizers; only another backend needs the engine (and its imports)
+    offered = ("gradfit",) if config.optimizer_backend == "gradfit" else get_engine(config.engine).optimizer_backends
+    if config.optimizer_backend not in offered:
+        raise OptionError(f"option optimizer_backend={config.optimizer_backend!r} is not offered by "
+                          f"engine={config.engine!r} (it offers {list(offered)})")
     if config.nesterov and (config.momentum == "auto" or config.momentum <= 0):
         raise OptionError("option nesterov=True needs momentum > 0")
     if n_rows is not None and config.batch_size is not None and config.batch_size > n_rows:

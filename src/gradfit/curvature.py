@@ -8,12 +8,14 @@ the count of eigenvalues above rounding level says whether the optimum is unique
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .gram import GramStats, Quadratic
+from .losses import squared
 from .model import LinearModel
 from .preprocess import Preprocessor
 from .schedules import power_iteration
@@ -49,6 +51,16 @@ class Curvature:
             return 1.0 / self.L, 0.0
         root_L, root_mu = math.sqrt(self.L), math.sqrt(self.mu)
         return 4.0 / (root_L + root_mu) ** 2, ((root_L - root_mu) / (root_L + root_mu)) ** 2
+
+
+def quadratic_model(model: LinearModel) -> LinearModel:
+    """the model whose Hessian the curvature describes: the model itself for a quadratic loss; for a smooth
+    one, the same model with the squared loss of its curvature bound, whose Hessian bounds its own (Huber:
+    the half squared error); with a kink, the half squared error, which measures the conditioning"""
+    loss = model.loss
+    if loss.is_quadratic:
+        return model
+    return dataclasses.replace(model, loss=squared(loss.curvature if math.isfinite(loss.curvature) else 1.0))
 
 
 def hessian(quad: Quadratic, model: LinearModel) -> np.ndarray:
@@ -87,5 +99,6 @@ def of_fit(quad: Quadratic, model: LinearModel) -> Curvature:
 
 def standardized(stats: GramStats, model: LinearModel) -> Curvature:
     """the curvature the same fit would have with preprocess='standardize' (where it can)"""
+    model = quadratic_model(model)
     prep = Preprocessor.from_stats("auto", stats, model.fit_intercept)
     return of_fit(Quadratic.from_stats(stats, prep, model), model)

@@ -12,9 +12,10 @@ from . import persist, solver
 from .checkpoint import resume_point, resumable_history
 from .config import FitConfig
 from .data import check_arrays, check_X
+from .engines import get_engine
 from .errors import DataError, OptionError
 
-__all__ = ["GDRegressor"]
+__all__ = ["GDRegressor", "load_model"]
 
 
 class GDRegressor(RegressorMixin, BaseEstimator):
@@ -29,13 +30,23 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     ----------
     fit_intercept : bool, default=True
         Fit ``b``; False fits ``H(x) = x·W``.
-    loss : {"mse", "half_mse"}, default="mse"
-        "mse" = mean (y − ŷ)² (PyTorch's convention); "half_mse" = half of it (scikit-learn's).
+    loss : {"mse", "half_mse", "huber", "epsilon_insensitive", "squared_epsilon_insensitive", "quantile"}, default="mse"
+        The mean over rows of a loss of r = ŷ − y (``gradfit.losses``): "mse" r² (PyTorch's
+        convention); "half_mse" ½r² (scikit-learn's); "huber" ½r² for |r| ≤ epsilon and
+        epsilon·|r| − ½epsilon² beyond (SGDRegressor's); "epsilon_insensitive" max(0, |r| − epsilon),
+        "squared_epsilon_insensitive" its square (both SGDRegressor's);
+        "quantile" the pinball loss of level ``quantile`` (QuantileRegressor's). Each has an exact
+        answer (``gradfit.robust`` for the last three; with a penalty: Huber with L2 only, the
+        others with L1 only). Inference statistics (``summary``) are for the squared losses.
+    epsilon : float > 0, default=0.1
+        The width of Huber's quadratic zone and of epsilon_insensitive's dead zone.
+    quantile : float in (0, 1), default=0.5
+        The level of the quantile loss (0.5: median regression).
     alpha : float, default=0.0
         Strength of the penalty.
     l1_ratio : float in [0, 1], default=0.0
         Share of the penalty that is L1 (0: ridge, 1: lasso, between: elastic net).
-    optimizer : {"sgd", "adam", "adagrad", "rmsprop"}, default="sgd"
+    optimizer : {"sgd", "adam", "adamw", "radam", "adagrad", "rmsprop"}, default="sgd"
         Update rule, with the formulas of ``torch.optim``.
     lr : float > 0 or "auto", default="auto"
         Learning rate; "auto" picks one for the data from the exact curvature of the loss
@@ -55,6 +66,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Term added to the denominators of Adam, Adagrad and RMSprop.
     rho : float in [0, 1), default=0.99
         RMSprop's decay rate (torch's ``alpha``).
+    weight_decay : float >= 0, default=0.01
+        AdamW's decoupled weight decay λ (torch.optim.AdamW's formula: every step first
+        multiplies the parameters by 1 − lr·λ). It decays every parameter, the intercept
+        included, as torch.optim.AdamW does with the parameters it is given; it acts in the
+        descent's (preprocessed) units, and it is not part of the objective, so a fit with
+        λ > 0 stops short of the exact answer (use ``alpha`` for a penalty that is). Only
+        optimizer="adamw" reads it.
+    average : bool or int >= 0, default=False
+        Keep the Polyak–Ruppert average of the iterates (as SGDRegressor's ``average`` and
+        torch's ASGD): True averages every iterate, an integer k those after step k. The
+        averaged parameters are what the fit reports: ``coef_``, ``intercept_``, the history
+        (its coefficients, loss and gradient norm are at the average) and the gap.
     schedule : {"auto", "constant", "step", "exponential", "invscaling", "cosine"}, default="auto"
         Learning-rate schedule, stepped once per epoch. "auto" is "cosine" (down to 0 at the
         last epoch) for lr="auto" with minibatches or an adaptive optimizer, and "constant"
@@ -174,8 +197,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(
-        self, *, fit_intercept=True, loss="mse", alpha=0.0, l1_ratio=0.0, optimizer="sgd", lr="auto",
-        momentum="auto", nesterov=False, betas=(0.9, 0.999), eps=1e-8, rho=0.99, schedule="auto",
+        self, *, fit_intercept=True, loss="mse", epsilon=0.1, quantile=0.5, alpha=0.0, l1_ratio=0.0,
+        optimizer="sgd", lr="auto", momentum="auto", nesterov=False, betas=(0.9, 0.999), eps=1e-8, rho=0.99,
+        weight_decay=0.01, average=False, schedule="auto",
         schedule_options=None, epochs="auto", batch_size=None, shuffle=True, preprocess="auto", init="zeros",
         tol=1e-6, n_iter_no_change=5, engine="numpy", optimizer_backend="gradfit", engine_options=None,
         device="cpu", dtype="float64", seed=None, record_every=1, gram="auto", warm_start=False, callbacks=None,
@@ -183,6 +207,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     ):
         self.fit_intercept = fit_intercept
         self.loss = loss
+        self.epsilon = epsilon
+        self.quantile = quantile
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.optimizer = optimizer
@@ -192,6 +218,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.betas = betas
         self.eps = eps
         self.rho = rho
+        self.weight_decay = weight_decay
+        self.average = average
         self.schedule = schedule
         self.schedule_options = schedule_options
         self.epochs = epochs
@@ -365,10 +393,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _training_data(self, X, y, *, reset: bool, feature_names=None):
         """(X, y, feature names) checked, gradfit's messages first, then scikit-learn's"""
-        if self.engine == "dask":
+        if get_engine(self.engine).lazy_data:
             return self._lazy_data(X, y, reset, feature_names)
         if feature_names is not None:
-            raise OptionError("option feature_names is for Dask arrays (engine='dask'); "
+            raise OptionError("option feature_names is for lazy data such as Dask arrays (engine='dask'); "
                               "pass a DataFrame to name the columns")
         check_arrays(X, y)
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True)
@@ -407,3 +435,33 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gram_stats_ = result.stats
         self.preprocessor_ = result.prep
         return self
+
+
+def load_model(path) -> GDRegressor:
+    """Read a model file written by ``save`` (or ``gradfit fit``) back into a fitted GDRegressor.
+
+    The file is treated as untrusted input: it is parsed with limits (size, nesting,
+    digits; no NaN or Infinity), validated whole against ``gradfit.model_schema.SCHEMA``,
+    its fields are checked against each other, and its settings are checked like the
+    estimator's own. Where to connect (``engine_options``) is never restored.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    GDRegressor
+        Fitted: ``predict`` works, and ``history_``, ``exact_``, ``gap_`` and
+        ``gram_stats_`` are restored (``result_`` is None). When the file keeps the
+        descent's position, ``resume``, ``partial_fit`` and ``fit`` with
+        ``warm_start=True`` continue it exactly (optimizer state, epoch, step, seed, lr).
+
+    Raises
+    ------
+    ModelFileError
+        One line naming the file and the field: missing file, not JSON, another
+        format, a newer schema version, a field missing, of the wrong type or out of
+        range, sizes that disagree, settings the estimator refuses.
+    """
+    return persist.load(path, GDRegressor)

@@ -39,7 +39,7 @@ def standard_figures(model, X=None, y=None, target: str | None = None) -> list[F
                            lambda: predicted_vs_actual(fv, X, y, target=target)),
                     Figure("residuals", "Residuals against the predictions",
                            lambda: residuals(fv, X, y, target=target))]
-    if has_data or fv.stats is not None:
+    if has_data or (fv.stats is not None and fv.model.loss.is_quadratic):  # other losses need the rows
         figures += _objective_figures(fv, X, y)
     return figures
 

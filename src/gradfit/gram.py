@@ -153,7 +153,7 @@ class Quadratic:
 
     def hessian(self) -> np.ndarray:
         """Hessian of the data loss (no penalty) with respect to theta"""
-        c, n, d = self.model.c, self.n, self.model.n_features
+        c, n, d = self.model.loss.c, self.n, self.model.n_features
         H = np.empty((self.model.n_params,) * 2)
         H[:d, :d] = self.A / n + np.outer(self.u, self.u)
         if self.model.fit_intercept:
@@ -163,7 +163,7 @@ class Quadratic:
 
     def coef_system(self) -> tuple[np.ndarray, np.ndarray]:
         """(M, r): the data loss as a function of w alone, b at its optimum, is ½wᵀMw − rᵀw + const"""
-        c, n = self.model.c, self.n
+        c, n = self.model.loss.c, self.n
         if self.model.fit_intercept:
             return c * self.A / n, c * self.q / n
         return c * (self.A / n + np.outer(self.u, self.u)), c * (self.q / n + self.eps * self.u)

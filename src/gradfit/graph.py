@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from . import outputs
 from .engines import get_engine
 from .errors import OptionError
-from .model import LinearModel, loss_factor
-from .persist import atomic_write
+from .losses import loss_from, make_loss
+from .model import LinearModel
 
 __all__ = ["Graph", "Node", "graph", "lesson_graph", "autograd_graph", "expression_graph", "write_graph",
            "hypothesis_text",
@@ -152,7 +153,7 @@ def write_graph(g: Graph, path) -> tuple[list[Path], str | None]:
     if not path.parent.is_dir():
         raise OptionError(f"option out={str(path)!r} names a folder that does not exist ({path.parent})")
     dot_path = path if fmt in (".dot", ".gv") else path.with_suffix(".dot")
-    atomic_write(dot_path, g.to_dot())
+    outputs.write(dot_path, g.to_dot())
     if dot_path == path:
         return [dot_path], None
     program = shutil.which("dot")
@@ -161,7 +162,7 @@ def write_graph(g: Graph, path) -> tuple[list[Path], str | None]:
     picture = subprocess.run([program, f"-T{fmt[1:]}", str(dot_path)], capture_output=True, check=False)
     if picture.returncode != 0:
         raise RuntimeError(f"Graphviz dot could not draw {dot_path}: {picture.stderr.decode(errors='replace').strip()}")
-    atomic_write(path, picture.stdout)
+    outputs.write(path, picture.stdout)
     return [dot_path, path], None
 
 
@@ -198,7 +199,7 @@ def _shape(tensor) -> str:
 
 
 def expression_graph(model: LinearModel, names: Sequence[str], title: str = "") -> Graph:
-    """the model's own expression: (c/2)·mean((x·W + b − y)²), with the operations autograd would record"""
+    """the model's own expression: mean of the loss of x·W + b − y, with the operations autograd would record"""
     d = model.n_features
     g = Graph(title=title)
     x = g.add("x", "x" if d == 1 else f"x\n({d} features)", "data")
@@ -209,9 +210,14 @@ def expression_graph(model: LinearModel, names: Sequence[str], title: str = "") 
         h = g.add("Add", f"Add\nH(x) = x · {names[0]} + {names[1]}", "op", [h, b])
     y = g.add("y", "y", "data")
     r = g.add("Sub", "Sub\nH(x) − y", "op", [h, y])
-    mean = g.add("Mean", "Mean\nmean(·)", "op", [g.add("Pow", "Pow\n(·)²", "op", [r])])
-    if model.c != 2.0:
-        mean = g.add("Mul", f"Mul\n× {model.c / 2:g}", "op", [mean])
+    loss = model.loss
+    if loss.is_quadratic:
+        per_row = g.add("Pow", "Pow\n(·)²", "op", [r])
+        if loss.c != 2.0:
+            per_row = g.add("Mul", f"Mul\n× {loss.c / 2:g}", "op", [per_row])
+    else:
+        per_row = g.add(loss.name, f"{loss.name}\n{loss.text}", "op", [r])
+    mean = g.add("Mean", "Mean\nmean(·)", "op", [per_row])
     g.add("loss", "loss\n()", "output", [mean])
     return g
 
@@ -230,7 +236,7 @@ def _describe(obj) -> tuple[LinearModel, str | None]:
     n = getattr(obj, "n_features_in_", None)
     if n is None:
         raise OptionError(f"graph() takes a fitted GDRegressor, a FitResult or None; got {type(obj).__name__}")
-    return LinearModel(int(n), bool(getattr(obj, "fit_intercept", True)), getattr(obj, "loss", "mse")), \
+    return LinearModel(int(n), bool(getattr(obj, "fit_intercept", True)), loss_from(obj)), \
         getattr(obj, "engine", None)
 
 
@@ -244,7 +250,8 @@ def _param_names(names: Sequence[str] | None, model: LinearModel) -> tuple[str, 
 
 
 def graph(model_or_result=None, *, engine: str | None = None, fit_intercept: bool = True, n_features: int = 1,
-          loss: str = "mse", names: Sequence[str] | None = None) -> Graph:
+          loss: str = "mse", epsilon: float = 0.1, quantile: float = 0.5,
+          names: Sequence[str] | None = None) -> Graph:
     """The computation graph of a linear model's prediction and loss.
 
     Parameters
@@ -256,8 +263,8 @@ def graph(model_or_result=None, *, engine: str | None = None, fit_intercept: boo
         Draw the graph as this engine computes it: "torch" reads PyTorch's autograd
         graph; "python" and "numpy" draw the model's expression. Default: the model's
         engine, else "numpy".
-    fit_intercept, n_features, loss
-        The model, when ``model_or_result`` is None.
+    fit_intercept, n_features, loss, epsilon, quantile
+        The model, when ``model_or_result`` is None (see ``gradfit.losses``).
     names : (str, str), optional
         Labels of the weights and the intercept. Default ("W", "b") for one feature,
         ("coef", "intercept") for more.
@@ -277,10 +284,10 @@ def graph(model_or_result=None, *, engine: str | None = None, fit_intercept: boo
     if model_or_result is not None:
         model, own_engine = _describe(model_or_result)
     else:
-        loss_factor(loss)
+        row_loss = make_loss(loss, epsilon, quantile)
         if not (isinstance(n_features, int) and n_features >= 1):
             raise OptionError(f"option n_features={n_features!r} must be an integer >= 1")
-        model, own_engine = LinearModel(n_features, bool(fit_intercept), loss), None
+        model, own_engine = LinearModel(n_features, bool(fit_intercept), row_loss), None
     engine = engine or own_engine or "numpy"
     labels = _param_names(names, model)
     draw = getattr(get_engine(engine), "computation_graph", None)

@@ -205,8 +205,7 @@ def minimize(f: Callable, x0: Sequence[float], grad: Gradient | str | None = Non
     history = [Step(list(x), fx, _norm(g))]
     state, epoch = opt.init(x), 0
     while epoch < epochs and not _small(history[-1], tol):
-        updates, state = opt.update(g, state, x, lr_at(epoch))
-        x = x + updates
+        x, state = opt.update(g, state, x, lr_at(epoch))
         epoch += 1
         fx, g = _point(value, gradient, x, epoch, lr_at(epoch - 1))
         history.append(Step(list(x), fx, _norm(g)))

@@ -1,4 +1,4 @@
-"""The linear hypothesis H(x) = x·W + b, its squared-error losses and penalties.
+"""The linear hypothesis H(x) = x·W + b, its loss (``gradfit.losses``) and penalties.
 
 Parameters travel as one flat vector ``theta = [w_1, ..., w_d, b]`` (no ``b`` when
 ``fit_intercept=False``), so optimizers see a single vector on every engine.
@@ -9,33 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .errors import OptionError
-
-#: loss name -> c, where loss = (c / 2) · mean(r²) and its row gradient is c · r
-LOSS_FACTORS = {"mse": 2.0, "half_mse": 1.0}
-
-
-def loss_factor(loss: str) -> float:
-    """the factor c of a loss name (mse: 2, half_mse: 1)"""
-    try:
-        return LOSS_FACTORS[loss]
-    except KeyError:
-        raise OptionError(f"option loss={loss!r} is not one of {sorted(LOSS_FACTORS)}") from None
+from .losses import Loss, make_loss
 
 
 @dataclass(frozen=True)
 class LinearModel:
-    """what the descent fits: shape of theta, loss factor and penalty strengths"""
+    """what the descent fits: shape of theta, the loss (a name is made into its Loss) and penalty strengths"""
 
     n_features: int
     fit_intercept: bool = True
-    loss: str = "mse"
+    loss: Loss | str = "mse"
     alpha: float = 0.0
     l1_ratio: float = 0.0
 
-    @property
-    def c(self) -> float:
-        return loss_factor(self.loss)
+    def __post_init__(self):
+        if isinstance(self.loss, str):
+            object.__setattr__(self, "loss", make_loss(self.loss))
 
     @property
     def n_params(self) -> int:
@@ -72,10 +61,10 @@ class LinearModel:
         return 0.5 * self.l2 * sum(w * w for w in coef) + self.l1 * sum(abs(w) for w in coef)
 
 
-def soft_threshold(value: float, threshold: float) -> float:
-    """the proximal map of threshold·|x|: shrink towards zero, exact zero inside the band"""
-    if value > threshold:
-        return value - threshold
-    if value < -threshold:
-        return value + threshold
-    return 0.0
+def soft_threshold(value, threshold):
+    """the proximal map of threshold·|x|: shrink towards zero by threshold, exactly zero inside the band
+
+    Arithmetic and comparisons only, so one definition serves floats, NumPy and torch vectors and
+    the compiled kernels (``gradfit.kernels``); the identity when threshold = 0.
+    """
+    return (value - threshold) * ((value > threshold) * 1.0) + (value + threshold) * ((value < -threshold) * 1.0)

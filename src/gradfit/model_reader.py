@@ -1,6 +1,6 @@
 """A model file read and checked whole, without building the estimator.
 
-``persist.load_model`` builds a GDRegressor from this document; ``gradfit predict`` needs only the
+``estimator.load_model`` builds a GDRegressor from this document; ``gradfit predict`` needs only the
 coefficients (``read_predictor``), so it never loads scikit-learn's estimator machinery or the solver.
 """
 

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .errors import ModelFileError
+from .optim import OPTIMIZERS
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "SCHEMA", "MAX_BYTES", "read_document", "check_consistency"]
 
@@ -47,7 +48,8 @@ def _or_null(schema: dict) -> dict:
 _PARAMS = {
     "type": "object",
     "properties": {
-        "fit_intercept": {"type": "boolean"}, "loss": {"type": "string"}, "alpha": _NUMBER,
+        "fit_intercept": {"type": "boolean"}, "loss": {"type": "string"}, "epsilon": _NUMBER, "quantile": _NUMBER,
+        "weight_decay": _NUMBER, "average": {"type": ["boolean", "integer"]}, "alpha": _NUMBER,
         "l1_ratio": _NUMBER, "optimizer": {"type": "string"}, "lr": {"type": ["number", "string"]},
         "momentum": {"type": ["number", "string"]}, "nesterov": {"type": "boolean"},
         "betas": {"type": "array", "items": _NUMBER, "minItems": 2, "maxItems": 2}, "eps": _NUMBER, "rho": _NUMBER,
@@ -67,18 +69,18 @@ _PARAMS = {
 }
 
 _OPTIMIZER_STATE = _record({
-    "name": {"enum": ["sgd", "adam", "adagrad", "rmsprop"]},
+    "name": {"enum": list(OPTIMIZERS)},
     "step": _COUNT,
-    "slots": {"type": "object", "additionalProperties": _or_null(_NUMBERS),
-              "propertyNames": {"enum": ["buf", "m", "v", "acc"]}},
+    "slots": {"type": "object", "additionalProperties": _NUMBERS,
+              "propertyNames": {"enum": sorted({slot for slots, *_ in OPTIMIZERS.values() for slot in slots})}},
 })
 
 #: where a descent stands, to continue it exactly (``gradfit fit --resume``)
 _DESCENT = _record({
     "epoch": _COUNT, "step": _COUNT, "best": _MAYBE_NUMBER, "no_improve": _COUNT,
-    "theta": _NUMBERS, "optimizer": _OPTIMIZER_STATE,
+    "theta": _NUMBERS, "optimizer": _OPTIMIZER_STATE, "avg": _or_null(_NUMBERS),
     "interrupted": {"type": "boolean"}, "stopped_by": {"type": "string", "maxLength": 40},
-})
+}, optional=("avg",))
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -298,8 +300,8 @@ def _check_descent(doc: dict, k: int, path: Path) -> None:
     if (descent["epoch"], descent["step"]) != (doc["n_iter"], doc["n_steps"]):
         raise ModelFileError(f"model file {path}: field 'descent' is at epoch {descent['epoch']}, step "
                              f"{descent['step']} but the model at epoch {doc['n_iter']}, step {doc['n_steps']}")
-    vectors = {"descent.theta": descent["theta"], **{
-        f"descent.optimizer.slots.{name}": v for name, v in descent["optimizer"]["slots"].items() if v is not None}}
+    vectors = {"descent.theta": descent["theta"], **({"descent.avg": descent["avg"]} if descent.get("avg") else {}),
+               **{f"descent.optimizer.slots.{name}": v for name, v in descent["optimizer"]["slots"].items()}}
     for name, values in vectors.items():
         if len(values) != k:
             raise ModelFileError(f"model file {path}: field {name!r} has {len(values)} values "

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from . import estimator as estimator_module
 from . import outputs
 from .checkpoint import checkpoint_from_dict, descent_to_dict, resume_point
 from .errors import ModelFileError
@@ -30,7 +29,7 @@ from .preprocess import Preprocessor
 from .train import Steps
 from .verdict import Verdict
 
-__all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load_model", "atomic_write", "train_metrics", "jsonable"]
+__all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load", "atomic_write", "train_metrics", "jsonable"]
 
 #: Gram statistics (d² numbers) are kept in the file up to this many features
 GRAM_IN_FILE_MAX = 1000
@@ -235,37 +234,12 @@ def _history(data: dict) -> History:
     return History.from_dict(data)
 
 
-def load_model(path):
-    """Read a model file written by ``save`` (or ``gradfit fit``) back into a fitted GDRegressor.
-
-    The file is treated as untrusted input: it is parsed with limits (size, nesting,
-    digits; no NaN or Infinity), validated whole against ``gradfit.model_schema.SCHEMA``,
-    its fields are checked against each other, and its settings are checked like the
-    estimator's own. Where to connect (``engine_options``) is never restored.
-
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    GDRegressor
-        Fitted: ``predict`` works, and ``history_``, ``exact_``, ``gap_`` and
-        ``gram_stats_`` are restored (``result_`` is None). When the file keeps the
-        descent's position, ``resume``, ``partial_fit`` and ``fit`` with
-        ``warm_start=True`` continue it exactly (optimizer state, epoch, step, seed, lr).
-
-    Raises
-    ------
-    ModelFileError
-        One line naming the file and the field: missing file, not JSON, another
-        format, a newer schema version, a field missing, of the wrong type or out of
-        range, sizes that disagree, settings the estimator refuses.
-    """
+def load(path, estimator_class):
+    """a fitted ``estimator_class`` (``GDRegressor``) from a model file; see ``gradfit.estimator.load_model``"""
     path = Path(path)
     doc = read_model_document(path)
     d = len(doc["coef"])
-    model = estimator_module.GDRegressor(**doc["params"])
+    model = estimator_class(**doc["params"])
     model.coef_ = np.asarray(doc["coef"], dtype=np.float64)
     model.intercept_ = float(doc["intercept"])
     model.n_features_in_ = d

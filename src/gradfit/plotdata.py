@@ -17,10 +17,12 @@ from .errors import DataError, OptionError
 from .exact import ExactSolution, Gap
 from .gram import GramStats, block_stats
 from .history import History
+from .losses import loss_from
 from .model import LinearModel
 from .plottext import tr
 from .preprocess import Preprocessor
-from .solver import FitResult
+from .result import FitResult
+from .stats import least_squares_rss
 
 
 @dataclass
@@ -128,7 +130,7 @@ def _from_estimator(est) -> FitView:
         return _from_result(result)
     params = est.get_params()
     d = len(history.coef[-1])
-    model = LinearModel(d, params.get("fit_intercept", True), params.get("loss", "mse"),
+    model = LinearModel(d, params.get("fit_intercept", True), loss_from(params),
                         float(params.get("alpha", 0.0)), float(params.get("l1_ratio", 0.0)))
     prep = getattr(est, "preprocessor_", None) or Preprocessor.identity(d)
     settings = {**params, "lr": getattr(est, "lr_", params.get("lr")), "seed": getattr(est, "seed_", None)}
@@ -160,34 +162,57 @@ def as_arrays(X, y, n_features: int | None = None) -> tuple[np.ndarray, np.ndarr
 
 @dataclass
 class Objective:
-    """the training objective of many (coef, intercept) pairs at once, in original units"""
+    """the training objective of many (coef, intercept) pairs at once, in original units
+
+    A quadratic loss is evaluated from Gram statistics; any other loss from the data (X, y).
+    """
 
     model: LinearModel
     prep: Preprocessor
-    stats: GramStats
+    stats: GramStats | None
+    data: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def of(cls, fv: FitView, X=None, y=None) -> "Objective":
         """from the data when given, else from the fit's own Gram statistics"""
         if X is not None and y is not None:
             X, y = as_arrays(X, y, fv.model.n_features)
-            return cls(fv.model, fv.prep, block_stats(X, y))
+            return cls(fv.model, fv.prep, block_stats(X, y), (X, y))
+        if not fv.model.loss.is_quadratic:
+            raise OptionError(f"this plot needs the data (X, y): the loss {fv.model.loss.name!r} is not "
+                              f"a function of Gram statistics")
         if fv.stats is None:
             raise OptionError("this plot needs the data (X, y): the fit carries no Gram statistics")
         return cls(fv.model, fv.prep, fv.stats)
 
     def __call__(self, coef, intercept) -> np.ndarray:
         """objective values, shape (k,), of coef (k, d) and intercept (k,)"""
-        s = self.stats
         coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
         intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
         if not self.model.fit_intercept:
             intercept = np.zeros_like(intercept)
-        # mean (y − Xw − b)² = (wᵀSw − 2wᵀq + yᵀy)/n + (ȳ − x̄·w − b)², S, q, yᵀy centered
-        spread = (np.einsum("ki,ij,kj->k", coef, s.xtx, coef) - 2.0 * coef @ s.xty + s.yty) / s.n
-        offset = s.y_mean - coef @ s.x_mean - intercept
-        data = 0.5 * self.model.c * (np.maximum(spread, 0.0) + offset**2)
+        data = self._quadratic(coef, intercept) if self.model.loss.is_quadratic else self._rows(coef, intercept)
         return data + self._penalty(coef)
+
+    def _quadratic(self, coef, intercept) -> np.ndarray:
+        """(c/2)·mean r² from the Gram statistics: the centered sum of squares plus the offset's square"""
+        s = self.stats
+        w_star, rss_star = least_squares_rss(s)  # around the optimum: a sum of non-negative terms, no cancelling
+        dw = coef - w_star
+        rss = s.rss_min if s.rss_min is not None else rss_star
+        spread = (np.einsum("ki,ij,kj->k", dw, s.xtx, dw) + rss) / s.n
+        offset = s.y_mean - coef @ s.x_mean - intercept
+        return 0.5 * self.model.loss.c * (spread + offset**2)
+
+    def _rows(self, coef, intercept) -> np.ndarray:
+        """the mean loss over the data's rows, a few points at a time"""
+        X, y = self.data
+        loss, out = self.model.loss, np.empty(coef.shape[0])
+        chunk = max(1, 4_000_000 // max(len(y), 1))
+        for start in range(0, coef.shape[0], chunk):
+            r = X @ coef[start : start + chunk].T + intercept[start : start + chunk] - y[:, None]
+            out[start : start + chunk] = loss.value(r, loss.params).mean(axis=0)
+        return out
 
     def _penalty(self, coef: np.ndarray) -> np.ndarray:
         """the penalty acts on the descent's coefficients (scaled by the preprocessing)"""

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import LogFormatterSciNotation
 
+from . import outputs
 from .errors import OptionError
-from .persist import atomic_write
 from .plotdata import FitView, Objective, as_arrays, fractional_epochs, view
 from .plottext import tr
 
@@ -50,7 +50,7 @@ def save_figure(ax_or_fig, path) -> Path:
     fmt = path.suffix.lstrip(".").lower() or "png"
     if fmt not in ("png", "svg", "pdf"):
         raise OptionError(f"cannot write a figure to {path.name!r}: use a .png, .svg or .pdf file name")
-    atomic_write(path, figure_bytes(ax_or_fig, fmt))
+    outputs.write(path, figure_bytes(ax_or_fig, fmt))
     return path
 
 

@@ -10,7 +10,6 @@ import base64
 import warnings
 from datetime import datetime, timezone
 from html import escape
-from importlib import import_module
 from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
@@ -18,11 +17,12 @@ from string import Template
 
 import numpy as np
 
+from . import outputs
+from . import stats as inference
 from .errors import ConvergenceWarning, GradfitError, OptionError
 from .figures import standard_figures
 from .gram import GramStats, block_stats
 from .model import LinearModel
-from .persist import atomic_write
 from .plotdata import FitView, Objective, as_arrays, batch_words, view
 from .plots import figure_bytes
 from .preprocess import Preprocessor
@@ -69,7 +69,7 @@ def write_report(model, X=None, y=None, path="report.html", *, target: str | Non
     path = Path(path)
     if not path.parent.is_dir():
         raise OptionError(f"cannot write the report to {path}: folder {path.parent} does not exist")
-    atomic_write(path, render_report(model, X, y, target=target, title=title))
+    outputs.write(path, render_report(model, X, y, target=target, title=title))
     return path
 
 
@@ -213,13 +213,12 @@ def coef_section(fv: FitView) -> str:
 
 
 def inference_section(fv: FitView, stats: GramStats | None) -> str | None:
-    """gradfit.stats' OLS-style summary, where that module and the statistics are there"""
+    """gradfit.stats' OLS-style summary, where the statistics are there and the loss is squared error"""
     if stats is None:
         return None
-    try:  # inference is an optional part of the report: a build without gradfit.stats skips it
-        inference = import_module(".stats", __package__)
-    except ImportError:
-        return None
+    if not fv.model.loss.is_quadratic:
+        return (f"<p>Inference statistics are those of least squares and hold for the squared losses only; "
+                f"this fit minimizes loss={escape(repr(fv.model.loss.name))}, so none are given.</p>")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # the gap has its own section

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import curvature as curv
 from . import exact as exact_mod
+from . import robust
 from .callbacks import ProgressBar
 from .checkpoint import engine_state
 from .config import FitConfig, validate
@@ -23,9 +24,11 @@ from .errors import NotAtOptimumWarning, OptionError, PrecisionWarning
 from .exact import ExactSolution, Gap
 from .gram import GramStats, Quadratic
 from .history import History
+from .losses import make_loss
 from .model import LinearModel
 from .optim import make_optimizer
 from .preprocess import Preprocessor
+from .result import FitResult
 from .schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
 from .train import Loop, Outcome, Steps, TrainState
 from .verdict import DEFAULT_TOL, Facts, GapMeter, Verdict, diagnose
@@ -48,42 +51,6 @@ STOCHASTIC_EPOCHS = 100
 
 
 @dataclass
-class FitResult:
-    """everything a fit produced; the estimator copies it into its ``*_`` attributes"""
-
-    coef: list[float]
-    intercept: float
-    history: History
-    outcome: Outcome
-    lr: float
-    seed: int
-    model: LinearModel
-    prep: Preprocessor
-    config: FitConfig
-    exact: ExactSolution | None
-    gap: Gap | None
-    stats: GramStats | None
-    used_gram: bool
-    steps: Steps
-    verdict: Verdict
-    curvature: Curvature | None = None
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def state(self) -> TrainState:
-        return self.outcome.state
-
-    @property
-    def n_iter(self) -> int:
-        return self.outcome.state.epoch
-
-    @property
-    def converged(self) -> bool:
-        """whether the fit ended at the optimum, to tol (see ``verdict``)"""
-        return self.verdict.converged
-
-
-@dataclass
 class Prepared:
     """an engine ready to train, with its statistics and exact answer"""
 
@@ -96,6 +63,11 @@ class Prepared:
     exact: ExactSolution | None
     curvature: Curvature | None = None
     meter: GapMeter | None = None
+
+    @property
+    def curvature_bound(self) -> float:
+        """the largest second derivative of one row's loss (that of the Hessian ``curvature`` describes)"""
+        return curv.quadratic_model(self.model).loss.c
 
 
 def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:
@@ -112,7 +84,8 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
     """gather Gram statistics, choose preprocessing, solve exactly, pick the full-batch path"""
     validate(config, n_rows=engine.n_rows)  # the engine knows the row count of lazy or named data
     d = engine.n_features
-    model = LinearModel(d, config.fit_intercept, config.loss, float(config.alpha), float(config.l1_ratio))
+    model = LinearModel(d, config.fit_intercept, make_loss(config.loss, config.epsilon, config.quantile),
+                        float(config.alpha), float(config.l1_ratio))
     stats = engine.gram() if d * d <= GRAM_MAX_ENTRIES else None
     if stats is not None and config.dtype == "float32":
         _check_float32(stats, feature_names)
@@ -124,6 +97,8 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
             raise OptionError(f"option gram=True needs the Gram statistics, which are not gathered for {d} features "
                               f"(the {d}×{d} matrix is above GRAM_MAX_ENTRIES={GRAM_MAX_ENTRIES}); use gram='auto'")
         return Prepared(engine, engine, model, prep, None, None, None)
+    if not model.loss.is_quadratic:
+        return _prepare_robust(engine, config, model, prep, stats)
     quad = Quadratic.from_stats(stats, prep, model)
     # the least-squares answer with an intercept anchors the Gram path; it is the exact answer of an
     # unpenalized model with an intercept, so only then is it refined to the digits the data allows
@@ -136,8 +111,21 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
     meter = GapMeter(exact, stats, identified=curvature.identified or model.l1 > 0.0)
     # cost model: once the statistics exist, a full-data loss/gradient costs O(d²) on them against
     # O(n·d) on the data, so "auto" takes the Gram path unless there are fewer rows than features
-    use_gram = config.gram is True or (config.gram == "auto" and engine.name != "python" and d <= engine.n_rows)
+    use_gram = config.gram is True or (config.gram == "auto" and engine.gram_pays and d <= engine.n_rows)
     return Prepared(engine, gram_path if use_gram else engine, model, prep, stats, quad, exact, curvature, meter)
+
+
+def _prepare_robust(engine, config: FitConfig, model: LinearModel, prep: Preprocessor, stats: GramStats) -> Prepared:
+    """a loss that is not quadratic: every epoch reads the data; the exact answer from ``gradfit.robust``;
+    the curvature is the half squared error's (with the L2 part), which bounds Huber's Hessian"""
+    if config.gram is True:
+        raise OptionError(f"option gram=True needs a quadratic loss; loss={model.loss.name!r} is not one")
+    surrogate = curv.quadratic_model(model)
+    quad = Quadratic.from_stats(stats, prep, surrogate)
+    curvature = curv.of_fit(quad, surrogate)
+    exact = robust.exact_solution(engine, model, prep)
+    meter = GapMeter(exact, stats, identified=curvature.identified) if exact is not None else None
+    return Prepared(engine, engine, model, prep, stats, quad, exact, curvature, meter)
 
 
 def _preprocessor(config: FitConfig, stats: GramStats | None, d: int, feature_names) -> Preprocessor:
@@ -175,11 +163,17 @@ def choose_steps(config: FitConfig, p: Prepared) -> Steps:
     penalty, plain proximal steps of 1/L instead); with minibatches it takes the safe step 1/L_b and a cosine schedule that ends at lr=0, so the
     minibatch noise dies out by the last epoch; other optimizers take a step about 1% of the
     solution's size and the cosine schedule. A given lr keeps a constant schedule and no momentum.
+
+    A loss that is not quadratic has no heavy ball: Huber takes the safe step 1/L_b of its
+    curvature bound (the half squared error's), a loss with a kink the subgradient method's
+    step ‖θ*‖ / (G·√T) (G the largest gradient of a row, T the steps of the run), both with
+    the cosine schedule, which ends at lr=0.
     """
     lr, momentum = _step_size(config, p)
     schedule = config.schedule
     if schedule == "auto":
-        adaptive = config.lr == "auto" and (_stochastic(config, p) or config.optimizer != "sgd")
+        adaptive = config.lr == "auto" and (_stochastic(config, p) or config.optimizer != "sgd"
+                                            or not p.model.loss.is_quadratic)
         schedule = "cosine" if adaptive else "constant"
     epochs = config.epochs if config.epochs != "auto" else _auto_epochs(config, p, lr, momentum)
     return Steps(lr, momentum, schedule, epochs)
@@ -192,8 +186,10 @@ def _step_size(config: FitConfig, p: Prepared) -> tuple[float, float]:
         return float(config.lr), momentum
     if config.optimizer != "sgd":
         return adaptive_lr(p.exact.theta if p.exact else [1.0]), momentum
+    if math.isinf(p.model.loss.curvature):
+        return _subgradient_lr(config, p), momentum
     # the heavy ball for smooth objectives; with an L1 part, plain proximal steps (ISTA), which surely converge
-    smooth = not _stochastic(config, p) and p.model.l1 == 0.0
+    smooth = not _stochastic(config, p) and p.model.l1 == 0.0 and p.model.loss.is_quadratic
     if smooth and config.momentum == "auto" and p.curvature is not None and p.curvature.mu > 0.0:
         return p.curvature.heavy_ball()
     lr = sgd_safe_lr(config, p)
@@ -203,13 +199,22 @@ def _step_size(config: FitConfig, p: Prepared) -> tuple[float, float]:
     return lr, momentum
 
 
+def _subgradient_lr(config: FitConfig, p: Prepared) -> float:
+    """‖θ*‖∞ / (G·√T): the subgradient method's step for a run of T steps with gradients of at most G"""
+    size = max((abs(t) for t in p.exact.theta), default=0.0) if p.exact is not None else 1.0
+    G = p.model.loss.slope * math.sqrt(p.engine.max_row_sq_norm())
+    epochs = config.epochs if config.epochs != "auto" else _auto_epochs(config, p, 0.0, 0.0)
+    steps = max(1, epochs) * (-(-p.engine.n_rows // config.batch_size) if _stochastic(config, p) else 1)
+    return max(size, 1e-3) / (max(G, 1e-12) * math.sqrt(steps))
+
+
 def _auto_epochs(config: FitConfig, p: Prepared, lr: float, momentum: float) -> int:
     """epochs='auto': a minibatch fit gets STOCHASTIC_EPOCHS; a full-batch SGD fit three times the
     epochs its contraction rate needs to reach tol from the exact curvature (at least 1000)"""
     if _stochastic(config, p):
         return STOCHASTIC_EPOCHS
     c = p.curvature
-    if config.optimizer != "sgd" or c is None or not c.mu > 0.0:
+    if config.optimizer != "sgd" or c is None or not c.mu > 0.0 or not p.model.loss.is_quadratic:
         return 1000
     if momentum > 0.0:
         rate = max(momentum**0.5, abs(1.0 - lr * c.mu))  # heavy ball: √β at best, never faster than GD's
@@ -230,7 +235,7 @@ def sgd_safe_lr(config: FitConfig, p: Prepared) -> float | None:
     if p.quad is None:
         return None
     L = p.curvature.L if p.curvature is not None else power_iteration(curv.hessian(p.quad, p.model))
-    R = p.model.c * p.engine.max_row_sq_norm() + p.model.l2 if _stochastic(config, p) else L
+    R = p.curvature_bound * p.engine.max_row_sq_norm() + p.model.l2 if _stochastic(config, p) else L
     return safe_sgd_lr(L, R, p.engine.n_rows, config.batch_size)
 
 
@@ -297,12 +302,7 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
 
 
 def _loop(config, p: Prepared, steps: Steps, seed, resume, feature_names, callbacks) -> Loop:
-    # an engine may bring its own optimizer implementation (the torch engine's torch.optim backend)
-    resolved = dataclasses.replace(config, momentum=steps.momentum, schedule=steps.schedule)
-    own = getattr(p.engine, "make_optimizer", None)
-    optimizer = (own(resolved) if own is not None else None) or make_optimizer(
-        config.optimizer, momentum=steps.momentum, nesterov=config.nesterov,
-        betas=tuple(config.betas), eps=config.eps, rho=config.rho)
+    optimizer = _optimizer(config, p, steps)
     history = resume.history if resume is not None else History(feature_names=list(feature_names) if feature_names is not None else None)
     return Loop(
         engine=p.path, model=p.model, prep=p.prep, optimizer=optimizer,
@@ -310,7 +310,18 @@ def _loop(config, p: Prepared, steps: Steps, seed, resume, feature_names, callba
         batch_size=config.batch_size, shuffle=config.shuffle, seed=seed, history=history,
         record_every=config.record_every, tol=config.tol, n_iter_no_change=config.n_iter_no_change,
         callbacks=list(callbacks), safe_lr=lambda: sgd_safe_lr(config, p), at_optimum=_stop_rule(config, p),
+        average_from=config.average_from,
     )
+
+
+def _optimizer(config: FitConfig, p: Prepared, steps: Steps):
+    """gradfit's optimizer, or one of the engine's own backends (the torch engine's torch.optim);
+    ``validate`` has checked that the engine offers the backend"""
+    if config.optimizer_backend == "gradfit":
+        return make_optimizer(config.optimizer, momentum=steps.momentum, nesterov=config.nesterov,
+                              betas=tuple(config.betas), eps=config.eps, rho=config.rho,
+                              weight_decay=config.weight_decay)
+    return p.engine.make_optimizer(dataclasses.replace(config, momentum=steps.momentum, schedule=steps.schedule))
 
 
 def _stop_rule(config: FitConfig, p: Prepared) -> Callable[[Any], bool] | None:
@@ -329,7 +340,7 @@ def _params(p: Prepared, theta) -> np.ndarray:
 def _fresh_state(config, p: Prepared, loop: Loop, seed: int, start=None) -> TrainState:
     values = initial_theta(config, p.model, seed) if start is None else p.prep.to_transformed(*start, p.model)
     theta = p.engine.vector(values)
-    return TrainState(theta, loop.optimizer.init(theta))
+    return TrainState(theta, loop.optimizer.init(theta), avg=theta if loop.average_from is not None else None)
 
 
 @contextlib.contextmanager
@@ -342,7 +353,7 @@ def _progress(enabled: bool, epochs: int):
 
 
 def _result(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, seed) -> FitResult:
-    params = _params(p, outcome.state.theta)
+    params = _params(p, loop.reported(outcome.state))
     gap = p.meter.gap(params, loop.history.loss[-1]) if p.meter is not None else None
     verdict = diagnose(_facts(config, p, loop, outcome, steps, gap))
     return FitResult(params[:-1].tolist(), float(params[-1]), loop.history, outcome, steps.lr, seed, p.model,
@@ -363,6 +374,8 @@ def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap:
         preprocess=p.prep.mode, curvature=p.curvature,
         standardized=standardized, column_sizes=scales,
         trajectory=lambda: _trajectory(p, loop.history),
+        loss=p.model.loss.name, kinked=math.isinf(p.model.loss.curvature), averaged=config.average_from is not None,
+        weight_decay=float(config.weight_decay) if config.optimizer == "adamw" else 0.0,
     )
 
 

@@ -28,6 +28,7 @@ from scipy import stats as sps
 from .errors import ConvergenceWarning, DataError, OptionError
 from .exact import ExactSolution, Gap
 from .gram import GramStats, block_stats
+from .losses import loss_from
 from .summary_table import Coefficient, Summary
 
 __all__ = ["COV_TYPES", "Coefficient", "Summary", "summarize", "model_summary"]
@@ -455,6 +456,9 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str
     ``at``: "fit" or "exact" (see ``summarize``); default: "exact" when the fit is farther than
     ``GAP_TOL`` from its optimum, else "fit".
     """
+    loss = loss_from(model.get_params())
+    if not loss.is_quadratic:
+        return coefficients_only(model, loss)
     stats = getattr(model, "gram_stats_", None)
     if stats is None:
         if X is None or y is None:
@@ -467,3 +471,20 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str
                      feature_names=None if names is None else [str(n) for n in names], penalized=model.alpha > 0,
                      gap=gap, X=X, y=y, cov_type=cov_type, rss=stats.rss_min, exact=exact,
                      at=default_at(gap, exact) if at is None else at)
+
+
+def coefficients_only(model, loss) -> Summary:
+    """the summary of a fit whose loss is not squared error: its coefficients, and a note saying why no more"""
+    names = getattr(model, "feature_names_in_", None)
+    names = [str(n) for n in names] if names is not None else [f"x{j}" for j in range(len(model.coef_))]
+    rows = [Coefficient(name, float(c), None, None, None, None, None) for name, c in zip(names, model.coef_)]
+    if model.fit_intercept:
+        rows.insert(0, Coefficient("const", float(model.intercept_), None, None, None, None, None))
+    n = model.gram_stats_.n if getattr(model, "gram_stats_", None) is not None else 0
+    gap = model.gap_.to_dict() if getattr(model, "gap_", None) is not None else None
+    note = (f"Inference statistics (standard errors, t and p-values, R², F, likelihood) are those of least "
+            f"squares and hold for the squared losses only; this fit minimizes loss={loss.name!r}, so none "
+            f"are given.")
+    return Summary(rows, n, len(model.coef_), max(n - len(rows), 0), None, None, None, None, None, None, None,
+                   None, None, None, "nonrobust", bool(model.fit_intercept), bool(model.fit_intercept),
+                   model.alpha > 0, gap, [note], at="coefficients")

@@ -25,7 +25,8 @@ class Coefficient(NamedTuple):
 
 
 TITLES = {"fit": "gradfit summary: least-squares statistics at the fitted parameters",
-          "exact": "gradfit summary: statistics at the exact least-squares answer, not at the fit"}
+          "exact": "gradfit summary: statistics at the exact least-squares answer, not at the fit",
+          "coefficients": "gradfit summary: coefficients only (inference statistics are for squared losses)"}
 
 
 @dataclass
@@ -57,7 +58,9 @@ class Summary:
     penalized: bool
     gap: dict | None
     notes: list[str]
-    at: str = "fit"  # "fit": at the fitted parameters; "exact": at the exact least-squares answer
+    #: "fit": at the fitted parameters; "exact": at the exact least-squares answer; "coefficients": the
+    #: coefficients alone (a loss that is not squared error has no least-squares statistics)
+    at: str = "fit"
 
     @property
     def title(self) -> str:

@@ -4,9 +4,10 @@ The exact answer is known beside every fit (``gradfit.exact``), so where a fit e
 measured, never guessed: the relative distance of its parameters from the optimum, or,
 when the optimum is not a single point (collinear or constant columns), the relative
 distance of its fitted values from the optimal ones. A fit farther than ``tol`` gets a
-diagnosis, tried in this order: interrupted; badly scaled features (the condition number
+diagnosis, tried in this order: interrupted; AdamW's weight decay (not part of the objective);
+badly scaled features (the condition number
 would drop by standardizing); a learning rate far below the stable one; minibatch noise;
-too few epochs (with the number that would do, from the observed contraction rate).
+a loss with a kink (epsilon_insensitive, quantile), whose subgradient steps hover; too few epochs (with the number that would do, from the observed contraction rate).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ class Verdict:
     """where a fit ended, measured against the exact answer"""
 
     converged: bool
-    reason: str  # "at-optimum", "interrupted", "badly-scaled", "lr-too-small", "noise-floor",
-    #              "too-few-epochs", "not-contracting" or "no-exact-answer"
+    reason: str  # "at-optimum", "interrupted", "weight-decay", "badly-scaled", "lr-too-small", "noise-floor",
+    #              "kink", "too-few-epochs", "not-contracting" or "no-exact-answer"
     message: str  # where the fit ended and why
     remedy: str  # what would bring it to the optimum ("" when it is there)
     tol: float
@@ -98,17 +99,23 @@ class Facts(NamedTuple):
     standardized: Curvature | None
     column_sizes: Sequence[tuple[str, float]] | None  # (name, typical size) of each column the descent sees
     trajectory: Callable[[], tuple[np.ndarray, np.ndarray]]  # (epochs, distances) of the recorded entries
+    loss: str = "mse"
+    kinked: bool = False  # the loss has a kink (its gradient jumps): descent takes subgradient steps
+    averaged: bool = False  # the fit reports the average of its iterates
+    weight_decay: float = 0.0  # AdamW's decoupled decay (0 for every other optimizer)
 
 
 def diagnose(f: Facts) -> Verdict:
     """the verdict on a finished fit"""
     if f.distance is None:
         return Verdict(True, "no-exact-answer", "no exact answer was computed for this fit (too many features "
-                       "for Gram statistics), so its distance from the optimum is unknown", "", f.tol, None)
+                       "for Gram statistics, a robust loss on data not in memory, or a robust loss with a penalty "
+                       "that has no exact solver), so its distance from the optimum is unknown", "", f.tol, None)
     where = f"the fit ended at a relative distance of {f.distance:.3g} from the exact optimum (tol={f.tol:g})"
     if f.distance <= f.tol:
         return Verdict(True, "at-optimum", f"{where}: converged", "", f.tol, f.distance)
-    for rule in (_interrupted, _badly_scaled, _lr_too_small, _noise_floor, _too_few_epochs):
+    for rule in (_interrupted, _decoupled_decay, _badly_scaled, _lr_too_small, _noise_floor, _kink,
+                 _too_few_epochs):
         found = rule(f, where)
         if found is not None:
             return found
@@ -144,7 +151,7 @@ def _scale_note(f: Facts) -> str:
 
 
 def _lr_too_small(f: Facts, where: str) -> Verdict | None:
-    if not f.lr_given or f.optimizer != "sgd" or not f.stable_lr or f.lr >= SMALL_LR * f.stable_lr:
+    if not f.lr_given or f.optimizer != "sgd" or f.kinked or not f.stable_lr or f.lr >= SMALL_LR * f.stable_lr:
         return None
     message = f"{where}: lr={f.lr:.3g} is {f.stable_lr / f.lr:.3g} times below the stable step {f.stable_lr:.3g}"
     return Verdict(False, "lr-too-small", message, f"use lr='auto' (or lr={f.stable_lr:.3g})", f.tol, f.distance)
@@ -158,6 +165,28 @@ def _noise_floor(f: Facts, where: str) -> Verdict | None:
     remedy = ("use a decaying schedule (schedule='cosine' ends at lr=0; lr='auto' chooses it) with more epochs, "
               "a larger batch_size, or batch_size=None (full batch)")
     return Verdict(False, "noise-floor", message, remedy, f.tol, f.distance)
+
+
+def _decoupled_decay(f: Facts, where: str) -> Verdict | None:
+    """AdamW's weight decay is not in the objective: its fixed point is not the objective's optimum"""
+    if not f.weight_decay > 0.0:
+        return None
+    message = (f"{where}: AdamW's decoupled weight decay ({f.weight_decay:g}) shrinks the parameters at every "
+               f"step without being part of the objective, so the descent settles short of its optimum")
+    return Verdict(False, "weight-decay", message, "use weight_decay=0 to reach the optimum, or alpha for a "
+                   "penalty that is part of the objective (and of the exact answer)", f.tol, f.distance)
+
+
+def _kink(f: Facts, where: str) -> Verdict | None:
+    """a loss with a kink: near the optimum the gradient does not shrink, so fixed steps hover"""
+    if not f.kinked:
+        return None
+    message = (f"{where}: the {f.loss} loss has a kink, so its gradient keeps its size up to the optimum and "
+               f"every step overshoots by about lr times that size")
+    remedy = "use schedule='cosine' (lr='auto' chooses it) with more epochs"
+    if not f.averaged:
+        remedy += ", or average=True (the average of the iterates settles where single steps hover)"
+    return Verdict(False, "kink", message, remedy, f.tol, f.distance)
 
 
 def _too_few_epochs(f: Facts, where: str) -> Verdict | None:

@@ -16,6 +16,9 @@ from rich.text import Text
 
 from ..config import FitConfig, validate
 from ..data import read_table
+from ..engines import get_engine
+from ..losses import LOSSES
+from ..optim import OPTIMIZERS
 from ..errors import OptionError
 from ..estimator import GDRegressor
 from ..outputs import is_stdout
@@ -37,7 +40,7 @@ def _model_option(name: str, help_text: str, *flags: str, **kwargs):
 
 # The estimator's settings, one option each; None means "the estimator's default".
 Lr = Annotated[Optional[str], _model_option("lr", "learning rate: a number > 0, or 'auto' (safe for the data)", "--lr")]
-Optimizer = Annotated[Optional[str], _model_option("optimizer", "sgd, adam, adagrad or rmsprop", "--optimizer")]
+Optimizer = Annotated[Optional[str], _model_option("optimizer", ", ".join(OPTIMIZERS), "--optimizer")]
 Momentum = Annotated[Optional[str], _model_option(
     "momentum", "SGD momentum in [0, 1), or 'auto' (the heavy ball's, with --lr auto)", "--momentum")]
 Nesterov = Annotated[Optional[bool], _model_option(
@@ -60,7 +63,14 @@ Preprocess = Annotated[Optional[str], _model_option(
 Alpha = Annotated[Optional[float], _model_option("alpha", "penalty strength", "--alpha")]
 L1Ratio = Annotated[Optional[float], _model_option(
     "l1_ratio", "share of the penalty that is L1, in [0, 1]", "--l1-ratio")]
-Loss = Annotated[Optional[str], _model_option("loss", "mse or half_mse", "--loss")]
+Loss = Annotated[Optional[str], _model_option("loss", ", ".join(LOSSES), "--loss")]
+#: the settings of the robust losses, AdamW and averaging: (name, type, help); the flag is --name
+Epsilon, Quantile, WeightDecay, Average = (
+    Annotated[Optional[kind], _model_option(name, text, "--" + name.replace("_", "-"))] for name, kind, text in (
+        ("epsilon", float, "huber's quadratic zone, epsilon_insensitive's dead zone (a number > 0)"),
+        ("quantile", float, "the quantile loss's level, in (0, 1)"),
+        ("weight_decay", float, "AdamW's decoupled weight decay (every parameter, the intercept too)"),
+        ("average", str, "report the average of the iterates: on, off, or the step to start after")))
 NoIntercept = Annotated[bool, typer.Option(
     "--no-intercept", help="fit H(x) = Wx, without b", rich_help_panel=MODEL)]
 Init = Annotated[Optional[str], _model_option("init", "zeros, random or a number", "--init")]
@@ -119,6 +129,7 @@ _CONVERT = {
     "record_every": lambda t: _number_or_text(t, int),
     "gram": lambda t: {"auto": "auto", "on": True, "off": False}.get(t, t),
     "betas": _betas,
+    "average": lambda t: {"on": True, "off": False, "true": True, "false": False}.get(t.lower(), _number_or_text(t, int)),
     "schedule_options": _schedule_options,
 }
 
@@ -173,10 +184,9 @@ def drawing():
 
 def load_training_data(model: GDRegressor, path: Path, target: str, features: list[str] | None):
     """(X, y) ready for ``model.fit``: a DataFrame read by gradfit, or lazy Dask collections"""
-    if model.engine == "dask":
-        from ..engines.dask import read_dataset  # optional: needs the [dask] extra
-
-        X, y, names = read_dataset(path, target, features)
+    engine = get_engine(model.engine)
+    if engine.lazy_data:
+        X, y, names = engine.read_dataset(path, target, features)
         return X, y, {"feature_names": names}
     X, y, names = read_table(path, target, features)
     return frame(X, names), y, {}

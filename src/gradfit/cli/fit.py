@@ -10,10 +10,11 @@ import typer
 from ..callbacks import CSVLogger
 from ..data import without
 from ..datasets import load_diabetes
+from ..engines import get_engine
 from ..errors import OptionError
-from ..estimator import GDRegressor
+from ..estimator import GDRegressor, load_model
 from ..outputs import is_stdout, make_folder, same_file
-from ..persist import atomic_write, load_model
+from ..persist import atomic_write
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
@@ -59,6 +60,8 @@ def fit_command(
     betas: c.Betas = None,
     eps: c.Eps = None,
     rho: c.Rho = None,
+    weight_decay: c.WeightDecay = None,
+    average: c.Average = None,
     schedule: c.Schedule = None,
     schedule_option: c.ScheduleOption = None,
     epochs: c.Epochs = None,
@@ -68,6 +71,8 @@ def fit_command(
     alpha: c.Alpha = None,
     l1_ratio: c.L1Ratio = None,
     loss: c.Loss = None,
+    epsilon: c.Epsilon = None,
+    quantile: c.Quantile = None,
     no_intercept: c.NoIntercept = False,
     init: c.Init = None,
     tol: c.Tol = None,
@@ -194,7 +199,7 @@ def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Pa
     from ..figures import write_standard_plots
     from ..report import write_report
 
-    if model.engine == "dask":
+    if get_engine(model.engine).lazy_data:
         X = y = None
     files = {}
     with c.drawing():

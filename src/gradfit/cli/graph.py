@@ -9,7 +9,7 @@ import typer
 
 from ..errors import GradfitError, OptionError
 from ..graph import LESSONS, Graph, graph, lesson_graph, write_graph
-from ..persist import load_model
+from ..estimator import load_model
 from ._common import all_or_nothing, check_outputs
 
 

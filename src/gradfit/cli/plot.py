@@ -10,7 +10,7 @@ import typer
 from ..animate import animate_line, animate_path
 from ..data import read_table
 from ..errors import OptionError
-from ..persist import load_model
+from ..estimator import load_model
 from ..plotdata import view
 from ..plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
 from ..plottext import PLOT_LANGUAGES, plot_language

@@ -93,7 +93,7 @@ def evaluate_command(
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
     from ..data import read_table
-    from ..persist import load_model
+    from ..estimator import load_model
     from . import _common as c
 
     model = load_model(model_file)

@@ -1,8 +1,8 @@
 """What an engine is: where the numbers live, and the loss and gradient over rows.
 
 An engine holds (X, y), applies the preprocessing inside its arithmetic, and answers
-``loss_grad(theta, rows)``: the data loss (c/2)·mean(r²) over the rows and its
-gradient with respect to theta. Everything else (optimizers, penalties, schedules,
+``loss_grad(theta, rows)``: the mean over the rows of the model's loss
+(``gradfit.losses``) of the residuals, and its gradient with respect to theta. Everything else (optimizers, penalties, schedules,
 batch order, history) lives in the trainer and is shared by all engines.
 """
 
@@ -29,6 +29,17 @@ class Engine(ABC):
     name: ClassVar[str]
     n_rows: int
     n_features: int
+
+    #: what the engine can do, read by shared code (which never tests an engine's name):
+    #: its own minibatch / per-sample epochs (``run_epoch``)
+    fast_epochs: ClassVar[bool] = False
+    #: full-batch epochs from Gram statistics pay off against a pass over its data
+    gram_pays: ClassVar[bool] = True
+    #: it takes lazy data (Dask collections, file paths) that the estimator passes on unread; such an
+    #: engine reads a file itself with ``read_dataset(path, target, features) -> (X, y, names)``
+    lazy_data: ClassVar[bool] = False
+    #: optimizer backends it offers (``make_optimizer``); "gradfit" is gradfit's own optimizers
+    optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
 
     def prepare(self, model: LinearModel, prep: Preprocessor) -> None:
         """fix the loss, intercept and preprocessing used by ``loss_grad``"""
@@ -70,14 +81,19 @@ class Engine(ABC):
     def norm(self, v: Vector) -> float:
         return math.sqrt(sum(x * x for x in self.to_list(v)))
 
-    def is_finite(self, v: Vector) -> bool:
-        return all(math.isfinite(x) for x in self.to_list(v))
-
     def prox_l1(self, theta: Vector, threshold: float) -> Vector:
         """soft-threshold the coefficients (not the intercept) by ``threshold``"""
         values = self.to_list(theta)
         d = self.model.n_features
         return self.vector([soft_threshold(t, threshold) for t in values[:d]] + values[d:])
+
+    def run_epoch(self, task, state, order) -> bool:
+        """take over one minibatch / per-sample epoch (``task``: a ``train.EpochTask``); False to decline"""
+        return False
+
+    def make_optimizer(self, config):
+        """the optimizer of a backend in ``optimizer_backends`` other than "gradfit" """
+        raise NotImplementedError
 
     def mask(self) -> Vector:
         """1 on coefficients, 0 on the intercept"""

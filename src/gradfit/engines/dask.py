@@ -36,7 +36,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import DataError, GradfitError, OptionError
 from ..gram import GramStats
-from ..history import History
 from . import dask_tasks as tasks
 from .base import Engine, Rows
 from .dask_cluster import connect
@@ -109,10 +108,11 @@ class DaskEngine(Engine):
     """
 
     name = "dask"
+    fast_epochs = True
+    lazy_data = True
     vector = NumpyEngine.vector
     to_list = NumpyEngine.to_list
     norm = NumpyEngine.norm
-    is_finite = NumpyEngine.is_finite
     prox_l1 = NumpyEngine.prox_l1
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", scheduler=None,
@@ -136,6 +136,11 @@ class DaskEngine(Engine):
         except BaseException:
             self.conn.close()
             raise
+
+    @staticmethod
+    def read_dataset(path, target: str, features):
+        """(X, y, feature names) of a file or glob, lazily (see ``dask_data.read_dataset``)"""
+        return read_dataset(path, target, features)
 
     def _sources(self, persist) -> list:
         """what each partition's tasks receive: its persisted arrays, or a lazy block to read"""
@@ -186,17 +191,16 @@ class DaskEngine(Engine):
     def max_row_sq_norm(self) -> float:
         return float(self._reduce(self._map(tasks.block_max_row_sq_norm, self.model, self.prep), max))
 
-    def run_epoch(self, loop, state, order, lr) -> bool:
+    def run_epoch(self, task, state, order) -> bool:
         """one minibatch / per-sample epoch, the model travelling from segment to segment"""
-        plan, _held = self._epoch_plan(order, loop.seed, state.epoch)  # _held: alive until the chain has run
-        shipped = replace(loop, engine=None, history=History(), callbacks=(), safe_lr=None, at_optimum=None)
-        job = tasks.EpochJob(shipped, lr, self.dtype.name)
+        plan, _held = self._epoch_plan(order, task.seed, state.epoch)  # _held: alive until the chain has run
+        job = tasks.EpochJob(task, self.model, self.prep, self.dtype.name)
         carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype))
         for i, (source, perm) in enumerate(plan):
             carried = self.client.submit(tasks.run_segment, job, source, perm, carried, i == len(plan) - 1,
                                          pure=False)
         done, _ = self._result(carried)
-        state.theta, state.opt_state, state.step = done.theta, done.opt_state, done.step
+        state.theta, state.opt_state, state.step, state.avg = done.theta, done.opt_state, done.step, done.avg
         return True
 
     def _epoch_plan(self, order, seed: int, epoch: int):

@@ -9,7 +9,7 @@ The arithmetic is the NumPy engine's and the training loop's, never a copy of it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import dask
@@ -22,7 +22,9 @@ from ..batching import batches
 from ..data import check_X
 from ..errors import DataError
 from ..gram import GramStats, block_stats
-from ..train import Loop, TrainState
+from ..model import LinearModel
+from ..preprocess import Preprocessor
+from ..train import EpochTask, TrainState, smooth_gradient, take_step
 from .dask_data import release_memory
 from .numpy import NumpyEngine
 
@@ -62,10 +64,11 @@ class Carry:
 
 @dataclass
 class EpochJob:
-    """what a worker needs to make the loop's steps: the loop (without engine or history) and lr"""
+    """what a worker needs to make the loop's steps: the epoch's task, the model and preprocessing, the dtype"""
 
-    loop: Loop
-    lr: float
+    task: EpochTask
+    model: LinearModel
+    prep: Preprocessor
     dtype: str
 
 
@@ -80,7 +83,12 @@ def load(source, dtype: str, perm=None) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _engine(X, y, model, prep, dtype: str) -> NumpyEngine:
+def _engine(X, y, job: EpochJob) -> NumpyEngine:
+    """a NumPy engine over these rows, prepared with the job's model and preprocessing"""
+    return prepared(X, y, job.model, job.prep, job.dtype)
+
+
+def prepared(X, y, model, prep, dtype: str) -> NumpyEngine:
     engine = NumpyEngine(X, y, dtype=dtype)
     engine.prepare(model, prep)
     return engine
@@ -97,7 +105,7 @@ def block_gram(source, dtype: str, label: str, names: list[str], target: str) ->
 def block_loss_grad(source, dtype: str, model, prep, theta) -> tuple[int, float, np.ndarray]:
     """(rows, Σ per-row loss, Σ per-row gradient) of one partition"""
     X, y = load(source, dtype)
-    loss, grad = _engine(X, y, model, prep, dtype).loss_grad(theta)
+    loss, grad = prepared(X, y, model, prep, dtype).loss_grad(theta)
     m = len(y)
     return m, loss * m, grad * m
 
@@ -122,7 +130,7 @@ def add_residual_passes(parts: list) -> ResidualPass:
 
 def block_max_row_sq_norm(source, dtype: str, model, prep) -> float:
     X, y = load(source, dtype)
-    return _engine(X, y, model, prep, dtype).max_row_sq_norm()
+    return prepared(X, y, model, prep, dtype).max_row_sq_norm()
 
 
 def run_segment(job: EpochJob, source, perm, carried: tuple[TrainState, Carry], last: bool):
@@ -133,38 +141,30 @@ def run_segment(job: EpochJob, source, perm, carried: tuple[TrainState, Carry], 
     """
     state, carry = carried
     X, y = load(source, job.dtype, perm)
-    B, nc = job.loop.batch_size, len(carry)
+    B, nc = job.task.batch_size, len(carry)
     total = nc + len(y)
     stop = total if last else total - total % B
     first = 0
     if nc and stop:  # finish the batch the previous segment began
         first = min(B, stop) - nc
-        head = _worker_loop(job, np.concatenate([carry.X, X[:first]]), np.concatenate([carry.y, y[:first]]))
-        _step(head, state, slice(None), job.lr)
+        head = _engine(np.concatenate([carry.X, X[:first]]), np.concatenate([carry.y, y[:first]]), job)
+        _step(head, job, state, slice(None))
     if stop - nc > first:
-        _run_batches(_worker_loop(job, X[first : stop - nc], y[first : stop - nc]), state, job.lr)
+        _run_batches(_engine(X[first : stop - nc], y[first : stop - nc], job), job, state)
     rest = max(stop - nc, 0)
     left = Carry(np.concatenate([carry.X[stop:], X[rest:]]), np.concatenate([carry.y[stop:], y[rest:]]))
     return state, left
 
 
-def _run_batches(loop: Loop, state: TrainState, lr: float) -> None:
+def _run_batches(engine: NumpyEngine, job: EpochJob, state: TrainState) -> None:
     """the loop's steps over these rows in order: the NumPy engine's compiled epoch where it applies"""
-    if loop.engine.run_epoch(loop, state, None, lr):
+    if engine.run_epoch(job.task, state, None):
         return
-    for rows in batches(loop.engine.n_rows, loop.batch_size, None):
-        _step(loop, state, rows, lr)
+    for rows in batches(engine.n_rows, job.task.batch_size, None):
+        _step(engine, job, state, rows)
 
 
-def _worker_loop(job: EpochJob, X, y) -> Loop:
-    """the shipped loop, driving a NumPy engine over these rows"""
-    engine = _engine(X, y, job.loop.model, job.loop.prep, job.dtype)
-    loop = replace(job.loop, engine=engine)
-    loop._mask = engine.mask()
-    return loop
-
-
-def _step(loop: Loop, state: TrainState, rows, lr: float) -> None:
+def _step(engine: NumpyEngine, job: EpochJob, state: TrainState, rows) -> None:
     """exactly the generic loop's minibatch step"""
-    _, grad = loop.objective_grad(state.theta, rows)
-    loop.apply(state, grad, lr)
+    _, grad = smooth_gradient(engine, job.model, state.theta, rows)
+    take_step(engine, job.model, job.task, state, grad)

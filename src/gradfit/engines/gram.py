@@ -29,7 +29,7 @@ class GramPath:
     def objective_parts(self, theta_values: np.ndarray) -> tuple[float, np.ndarray]:
         """data loss and gradient at theta (float64 arrays)"""
         q, model = self.quad, self.quad.model
-        c, n, d = model.c, q.n, model.n_features
+        c, n, d = model.loss.c, q.n, model.n_features
         w = theta_values[:d]
         b = theta_values[d] if model.fit_intercept else 0.0
         dw = w - self.w_star

@@ -21,7 +21,9 @@ from ..jit_cache import compiling
 from ..accurate import ResidualPass, residual_pass
 from ..errors import OptionError
 from ..gram import GramStats, block_stats
-from ..optim import AccumState, AdamState, MomentumState
+from ..model import soft_threshold
+from ..optim import OptState, average
+from ..train import EpochTask, TrainState
 from .base import Engine, Rows
 
 #: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)
@@ -60,6 +62,7 @@ class NumpyEngine(Engine):
     """NumPy arrays in float64 or float32"""
 
     name = "numpy"
+    fast_epochs = True
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", **options):
         self.options = check_options(options)
@@ -85,13 +88,10 @@ class NumpyEngine(Engine):
     def norm(self, v) -> float:
         return float(np.linalg.norm(v))
 
-    def is_finite(self, v) -> bool:
-        return bool(np.isfinite(v).all())
-
     def prox_l1(self, theta, threshold):
         d = self.n_features
         out = theta.copy()
-        out[:d] = np.sign(theta[:d]) * np.maximum(np.abs(theta[:d]) - threshold, 0.0)
+        out[:d] = soft_threshold(theta[:d], threshold)
         return out
 
     def _raw_params(self, theta):
@@ -105,30 +105,34 @@ class NumpyEngine(Engine):
         return max(64, PASS_BYTES // max(1, self.X.strides[0]))
 
     def full_pass(self, v, offset) -> tuple[float, np.ndarray, float]:
-        """(Σr², Xᵀr, Σr) over all rows in one read of X, block by cache-sized block"""
-        ss, xtr, rsum = 0.0, np.zeros(self.n_features, dtype=self.dtype), 0.0
+        """(Σ loss, Xᵀg, Σg) over all rows for g the loss's derivative, in one read of X, block by block"""
+        total, xtg, gsum = 0.0, np.zeros(self.n_features, dtype=self.dtype), 0.0
         step = self._pass_rows()
         for start in range(0, self.n_rows, step):
             Xb = self.X[start : start + step]
-            r = Xb @ v + offset - self.y[start : start + step]
-            xtr += r @ Xb
-            rsum += float(r.sum())
-            ss += float(r @ r)
-        return ss, xtr, rsum
+            parts = self._row_parts(Xb, self.y[start : start + step], v, offset)
+            total, xtg, gsum = total + parts[0], xtg + parts[1], gsum + parts[2]
+        return total, xtg, gsum
+
+    def _row_parts(self, X, y, v, offset) -> tuple[float, np.ndarray, float]:
+        """(Σ loss, Xᵀg, Σg) over these rows"""
+        loss = self.model.loss
+        r = X @ v + offset - y
+        g = loss.deriv(r, loss.params)
+        return float(loss.value(r, loss.params).sum()), g @ X, float(g.sum())
 
     def loss_grad(self, theta, rows: Rows = None):
         v, offset = self._raw_params(theta)
         if rows is None:
-            ss, xtr, rsum = self.full_pass(v, offset)
+            total, xtg, gsum = self.full_pass(v, offset)
             m = self.n_rows
         else:
             X, y = self.X[rows], self.y[rows]
-            r = X @ v + offset - y
-            ss, xtr, rsum, m = float(r @ r), X.T @ r, r.sum(), r.shape[0]
-        c = self.model.c
-        grad_w = (xtr - self.shift * rsum) / self.scale * (c / m)
-        grad = np.append(grad_w, rsum * (c / m)) if self.model.fit_intercept else grad_w
-        return float(c / 2.0 * ss / m), grad.astype(self.dtype, copy=False)
+            total, xtg, gsum = self._row_parts(X, y, v, offset)
+            m = y.shape[0]
+        grad_w = (xtg - self.shift * gsum) / self.scale / m
+        grad = np.append(grad_w, gsum / m) if self.model.fit_intercept else grad_w
+        return float(total / m), grad.astype(self.dtype, copy=False)
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
         return residual_pass(*self._float64(), coef, intercept, precise)
@@ -153,60 +157,32 @@ class NumpyEngine(Engine):
             return block_stats(*self._float64())
         return block_stats(self.X, self.y)
 
-    def run_epoch(self, loop, state, order, lr) -> bool:
+    def run_epoch(self, task: EpochTask, state: TrainState, order) -> bool:
         """a minibatch / per-sample epoch in the compiled kernel; False where it does not apply"""
-        spec = kernel_optimizer(loop.optimizer)
-        if spec is None or self.options["kernels"] == "off" or self.dtype != np.float64:
+        optimizer = task.optimizer
+        if getattr(optimizer, "rule", None) is None or self.options["kernels"] == "off" or self.dtype != np.float64:
             return False
         if order is not None and self.options["shuffle_mode"] == "block":
-            order = block_order(self.n_rows, state.epoch, loop.seed, self._shuffle_block())
-        code, hyper = spec
+            order = block_order(self.n_rows, state.epoch, task.seed, self._shuffle_block())
+        model, loss = self.model, self.model.loss
         theta = np.array(state.theta, dtype=np.float64)
-        slots, t0, fresh = pack_state(code, state.opt_state, theta.shape[0])
-        model = self.model
-        t = compiling(kernels.run_epoch)(
-            self.X, self.y, order if order is not None else np.empty(0, np.int64), order is not None,
-            int(loop.batch_size), theta, slots, t0, fresh, code, hyper, float(lr), float(model.l2),
-            float(model.l1), float(model.c), self.shift, 1.0 / self.scale, float(self.y_shift),
-            model.fit_intercept)
+        averaging = task.average_from is not None
+        avg = np.array(state.avg if averaging and state.avg is not None else theta, dtype=np.float64)
+        slots = np.array([np.asarray(a, dtype=np.float64) for a in state.opt_state.slots]).reshape(-1, len(theta))
+        rows = kernels.Rows(self.X, self.y, order if order is not None else np.empty(0, np.int64), order is not None,
+                            int(task.batch_size))
+        fold = kernels.Fold(self.shift, 1.0 / self.scale, float(self.y_shift), model.fit_intercept)
+        descent = kernels.Descent(theta, slots, avg, task.average_from if averaging else -1, optimizer.hyper,
+                                  float(task.lr), loss.params)
+        t0 = int(state.opt_state.step)
+        t = compiling(kernels.run_epoch)(rows, fold, kernels.Penalty(float(model.l2), float(model.l1)), descent, t0,
+                              optimizer, loss.deriv, average)
         state.step += t - t0
-        state.theta, state.opt_state = theta, unpack_state(code, slots, t)
+        state.theta, state.opt_state = theta, OptState(t, tuple(slots))
+        if averaging:
+            state.avg = avg
         return True
 
     def _shuffle_block(self) -> int:
         return self.options["shuffle_block"] or max(1, SHUFFLE_BYTES // max(1, self.X.strides[0]))
 
-
-def kernel_optimizer(optimizer) -> tuple[int, np.ndarray] | None:
-    """(kernel code, hyper vector) of one of gradfit's own optimizers; None for any other"""
-    if getattr(optimizer.update, "__module__", None) != "gradfit.optim":
-        return None
-    h = optimizer.hyper
-    codes = {"adam": kernels.ADAM, "adagrad": kernels.ADAGRAD, "rmsprop": kernels.RMSPROP}
-    code = (kernels.MOMENTUM if h.get("momentum") else kernels.SGD) if optimizer.name == "sgd" else codes.get(optimizer.name)
-    if code is None:
-        return None
-    beta1, beta2 = h.get("betas", (0.0, 0.0))
-    named = {**h, "nesterov": float(h.get("nesterov", False)), "beta1": beta1, "beta2": beta2}
-    return code, np.array([float(named.get(k, 0.0)) for k in kernels.HYPER])
-
-
-def pack_state(code: int, opt_state, p: int) -> tuple[np.ndarray, int, bool]:
-    """(slots, step, fresh) for the kernel from an optimizer's NamedTuple state"""
-    slots = np.zeros((2, p))
-    arrays = [a for a in opt_state[1:] if a is not None]
-    for k, a in enumerate(arrays):
-        slots[k] = a
-    fresh = code == kernels.MOMENTUM and opt_state.buf is None
-    return slots, int(opt_state.step), fresh
-
-
-def unpack_state(code: int, slots: np.ndarray, t: int):
-    """the optimizer's NamedTuple state from the kernel's slots"""
-    if code == kernels.SGD:
-        return MomentumState(t, None)
-    if code == kernels.MOMENTUM:
-        return MomentumState(t, slots[0].copy())
-    if code == kernels.ADAM:
-        return AdamState(t, slots[0].copy(), slots[1].copy())
-    return AccumState(t, slots[0].copy())

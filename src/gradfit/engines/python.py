@@ -77,6 +77,7 @@ class PythonEngine(Engine):
     """pure Python: data as lists of floats"""
 
     name = "python"
+    gram_pays = False  # the reference engine computes every epoch from the rows
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu"):
         if dtype != "float64":
@@ -98,7 +99,7 @@ class PythonEngine(Engine):
         return list(v.v)
 
     def loss_grad(self, theta: Vec, rows: Rows = None):
-        d, c = self.n_features, self.model.c
+        d, loss = self.n_features, self.model.loss
         w = theta.v[:d]
         b = theta.v[d] if self.model.fit_intercept else 0.0
         idx = _row_indices(rows, self.n_rows)
@@ -106,13 +107,14 @@ class PythonEngine(Engine):
         for i in idx:
             x = self.Xt[i]
             r = sum(wj * xj for wj, xj in zip(w, x)) + b - self.yt[i]
-            total += r * r
+            total += loss.value(r, loss.params)
+            g = loss.deriv(r, loss.params)
             for j in range(d):
-                grad_w[j] += r * x[j]
-            grad_b += r
+                grad_w[j] += g * x[j]
+            grad_b += g
         m = len(idx)
-        grad = [c * g / m for g in grad_w] + ([c * grad_b / m] if self.model.fit_intercept else [])
-        return c / 2.0 * total / m, Vec(grad)
+        grad = [gj / m for gj in grad_w] + ([grad_b / m] if self.model.fit_intercept else [])
+        return total / m, Vec(grad)
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
         """precise: every residual and sum exact, in rational arithmetic, rounded once at the end"""

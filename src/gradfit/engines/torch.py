@@ -11,6 +11,7 @@ Data too large for the device is streamed from pinned host memory (``torch_data`
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -20,13 +21,13 @@ from ..accurate import DD, ResidualPass, residual_pass
 from ..errors import DataError, OptionError
 from ..graph import Graph, autograd_graph, hypothesis_text
 from ..gram import GramStats, block_stats
-from ..model import LinearModel
-from ..optim import Optimizer
+from ..losses import Loss
+from ..model import LinearModel, soft_threshold
 from .base import Engine, Rows
 from .torch_data import as_tensor, place, resolve_device, resolve_dtype
 from .torch_optim import torch_optimizer
 
-__all__ = ["TorchEngine", "hypothesis", "squared_error", "autograd_gradient"]
+__all__ = ["TorchEngine", "hypothesis", "cost", "autograd_gradient"]
 
 OPTIONS = {"stream": "None, True or False", "chunk_rows": "an integer >= 1"}
 
@@ -37,11 +38,23 @@ def hypothesis(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None = None) 
     return h if b is None else h + b
 
 
-def squared_error(X, y, W, b=None, c: float = 2.0, weight: float = 1.0) -> torch.Tensor:
-    """(c/2)·mean((H(x) − y)²), times ``weight`` (a block's share of a streamed pass)"""
-    cost = ((hypothesis(X, W, b) - y) ** 2).mean()
-    factor = c / 2.0 * weight
-    return cost if factor == 1.0 else cost * factor
+def cost(X, y, W, b, loss: Loss, weight: float = 1.0) -> torch.Tensor:
+    """mean over rows of the loss of H(x) − y, times ``weight`` (a block's share of a streamed pass)"""
+    with default_dtype(X.dtype):  # a comparison times a Python float is then in X's precision
+        mean = loss.value(hypothesis(X, W, b) - y, loss.params).mean()
+    return mean if weight == 1.0 else mean * weight
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype):
+    """torch's default dtype set to ``dtype`` for a while: the loss formulas turn comparisons into numbers
+    by multiplying with Python floats, which torch makes in the default dtype (float32 unless set)"""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
 
 
 class Fold(NamedTuple):
@@ -88,6 +101,7 @@ class TorchEngine(Engine):
     """
 
     name = "torch"
+    optimizer_backends = ("gradfit", "torch")
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", **engine_options):
         options = _check_options(engine_options)
@@ -128,17 +142,14 @@ class TorchEngine(Engine):
     def norm(self, v: torch.Tensor) -> float:
         return float(torch.linalg.vector_norm(v))
 
-    def is_finite(self, v: torch.Tensor) -> bool:
-        return bool(torch.isfinite(v).all())
-
     def prox_l1(self, theta: torch.Tensor, threshold: float) -> torch.Tensor:
         d, out = self.n_features, theta.clone()
-        out[:d] = torch.sign(theta[:d]) * torch.clamp(theta[:d].abs() - threshold, min=0.0)
+        out[:d] = soft_threshold(theta[:d], threshold)
         return out
 
-    def make_optimizer(self, config) -> Optimizer | None:
-        """a ``torch.optim`` optimizer when ``optimizer_backend="torch"``; else the shared ones"""
-        return torch_optimizer(config) if getattr(config, "optimizer_backend", "gradfit") == "torch" else None
+    def make_optimizer(self, config):
+        """a ``torch.optim`` optimizer driven by the shared loop (``optimizer_backend="torch"``)"""
+        return torch_optimizer(config)
 
     def _zeroed_leaves(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """W and b holding theta, their gradients cleared (``zero_grad(set_to_none=True)``)"""
@@ -154,7 +165,7 @@ class TorchEngine(Engine):
 
     def _cost(self, X, y, W, b, weight: float) -> torch.Tensor:
         v, offset = (W, b) if self.fold is None else self.fold.raw(W, b)
-        return squared_error(X, y, v, offset, self.model.c, weight)
+        return cost(X, y, v, offset, self.model.loss, weight)
 
     def loss_grad(self, theta: torch.Tensor, rows: Rows = None) -> tuple[float, torch.Tensor]:
         """the data loss over ``rows`` and its gradient, by ``backward()`` (block by block when streamed)"""
@@ -162,9 +173,9 @@ class TorchEngine(Engine):
         m = _n_selected(rows, self.n_rows)
         total = torch.zeros((), dtype=self.dtype, device=self.device)
         for X, y in self.data.pieces(rows):
-            cost = self._cost(X, y, W, b, X.shape[0] / m)
-            cost.backward()  # accumulates into W.grad and b.grad across the blocks of a streamed pass
-            total = total + cost.detach()
+            value = self._cost(X, y, W, b, X.shape[0] / m)
+            value.backward()  # accumulates into W.grad and b.grad across the blocks of a streamed pass
+            total = total + value.detach()
         grads = [W.grad] + ([b.grad] if b is not None else [])
         return float(total), torch.cat(grads)
 
@@ -239,9 +250,9 @@ class TorchEngine(Engine):
         d, f64 = model.n_features, torch.float64
         W = torch.zeros(d, dtype=f64, requires_grad=True)
         b = torch.zeros(1, dtype=f64, requires_grad=True) if model.fit_intercept else None
-        cost = squared_error(torch.zeros((2, d), dtype=f64), torch.zeros(2, dtype=f64), W, b, model.c)
+        value = cost(torch.zeros((2, d), dtype=f64), torch.zeros(2, dtype=f64), W, b, model.loss)
         leaves = {names[0]: W, **({names[1]: b} if b is not None else {})}
-        return autograd_graph(cost, leaves, title=f"H(x) = {hypothesis_text(model, names)} (engine='torch', autograd)")
+        return autograd_graph(value, leaves, title=f"H(x) = {hypothesis_text(model, names)} (engine='torch', autograd)")
 
 
 def autograd_gradient(f: Callable[[torch.Tensor], torch.Tensor], dtype: str = "float64"
