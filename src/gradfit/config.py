@@ -125,15 +125,6 @@ def _valid_init(v) -> bool:
     return isinstance(v, (tuple, list)) and len(v) == 2
 
 
-def check_backend(config: FitConfig) -> None:
-    """OptionError unless the engine offers the optimizer backend (imports the engine's module, so it is
-    not part of ``validate``, which model files and ``gradfit predict`` run without any engine)"""
-    offered = get_engine(config.engine).optimizer_backends
-    if config.optimizer_backend not in offered:
-        raise OptionError(f"option optimizer_backend={config.optimizer_backend!r} is not offered by "
-                          f"engine={config.engine!r} (it offers {list(offered)})")
-
-
 def validate(config: FitConfig, n_rows: int | None = None) -> None:
     """raise OptionError naming the first option whose value cannot be used"""
     for name, choices in _CHOICES.items():
@@ -153,6 +144,11 @@ def validate(config: FitConfig, n_rows: int | None = None) -> None:
     elif config.schedule_options:
         raise OptionError(f"option schedule_options={config.schedule_options!r} needs a schedule by name "
                           f"(schedule='auto' takes none): one of {list(SCHEDULES)}")
+    # every engine offers gradfit's own optimizers; only another backend needs the engine (and its imports)
+    offered = ("gradfit",) if config.optimizer_backend == "gradfit" else get_engine(config.engine).optimizer_backends
+    if config.optimizer_backend not in offered:
+        raise OptionError(f"option optimizer_backend={config.optimizer_backend!r} is not offered by "
+                          f"engine={config.engine!r} (it offers {list(offered)})")
     if config.nesterov and (config.momentum == "auto" or config.momentum <= 0):
         raise OptionError("option nesterov=True needs momentum > 0")
     if n_rows is not None and config.batch_size is not None and config.batch_size > n_rows:

@@ -16,7 +16,7 @@ from . import exact as exact_mod
 from . import robust
 from .callbacks import ProgressBar
 from .checkpoint import engine_state
-from .config import FitConfig, check_backend, validate
+from .config import FitConfig, validate
 from .curvature import Curvature
 from .engines import get_engine
 from .engines.gram import GramPath
@@ -281,7 +281,6 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     and what would fix it.
     """
     validate(config)
-    check_backend(config)
     p = prepare(X, y, config, resume.prep if resume else None, feature_names)
     try:
         steps = resume.steps if resume is not None else choose_steps(config, p)

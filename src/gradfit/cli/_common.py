@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..config import FitConfig, check_backend, validate
+from ..config import FitConfig, validate
 from ..data import read_table
 from ..engines import get_engine
 from ..errors import OptionError
@@ -154,9 +154,7 @@ def model_params(options: dict) -> dict:
 def build_model(params: dict) -> GDRegressor:
     """a GDRegressor with these settings, checked before any data is read"""
     model = GDRegressor(**params)
-    config = FitConfig.from_params({**model.get_params(), "engine_options": model.engine_options or {}})
-    validate(config)
-    check_backend(config)
+    validate(FitConfig.from_params({**model.get_params(), "engine_options": model.engine_options or {}}))
     return model
 
 

@@ -9,7 +9,6 @@ import typer
 
 from ..callbacks import CSVLogger
 from ..data import without
-from ..datasets import load_diabetes
 from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
@@ -228,6 +227,8 @@ def demo_command(
     gradfit demo --out-dir /tmp/gradfit-demo
     """
     c.check_outputs({}, folders={"--out-dir": out_dir})
+    from ..datasets import load_diabetes  # scikit-learn's datasets take a second to import: only here
+
     data = load_diabetes()
     model = GDRegressor(**DEMO_SETTINGS, verbose=True).fit(c.frame(data.X, data.feature_names), data.y)
     with c.all_or_nothing():
