@@ -134,8 +134,10 @@ def _open_one(path, columns: Sequence[str] | None = None) -> pa.Table:
     path, kind = _source(path)
     if kind in ("csv", "tsv"):
         options = pa_csv.ConvertOptions(include_columns=columns)
-        return _arrow(lambda: pa_csv.read_csv(_text_source(path), parse_options=_parse_options(kind),
-                                              convert_options=options), path, kind)
+        # standard input is parsed on this thread: no reader threads left to wind down as a piped command exits
+        reading = pa_csv.ReadOptions(use_threads=str(path) != STDIN)
+        return _arrow(lambda: pa_csv.read_csv(_text_source(path), read_options=reading,
+                                              parse_options=_parse_options(kind), convert_options=options), path, kind)
     return _arrow(lambda: pa_parquet.read_table(path, columns=columns), path, kind)
 
 
@@ -199,7 +201,8 @@ def check_unique(names: Sequence[str], source: str) -> None:
 
 
 def _csv_header(source, kind: str = "csv") -> list[str]:
-    with pa_csv.open_csv(source, parse_options=_parse_options(kind)) as reader:
+    with pa_csv.open_csv(source, read_options=pa_csv.ReadOptions(use_threads=False),
+                         parse_options=_parse_options(kind)) as reader:
         return list(reader.schema.names)
 
 
