@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LinearRegression, SGDRegressor
 
+from timing import best_of  # benchmarks/ is on the path: these files run as scripts
 from gradfit.config import FitConfig
 from gradfit.engines.numpy import NumpyEngine
 from gradfit.gram import block_stats
@@ -44,15 +45,6 @@ REPEATS = {"smoke": 1, "quick": 3, "full": 3}
 #: an epoch's time is the difference of two fits (same preparation) that differ by this many epochs
 EXTRA_EPOCHS = 2
 
-
-def best_of(fn, repeats: int) -> float:
-    """the fastest of ``repeats`` wall-clock runs of fn()"""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def numpy_loop(X, y, lr: float, epochs: int) -> None:

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -31,7 +31,7 @@ from .preprocess import Preprocessor
 from .result import FitResult
 from .schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
 from .train import Loop, Outcome, Steps, TrainState
-from .verdict import DEFAULT_TOL, Facts, GapMeter, Verdict, diagnose
+from .verdict import DEFAULT_TOL, Facts, GapMeter, diagnose
 
 #: seconds a fit runs before its progress bar appears (quick fits print nothing)
 PROGRESS_DELAY = 0.5
@@ -363,11 +363,14 @@ def _result(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, see
 
 def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap: Gap | None) -> Facts:
     """what the verdict needs to know about a finished fit"""
-    standardized = curv.standardized(p.stats, p.model) if p.stats is not None and p.curvature is not None else None
-    scales = _column_sizes(p, loop.history.feature_names) if p.stats is not None else None
+    tol = config.tol if config.tol is not None else DEFAULT_TOL
+    short = gap is not None and gap.distance > tol  # only a fit short of the optimum needs a diagnosis
+    diagnosable = short and p.stats is not None and p.curvature is not None
+    standardized = curv.standardized(p.stats, p.model) if diagnosable else None
+    scales = _column_sizes(p, loop.history.feature_names) if diagnosable else None
     return Facts(
         distance=gap.distance if gap is not None else None,
-        tol=config.tol if config.tol is not None else DEFAULT_TOL,
+        tol=tol,
         epochs_run=outcome.state.epoch, interrupted=outcome.interrupted, stochastic=_stochastic(config, p),
         batch_size=config.batch_size, optimizer=config.optimizer, lr=steps.lr, lr_given=config.lr != "auto",
         stable_lr=1.0 / p.curvature.L if p.curvature is not None and p.curvature.L > 0 else None,
