@@ -74,7 +74,7 @@ def test_dask_losses_and_averaging_match_numpy(client, loss, batch):
 @pytest.mark.parametrize("extra", [
     dict(shuffle=False, batch_size=7),
     dict(shuffle=False, batch_size=20, engine_options={"persist": False}),
-    dict(batch_size=5, alpha=0.05, l1_ratio=0.5, engine_options={"persist": False}),
+    dict(batch_size=5, alpha=0.05, l1_ratio=0.5, engine_options={"persist": False, "order": "global"}),
     dict(batch_size=9, preprocess="standardize", lr=0.05),
     dict(gram=True, alpha=0.1, preprocess="center"),
     dict(gram=True, batch_size=7, fit_intercept=False),

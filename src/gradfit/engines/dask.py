@@ -9,10 +9,11 @@ Minibatch and per-sample: the model travels to the data. The epoch's row order i
 cut into segments (one per partition); a task on the worker holding a segment runs
 that segment's steps with the NumPy engine and the training loop's own step, and
 hands the parameters, optimizer state and any unfinished batch's rows on to the
-next segment's task. Row orders (``order=`` engine option):
+next segment's task; the segment after it is read meanwhile by a task of its own,
+on another worker when one is free. Row orders (``order=`` engine option):
 
 * ``shuffle=False``: rows 0..n-1, the NumPy engine's order;
-* ``order="global"`` (default): the NumPy engine's seeded permutation
+* ``order="global"``: the NumPy engine's seeded permutation
   (``gradfit.batching.epoch_order``), made by Dask (``X[order]``) once per epoch,
   so the trajectory equals the NumPy engine's; this moves every row each epoch;
 * ``order="partition"``: no data moves: partitions are visited in the order
@@ -20,10 +21,20 @@ next segment's task. Row orders (``order=`` engine option):
   partition p in ``default_rng([seed, epoch, p]).permutation(rows_p)``; batches
   still run across partition boundaries (see ``partition_order``). The choice for
   data larger than memory.
+* ``order="auto"`` (default): "global" when the partitions are held in the workers'
+  memory (``persist``), else "partition", said in one line on stderr at the first
+  shuffled epoch; ``DaskEngine.order`` is the order that runs.
+
+Before the epochs, one pass reads each partition once (``gram``): its finiteness, its
+Gram statistics and a few candidate rows for the largest row norm (lr="auto" with
+minibatches), which decide that norm without another pass when the bound on the other
+rows allows (``dask_tasks.NormCandidates``). The exact answer reads the data again
+only when the statistics cannot promise its digits (``gradfit.exact.gram_answer``).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 
@@ -46,7 +57,9 @@ __all__ = ["DaskEngine", "read_dataset", "partition_order"]
 
 #: engine options handed to LocalCluster when gradfit starts one
 CLUSTER_OPTIONS = ("n_workers", "threads_per_worker", "memory_limit", "processes")
-ORDERS = ("global", "partition")
+ORDERS = ("auto", "global", "partition")
+#: segments of a minibatch epoch read ahead of the one training
+READ_AHEAD = 1
 #: data up to this size (in float64) is gathered for a QR of the design when the exact answer needs one
 GATHER_BYTES = 256 * 2**20
 
@@ -94,8 +107,10 @@ class DaskEngine(Engine):
     persist : bool or "auto"
         Keep the partitions in the workers' memory; "auto": when they take at most half of it.
         Otherwise each pass reads each partition from its source again.
-    order : {"global", "partition"}
-        The shuffled row order of minibatch epochs (see the module docstring).
+    order : {"auto", "global", "partition"}
+        The shuffled row order of minibatch epochs (see the module docstring); "auto":
+        "global" for data held in the workers' memory, else "partition". The attribute
+        ``order`` is the order that runs, ``order_asked`` the option.
     progress : bool
         Show a progress bar during the one-off distributed passes.
     connect_timeout : str
@@ -116,14 +131,15 @@ class DaskEngine(Engine):
     prox_l1 = NumpyEngine.prox_l1
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", scheduler=None,
-                 persist="auto", order: str = "global", progress: bool = True,
+                 persist="auto", order: str = "auto", progress: bool = True,
                  connect_timeout: str = "10s", paused_timeout: float = 60.0, **cluster_options):
         _check_options(device, persist, order, cluster_options)
         if not isinstance(paused_timeout, (int, float)) or isinstance(paused_timeout, bool) or paused_timeout <= 0:
             raise OptionError(f"engine option paused_timeout={paused_timeout!r} must be a number of seconds > 0")
         self.paused_timeout = float(paused_timeout)
         self.dtype = np.dtype(dtype)
-        self.order, self.progress = order, progress
+        self.order_asked, self.progress = order, progress
+        self._order_said, self._norms = False, None
         self.target = y if isinstance(y, str) else "y"
         self.conn = connect(scheduler, connect_timeout, **cluster_options)
         self.client = self.conn.client
@@ -132,7 +148,10 @@ class DaskEngine(Engine):
                 self.X, self.y, self.feature_names = as_dask_arrays(X, y)
             self.n_rows, self.n_features = (int(s) for s in self.X.shape)
             self.sizes = [int(c) for c in self.X.chunks[0]]
-            self.sources = self._sources(persist)
+            self.data_bytes = int(self.X.nbytes + self.y.nbytes)
+            self.persisted = self._persisted(persist)
+            self.sources = self._sources()
+            self.order = order if order != "auto" else ("global" if self.persisted else "partition")
         except BaseException:
             self.conn.close()
             raise
@@ -142,11 +161,13 @@ class DaskEngine(Engine):
         """(X, y, feature names) of a file or glob, lazily (see ``dask_data.read_dataset``)"""
         return read_dataset(path, target, features)
 
-    def _sources(self, persist) -> list:
+    def _persisted(self, persist) -> bool:
+        """whether the partitions are to be held in the workers' memory ("auto": when they take at most half)"""
+        return self.data_bytes <= 0.5 * self.conn.total_memory() if persist == "auto" else bool(persist)
+
+    def _sources(self) -> list:
         """what each partition's tasks receive: its persisted arrays, or a lazy block to read"""
-        if persist == "auto":
-            persist = self.X.nbytes + self.y.nbytes <= 0.5 * self.conn.total_memory()
-        if not persist:
+        if not self.persisted:
             xs, ys = self.X.to_delayed().ravel(), self.y.to_delayed().ravel()
             return [tasks.LazyBlock(xd, yd, self._label(p)) for p, (xd, yd) in enumerate(zip(xs, ys))]
         self.X, self.y = self.client.persist([self.X, self.y])
@@ -157,11 +178,14 @@ class DaskEngine(Engine):
         return f"partition {p} (rows {start}-{start + self.sizes[p] - 1})"
 
     def gram(self) -> GramStats:
-        # float64 whatever the training dtype: the statistics carry the exact answer
-        futures = [self.client.submit(tasks.block_gram, src, "float64", self._label(p),
-                                      self.feature_names, self.target, pure=False)
+        """the one pass before the epochs: each partition is read once for its finiteness, its Gram
+        statistics (float64 whatever the training dtype) and its candidates for the largest row norm"""
+        futures = [self.client.submit(tasks.block_summary, src, self._label(p), self.feature_names, self.target,
+                                      pure=False)
                    for p, src in enumerate(self.sources)]
-        return self._reduce(futures, GramStats.merge, "Gram statistics")
+        summary = self._reduce(futures, tasks.merge_summaries, "Gram statistics")
+        self._norms = summary.norms
+        return summary.stats
 
     def loss_grad(self, theta, rows: Rows = None):
         if rows is not None:
@@ -189,19 +213,54 @@ class DaskEngine(Engine):
         return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
+        """from the candidates of the statistics pass when they decide it, else by a pass of its own"""
+        found = self._norm_from_candidates()
+        if found is not None:
+            return found
         return float(self._reduce(self._map(tasks.block_max_row_sq_norm, self.model, self.prep), max))
 
+    def _norm_from_candidates(self) -> float | None:
+        """the largest row norm among the candidates, when it beats the bound on every row not kept"""
+        if not self._norms:
+            return None
+        rows = np.concatenate([c.rows for c in self._norms])
+        best = tasks.prepared(rows, np.zeros(len(rows)), self.model, self.prep, self.dtype.name).max_row_sq_norm()
+        shift, scale = np.asarray(self.prep.x_shift, dtype=np.float64), np.asarray(self.prep.x_scale, dtype=np.float64)
+        bound = max(c.bound(shift, scale) for c in self._norms) + (1.0 if self.model.fit_intercept else 0.0)
+        margin = 1.0 + 4.0 * (self.n_features + 2) * np.finfo(self.dtype).eps  # the engine's rounding of a norm
+        return best if best >= bound * margin else None
+
     def run_epoch(self, task, state, order) -> bool:
-        """one minibatch / per-sample epoch, the model travelling from segment to segment"""
+        """one minibatch / per-sample epoch, the model travelling from segment to segment.
+
+        Each segment's rows are read (and permuted) by a task of their own, ``READ_AHEAD`` segments
+        ahead of the training: while one worker trains on segment i, another reads segment i + 1.
+        The steps, and so the history, are those of the chain without reading ahead.
+        """
+        self._say_order(order)
         plan, _held = self._epoch_plan(order, task.seed, state.epoch)  # _held: alive until the chain has run
         job = tasks.EpochJob(task, self.model, self.prep, self.dtype.name)
         carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype))
+        chain = []
         for i, (source, perm) in enumerate(plan):
-            carried = self.client.submit(tasks.run_segment, job, source, perm, carried, i == len(plan) - 1,
-                                         pure=False)
+            if i > READ_AHEAD:  # bounded: a segment is read only when the one READ_AHEAD + 1 back has trained
+                self._result(chain[i - READ_AHEAD - 1])
+            block = self.client.submit(tasks.load, source, job.dtype, perm, pure=False)
+            carried = self.client.submit(tasks.run_segment, job, block, carried, i == len(plan) - 1, pure=False)
+            chain.append(carried)
         done, _ = self._result(carried)
         state.theta, state.opt_state, state.step, state.avg = done.theta, done.opt_state, done.step, done.avg
         return True
+
+    def _say_order(self, order) -> None:
+        """one line, once, when order='auto' chose the partition order for a shuffled epoch"""
+        if order is None or self._order_said or self.order_asked != "auto" or self.order != "partition":
+            return
+        self._order_said = True
+        print(f"gradfit: the data ({_gb(self.data_bytes)}) is more than half the Dask workers' memory "
+              f"({_gb(self.conn.total_memory())}), so minibatch epochs visit the partitions in a seeded order "
+              f"(order='partition': no data moves) instead of the NumPy engine's order (order='global')",
+              file=sys.stderr)
 
     def _epoch_plan(self, order, seed: int, epoch: int):
         """[(segment source, row permutation spec)], and what must stay alive until the epoch ends"""
@@ -277,6 +336,10 @@ def _check_options(device: str, persist, order: str, cluster_options: dict) -> N
             raise OptionError(f"engine option {name}={cluster_options[name]!r} is not known to the dask engine; "
                               f"it takes scheduler, persist, order, progress, connect_timeout, paused_timeout, "
                               f"{', '.join(CLUSTER_OPTIONS)}")
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.3g} GB"
 
 
 def _block_sources(X, y) -> list:

@@ -9,8 +9,9 @@ The arithmetic is the NumPy engine's and the training loop's, never a copy of it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import dask
 import numpy as np
@@ -94,12 +95,69 @@ def prepared(X, y, model, prep, dtype: str) -> NumpyEngine:
     return engine
 
 
-def block_gram(source, dtype: str, label: str, names: list[str], target: str) -> GramStats:
-    """Gram statistics of one partition; DataError naming the partition and column for NaN / inf"""
-    X, y = load(source, dtype)
+#: rows of each partition kept as candidates for the largest row norm
+NORM_CANDIDATES = 32
+#: rows per block of the candidates' scan (a few hundred KiB of temporaries)
+NORM_BLOCK = 8192
+
+
+@dataclass
+class NormCandidates:
+    """the rows of one partition that may hold its largest row norm under any preprocessing, and a bound on the rest.
+
+    The rows kept are those farthest from the partition's mean in its own spread: h(x) =
+    ‖(x − m)/τ‖². Every other row has h(x) ≤ ``rest``, so for a preprocessing x̃ = (x − s)/σ,
+    ‖x̃‖ ≤ √(ρ·rest) + ‖(m − s)/σ‖ with ρ = maxⱼ (τⱼ/σⱼ)² (the triangle inequality).
+    """
+
+    rows: np.ndarray  # (k, d) float64
+    mean: np.ndarray
+    spread: np.ndarray  # column standard deviations, 1 where a column is constant
+    rest: float  # the largest h(x) of the rows not kept; -inf when every row is kept
+
+    def bound(self, shift: np.ndarray, scale: np.ndarray) -> float:
+        """an upper bound of ‖(x − shift)/scale‖² over the partition's rows not kept"""
+        if self.rest == -math.inf:
+            return 0.0
+        rho = float(np.max((self.spread / scale) ** 2, initial=0.0))
+        return (math.sqrt(rho * self.rest) + float(np.linalg.norm((self.mean - shift) / scale))) ** 2
+
+
+def norm_candidates(X: np.ndarray, stats: GramStats, k: int = NORM_CANDIDATES) -> NormCandidates:
+    """the ``k`` rows of X farthest from its mean in its own spread (see ``NormCandidates``)"""
+    spread = np.where(stats.x_std > 0.0, stats.x_std, 1.0)
+    n = len(X)
+    if n <= k:
+        return NormCandidates(np.array(X, dtype=np.float64), stats.x_mean, spread, -math.inf)
+    h = np.empty(n)
+    for start in range(0, n, NORM_BLOCK):
+        z = (X[start : start + NORM_BLOCK] - stats.x_mean) / spread
+        h[start : start + len(z)] = np.einsum("ij,ij->i", z, z)
+    order = np.argpartition(h, n - k - 1)
+    return NormCandidates(np.array(X[order[n - k :]], dtype=np.float64), stats.x_mean, spread,
+                          float(h[order[n - k - 1]]))
+
+
+class Summary(NamedTuple):
+    """what the one pass before the epochs learns of some partitions: Gram statistics and row-norm candidates"""
+
+    stats: GramStats
+    norms: list[NormCandidates]
+
+
+def block_summary(source, label: str, names: list[str], target: str) -> Summary:
+    """one partition, read once: finiteness (DataError naming the partition and column for NaN / inf),
+    Gram statistics in float64, and the candidates for the largest row norm"""
+    X, y = load(source, "float64")  # float64 whatever the training dtype: the statistics carry the exact answer
     check_X(X, names, source=label)
     check_X(y.reshape(-1, 1), [target], source=label)
-    return block_stats(X, y, workers=1)  # Dask runs the partitions in parallel already
+    stats = block_stats(X, y, workers=1)  # Dask runs the partitions in parallel already
+    return Summary(stats, [norm_candidates(X, stats)])
+
+
+def merge_summaries(parts: list[Summary]) -> Summary:
+    """the summary of disjoint partitions together"""
+    return Summary(GramStats.merge([p.stats for p in parts]), [c for p in parts for c in p.norms])
 
 
 def block_loss_grad(source, dtype: str, model, prep, theta) -> tuple[int, float, np.ndarray]:
@@ -133,14 +191,15 @@ def block_max_row_sq_norm(source, dtype: str, model, prep) -> float:
     return prepared(X, y, model, prep, dtype).max_row_sq_norm()
 
 
-def run_segment(job: EpochJob, source, perm, carried: tuple[TrainState, Carry], last: bool):
-    """the loop's steps over one segment of the epoch's row order; returns (state, carry).
+def run_segment(job: EpochJob, block: tuple[np.ndarray, np.ndarray], carried: tuple[TrainState, Carry], last: bool):
+    """the loop's steps over one segment of the epoch's row order (``block``: its rows, from ``load``,
+    read ahead by another task); returns (state, carry).
 
     Batches follow the global order: the rows left over at the end of a segment (fewer
     than a batch) travel with the parameters and open the first batch of the next one.
     """
     state, carry = carried
-    X, y = load(source, job.dtype, perm)
+    X, y = block
     B, nc = job.task.batch_size, len(carry)
     total = nc + len(y)
     stop = total if last else total - total % B
