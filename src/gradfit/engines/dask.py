@@ -39,6 +39,7 @@ import time
 from dataclasses import replace
 
 import dask
+from dask.utils import parse_bytes
 import numpy as np
 import pyarrow as pa
 from distributed import KilledWorker, as_completed, futures_of
@@ -50,7 +51,7 @@ from ..gram import GramStats
 from . import dask_tasks as tasks
 from .base import Engine, Rows
 from .dask_cluster import connect
-from .dask_data import as_dask_arrays, read_dataset
+from .dask_data import PARTITION_BYTES, as_dask_arrays, read_dataset
 from .numpy import NumpyEngine
 
 __all__ = ["DaskEngine", "read_dataset", "partition_order"]
@@ -118,6 +119,10 @@ class DaskEngine(Engine):
     paused_timeout : float
         Seconds every worker may stay paused at its memory limit before the fit stops
         with a message saying what to change (paused workers make no progress).
+    partition_bytes : int or str
+        Memory budget of one partition of Parquet files (X a path or glob), decoded as
+        float64, e.g. ``"64MB"``: whole row groups are gathered up to it, so a worker
+        holds a piece of a file instead of all of it.
     n_workers, threads_per_worker, memory_limit, processes
         For the LocalCluster started when there is no scheduler.
     """
@@ -132,8 +137,10 @@ class DaskEngine(Engine):
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", scheduler=None,
                  persist="auto", order: str = "auto", progress: bool = True,
-                 connect_timeout: str = "10s", paused_timeout: float = 60.0, **cluster_options):
+                          connect_timeout: str = "10s", paused_timeout: float = 60.0,
+                 partition_bytes: int | str = PARTITION_BYTES, **cluster_options):
         _check_options(device, persist, order, cluster_options)
+        partition_bytes = _byte_count(partition_bytes)
         if not isinstance(paused_timeout, (int, float)) or isinstance(paused_timeout, bool) or paused_timeout <= 0:
             raise OptionError(f"engine option paused_timeout={paused_timeout!r} must be a number of seconds > 0")
         self.paused_timeout = float(paused_timeout)
@@ -145,7 +152,7 @@ class DaskEngine(Engine):
         self.client = self.conn.client
         try:
             with dask.config.set(scheduler=self.client):
-                self.X, self.y, self.feature_names = as_dask_arrays(X, y)
+                self.X, self.y, self.feature_names = as_dask_arrays(X, y, partition_bytes=partition_bytes)
             self.n_rows, self.n_features = (int(s) for s in self.X.shape)
             self.sizes = [int(c) for c in self.X.chunks[0]]
             self.data_bytes = int(self.X.nbytes + self.y.nbytes)
@@ -335,7 +342,20 @@ def _check_options(device: str, persist, order: str, cluster_options: dict) -> N
         if name not in CLUSTER_OPTIONS:
             raise OptionError(f"engine option {name}={cluster_options[name]!r} is not known to the dask engine; "
                               f"it takes scheduler, persist, order, progress, connect_timeout, paused_timeout, "
+                              f"partition_bytes, "
                               f"{', '.join(CLUSTER_OPTIONS)}")
+
+
+def _byte_count(value) -> int:
+    """bytes from a number or a size such as "64MB"; OptionError naming the option otherwise"""
+    try:
+        count = parse_bytes(value) if isinstance(value, str) else value
+    except ValueError:
+        count = None
+    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count <= 0:
+        raise OptionError(f"engine option partition_bytes={value!r} must be a size in bytes > 0, "
+                          f"such as 134217728 or '128MB'")
+    return int(count)
 
 
 def _gb(n_bytes: float) -> str:

@@ -218,15 +218,15 @@ def _numeric(kind: pa.DataType) -> bool:
             or pa.types.is_null(kind) or pa.types.is_decimal(kind))
 
 
-def as_dask_arrays(X, y, target=None):
+def as_dask_arrays(X, y, partition_bytes: int = PARTITION_BYTES):
     """(X, y, feature_names) as float64 Dask arrays with the same row chunks and one column chunk.
 
-    X may be a path or glob (then ``y`` names the target column), a Dask DataFrame
-    (``y`` a Dask Series, or the name of one of its columns), a Dask array or anything
-    NumPy can read.
+    X may be a path or glob (then ``y`` names the target column; Parquet partitions within
+    ``partition_bytes``), a Dask DataFrame (``y`` a Dask Series, or the name of one of its
+    columns), a Dask array or anything NumPy can read.
     """
     if _is_paths(X):
-        return read_dataset(X, y)
+        return read_dataset(X, y, partition_bytes=partition_bytes)
     names = None
     if isinstance(X, dd.DataFrame):
         if isinstance(y, str):

@@ -1,0 +1,192 @@
+"""How often the Dask engine reads its data, and in which order its epochs run (issue 14, beyond one machine).
+
+Counts are of the tasks the engine submits (``Client.submit`` recorded by function name),
+never of time. Tolerances: histories 1e-9 relative (as in the engine grid); the exact
+answer 1e-12 relative against scikit-learn and against the answer with the check pass.
+"""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import dask.array as da
+from distributed import Client, LocalCluster
+from sklearn.linear_model import LinearRegression
+
+from gradfit import exact
+from gradfit.config import FitConfig
+from gradfit.engines import dask as dask_engine
+from gradfit.engines import dask_tasks
+from gradfit.engines.dask import DaskEngine, read_dataset
+from gradfit.errors import OptionError
+from gradfit.solver import fit
+
+from .helpers import assert_same_history
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture
+def submitted(monkeypatch):
+    """names of the functions given to Client.submit, in order"""
+    names = []
+    submit = Client.submit
+
+    def recording(self, fn, *args, **kwargs):
+        names.append(getattr(fn, "__name__", str(fn)))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "submit", recording)
+    return names
+
+
+def noisy_data(n=400, d=3, seed=0):
+    """well conditioned, noisy: the Gram statistics promise the exact answer's digits"""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * 2.0 + 1.0
+    y = X @ np.linspace(0.5, 1.5, d) + 0.5 + rng.normal(size=n)
+    return X, y
+
+
+def on_dask(X, y, chunk=100):
+    return da.from_array(X, chunks=(chunk, -1)), da.from_array(y, chunks=chunk)
+
+
+def no_gram_shortcut(monkeypatch):
+    """the exact answer as before: always a check pass over the data"""
+    monkeypatch.setattr(exact, "gram_answer", lambda *a: exact.GramAnswer(0.0, 0.0, 0.0))
+
+
+@pytest.mark.parametrize("persist", [True, False])
+def test_a_full_batch_fit_reads_each_partition_once(client, submitted, monkeypatch, persist):
+    X, y = noisy_data()
+    cfg = FitConfig(engine="dask", epochs=50, lr=0.05, seed=0, engine_options={"persist": persist})
+    one_pass = fit(*on_dask(X, y), cfg)
+    assert submitted.count("block_summary") == 4  # one task per partition, nothing else reads the data
+    assert {"block_residual_pass", "block_max_row_sq_norm", "block_loss_grad"}.isdisjoint(submitted)
+    reference = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(one_pass.exact.coef, reference.coef_, rtol=1e-12)
+    assert one_pass.exact.method == "cholesky" and one_pass.exact.digits >= exact.TARGET_DIGITS
+
+    no_gram_shortcut(monkeypatch)
+    submitted.clear()
+    before = fit(*on_dask(X, y), cfg)
+    assert submitted.count("block_residual_pass") == 4
+    np.testing.assert_allclose(one_pass.exact.coef, before.exact.coef, rtol=1e-12)
+    assert one_pass.exact.rss == pytest.approx(before.exact.rss, rel=1e-12)
+    assert one_pass.stats.rss_min == pytest.approx(before.stats.rss_min, rel=1e-12)
+    assert_same_history(before.history, one_pass.history)
+    assert_same_history(fit(X, y, FitConfig(**{**cfg.to_dict(), "engine": "numpy", "engine_options": {}})).history,
+                        one_pass.history)
+
+
+def test_a_near_perfect_fit_still_measures_its_residuals(client, submitted):
+    X, _ = noisy_data()
+    y = X @ np.array([1.0, -2.0, 3.0]) + 0.5 + 1e-9 * np.random.default_rng(1).normal(size=len(X))
+    result = fit(*on_dask(X, y), FitConfig(engine="dask", epochs=5, lr=0.05))
+    assert submitted.count("block_residual_pass") >= 4  # R² = 1 − 1e-19: the statistics cannot give the RSS
+    assert result.exact.rss == pytest.approx(np.sum((y - X @ result.exact.coef - result.exact.intercept) ** 2),
+                                             rel=1e-6)
+
+
+@pytest.mark.parametrize("preprocess", ["none", "center", "standardize"])
+def test_the_largest_row_norm_comes_from_the_statistics_pass(client, submitted, preprocess):
+    X, y = noisy_data(n=1000, d=4)
+    X[617] = [9.0, -7.0, 8.0, 6.0]  # one outlying row, so the maximum is not a tie of many
+    settings = dict(epochs=2, batch_size=16, seed=3, preprocess=preprocess)  # lr="auto": needs the norm
+    dask_fit = fit(*on_dask(X, y), FitConfig(engine="dask", engine_options={"order": "global"}, **settings))
+    assert "block_max_row_sq_norm" not in submitted and submitted.count("block_summary") == 10
+    numpy_fit = fit(X, y, FitConfig(engine="numpy", **settings))
+    assert dask_fit.lr == pytest.approx(numpy_fit.lr, rel=1e-12)
+    assert_same_history(numpy_fit.history, dask_fit.history)
+
+
+def test_row_norm_candidates_bound_every_row_not_kept():
+    rng = np.random.default_rng(4)
+    X = rng.standard_t(df=3, size=(5000, 5)) * [1.0, 10.0, 0.1, 1.0, 3.0] + [0.0, 5.0, -2.0, 100.0, 0.0]
+    y = np.zeros(len(X))
+    from gradfit.gram import block_stats
+
+    kept = dask_tasks.norm_candidates(X, block_stats(X, y, workers=1), k=16)
+    assert kept.rows.shape == (16, 5)
+    for shift, scale in [(np.zeros(5), np.ones(5)), (X.mean(0) + 0.3, X.std(0) * 1.7), (X.mean(0), X.std(0))]:
+        norms = (((X - shift) / scale) ** 2).sum(axis=1)
+        rows_kept = np.isin(X, kept.rows).all(axis=1)
+        assert rows_kept.sum() == 16
+        assert norms[~rows_kept].max() <= kept.bound(shift, scale) * (1 + 1e-12)
+
+
+def test_when_the_candidates_cannot_decide_a_pass_measures_the_norm(client, submitted, monkeypatch):
+    X, y = noisy_data(n=1000, d=4)
+    monkeypatch.setattr(dask_tasks.NormCandidates, "bound", lambda self, shift, scale: np.inf)
+    result = fit(*on_dask(X, y), FitConfig(engine="dask", epochs=1, batch_size=16, seed=3,
+                                           engine_options={"order": "global"}))
+    assert submitted.count("block_max_row_sq_norm") == 10
+    numpy_fit = fit(X, y, FitConfig(engine="numpy", epochs=1, batch_size=16, seed=3))
+    assert result.lr == pytest.approx(numpy_fit.lr, rel=1e-12)
+
+
+@pytest.mark.parametrize("order", ["global", "partition"])
+def test_reading_ahead_keeps_the_history_identical(client, submitted, monkeypatch, order):
+    """the segments read 0, 1 or 3 ahead of the training: the same steps, the same history, bit for bit"""
+    X, y = noisy_data(n=230)
+    cfg = FitConfig(engine="dask", epochs=3, batch_size=7, lr=0.02, seed=5, gram=False,
+                    engine_options={"order": order, "persist": False})
+    histories = []
+    for ahead in (0, 1, 3):
+        monkeypatch.setattr(dask_engine, "READ_AHEAD", ahead)
+        histories.append(fit(*on_dask(X, y, chunk=30), cfg).history)
+    for other in histories[1:]:
+        assert_same_history(histories[0], other, rtol=0.0)
+    assert submitted.count("load") == submitted.count("run_segment") == 3 * 3 * 8  # 3 fits × 3 epochs × 8 segments
+
+
+def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys):
+    X, y = noisy_data(n=230)
+    cfg = dict(engine="dask", epochs=2, batch_size=7, lr=0.02, seed=5, gram=False)
+    in_memory = DaskEngine(*on_dask(X, y, chunk=30), scheduler=client)
+    assert (in_memory.order_asked, in_memory.persisted, in_memory.order) == ("auto", True, "global")
+    in_memory.close()
+    streamed = DaskEngine(*on_dask(X, y, chunk=30), scheduler=client, persist=False)
+    assert (streamed.persisted, streamed.order) == (False, "partition")
+    streamed.close()
+    capsys.readouterr()
+
+    auto = fit(*on_dask(X, y, chunk=30), FitConfig(**cfg, engine_options={"persist": False}))
+    said = capsys.readouterr().err
+    assert said.count("order='partition'") == 1  # once per fit, not once per epoch
+    assert "more than half the Dask workers' memory" in said and "order='global'" in said
+    explicit = fit(*on_dask(X, y, chunk=30), FitConfig(**cfg, engine_options={"persist": False, "order": "partition"}))
+    assert "order=" not in capsys.readouterr().err
+    assert_same_history(explicit.history, auto.history, rtol=0.0)
+    fit(*on_dask(X, y, chunk=30), FitConfig(**cfg))  # in memory: the NumPy engine's order, nothing to say
+    assert "order=" not in capsys.readouterr().err
+
+
+def test_partition_bytes_option_splits_parquet_files_by_row_group(client, tmp_path):
+    X, y = noisy_data(n=120)
+    table = pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y})
+    pq.write_table(table, tmp_path / "one.parquet", row_group_size=10)  # 12 row groups in one file
+    pq.write_table(table.slice(0, 25), tmp_path / "two.parquet", row_group_size=25)
+    engine = DaskEngine(str(tmp_path / "*.parquet"), "y", scheduler=client, partition_bytes=30 * 4 * 8)
+    assert engine.sizes == [30, 30, 30, 30, 25]  # three row groups per partition; a file is never split mid-group
+    engine.close()
+    engine = DaskEngine(str(tmp_path / "*.parquet"), "y", scheduler=client, partition_bytes="1MB")
+    assert engine.sizes == [120, 25]
+    engine.close()
+    Xd, yd, names = read_dataset(tmp_path / "one.parquet", "y", partition_bytes=1)  # below one group: one each
+    assert Xd.chunks[0] == (10,) * 12
+    cfg = FitConfig(epochs=2, batch_size=8, lr=0.02, seed=2)
+    assert_same_history(fit(X, y, FitConfig(**{**cfg.to_dict(), "engine": "numpy"})).history,
+                        fit(Xd, yd, FitConfig(**{**cfg.to_dict(), "engine": "dask",
+                                                 "engine_options": {"order": "global"}})).history)
+    for bad in (0, -5, "lots", True):
+        with pytest.raises(OptionError, match=r"engine option partition_bytes=.* must be a size in bytes > 0"):
+            DaskEngine(str(tmp_path / "*.parquet"), "y", scheduler=client, partition_bytes=bad)
