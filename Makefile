@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 
-.PHONY: demo test fuzz bench venv clean system-deps
+.PHONY: demo test fuzz bench bench-dask venv clean system-deps
 
 $(BIN)/gradfit: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ bench: venv
 	$(BIN)/python benchmarks/whole_fits.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_torch_gpu.py
-	$(BIN)/python benchmarks/bench_dask_outofcore.py
+
+# The Dask table: Parquet data written by the benchmark, a 2-worker LocalCluster of 2 GB each, against one bare
+# read of the files, dask-ml and Spark MLlib where installed (a few minutes; rewrites its part of RESULTS.md)
+bench-dask: venv
+	$(BIN)/python benchmarks/dask_bench.py
 
 # Graphviz (graph rendering), Chromium (report check, playground browser tests) and Noto CJK (Hangul on
 # Korean plots) come from Debian; without them gradfit still works (DOT files, English labels, a hint)
