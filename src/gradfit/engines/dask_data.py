@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from functools import partial
 from pathlib import PurePosixPath
 from typing import NamedTuple, Sequence
 
+import dask
 import dask.array as da
 import dask.dataframe as dd
 import fsspec
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
@@ -81,16 +80,24 @@ def read_dataset(path_or_glob, target: str, features: Sequence[str] | None = Non
     names = _check_columns({p: schema for p, (schema, _) in heads.items()}, target, features)
     columns = [*names, target]
     if kind == "parquet":  # partitions of whole row groups within a memory budget, sizes from the footers
-        pieces = [piece for p in paths for piece in _pieces(fs, p, len(columns), partition_bytes)]
-        meta = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-        frame = dd.from_map(partial(_read_parquet_piece, fs=fs, columns=columns), pieces, meta=meta,
-                            enforce_metadata=False)
-        data = frame.to_dask_array(lengths=[piece.rows for piece in pieces])
-    else:
-        urls = [fs.unstrip_protocol(p) for p in paths]
-        frame = dd.read_csv(urls, usecols=columns, dtype={c: "float64" for c in columns})
-        data = _counted(frame[columns])
+        pieces = [piece for p in paths for piece in _pieces(fs, p, len(names) + 1, partition_bytes)]
+        X, y = _parquet_arrays(fs, pieces, names, target)
+        return X, y, names
+    columns = [*names, target]
+    urls = [fs.unstrip_protocol(p) for p in paths]
+    frame = dd.read_csv(urls, usecols=columns, dtype={c: "float64" for c in columns})
+    data = _counted(frame[columns])
     return data[:, :-1], data[:, -1], names
+
+
+def _parquet_arrays(fs, pieces: list["Piece"], names: list[str], target: str) -> tuple[da.Array, da.Array]:
+    """X (C order) and y of the pieces, each piece read by one task that both come from"""
+    Xs, ys = [], []
+    for piece in pieces:
+        part = dask.delayed(_read_parquet_piece, pure=True, nout=2)(piece, fs, names, target)
+        Xs.append(da.from_delayed(part[0], shape=(piece.rows, len(names)), dtype=np.float64))
+        ys.append(da.from_delayed(part[1], shape=(piece.rows,), dtype=np.float64))
+    return da.concatenate(Xs), da.concatenate(ys)
 
 
 def _counted(frame: dd.DataFrame) -> da.Array:
@@ -128,15 +135,26 @@ def _pieces(fs, path: str, n_columns: int, budget: int) -> list[Piece]:
     return [p for p in pieces if p.rows > 0] or [pieces[0]]
 
 
-def _read_parquet_piece(piece: Piece, fs, columns: list[str]) -> pd.DataFrame:
-    """one partition's ``columns`` as float64 (run by the task that uses it); Arrow's memory is handed back"""
+def _read_parquet_piece(piece: Piece, fs, names: list[str], target: str) -> tuple[np.ndarray, np.ndarray]:
+    """one partition's features (C order, float64) and target, run by the task that uses it.
+
+    Column by column straight into the arrays, so a worker holds the partition once plus one
+    column of Arrow's, and hands Arrow's memory back afterwards.
+    """
+    X = np.empty((piece.rows, len(names)))
+    y = np.empty(piece.rows)
     with fs.open(piece.path, "rb") as f:
-        table = pa_parquet.ParquetFile(f).read_row_groups(list(piece.row_groups), columns=columns)
-    frame = pd.DataFrame({c: table.column(c).cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-                          for c in columns})
-    del table
+        parquet = pa_parquet.ParquetFile(f)
+        for j, name in enumerate([*names, target]):
+            column = parquet.read_row_groups(list(piece.row_groups), columns=[name]).column(0)
+            out = X[:, j] if j < len(names) else y
+            start = 0
+            for chunk in column.chunks:
+                out[start : start + len(chunk)] = chunk.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+                start += len(chunk)
+            del column
     release_memory()
-    return frame
+    return X, y
 
 
 def release_memory() -> None:
