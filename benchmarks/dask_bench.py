@@ -45,9 +45,9 @@ import pyarrow.parquet as pa_parquet
 from distributed import Client, LocalCluster
 
 from timing import best_of  # benchmarks/ is on the path: these files run as scripts
-from gradfit.config import FitConfig
+from gradfit.training.config import FitConfig
 from gradfit.engines.dask import read_dataset
-from gradfit.solver import fit
+from gradfit.training.solver import fit
 
 N_FEATURES = 20
 COLUMNS = [f"x{j}" for j in range(N_FEATURES)] + ["y"]

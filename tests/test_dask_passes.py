@@ -13,13 +13,13 @@ import dask.array as da
 from distributed import Client, LocalCluster
 from sklearn.linear_model import LinearRegression
 
-from gradfit import exact
-from gradfit.config import FitConfig
+from gradfit.optimum import exact
+from gradfit.training.config import FitConfig
 from gradfit.engines import dask as dask_engine
 from gradfit.engines import dask_tasks
 from gradfit.engines.dask import DaskEngine, read_dataset
 from gradfit.errors import OptionError
-from gradfit.solver import fit
+from gradfit.training.solver import fit
 
 from .helpers import assert_same_history
 
@@ -112,7 +112,7 @@ def test_row_norm_candidates_bound_every_row_not_kept():
     rng = np.random.default_rng(4)
     X = rng.standard_t(df=3, size=(5000, 5)) * [1.0, 10.0, 0.1, 1.0, 3.0] + [0.0, 5.0, -2.0, 100.0, 0.0]
     y = np.zeros(len(X))
-    from gradfit.gram import block_stats
+    from gradfit.optimum.gram import block_stats
 
     kept = dask_tasks.norm_candidates(X, block_stats(X, y, workers=1), k=16)
     assert kept.rows.shape == (16, 5)

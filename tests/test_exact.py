@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 
-from gradfit.config import FitConfig
 from gradfit.errors import AccuracyWarning
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 from .helpers import uncentered_data
 
@@ -204,8 +205,8 @@ def _designs():
 def test_gram_answer_promises_no_more_digits_than_it_has(label, X, y):
     """the a-priori digits of the Gram answer (which spare the check pass) against the QR-refined answer;
     statistics merged from 5 partitions as the Dask engine merges them"""
-    from gradfit import exact
-    from gradfit.gram import GramStats, block_stats
+    from gradfit.optimum import exact
+    from gradfit.optimum.gram import GramStats, block_stats
 
     bounds = np.linspace(0, len(y), 6).astype(int)
     stats = GramStats.merge([block_stats(X[a:b], y[a:b], workers=1) for a, b in zip(bounds, bounds[1:])])
