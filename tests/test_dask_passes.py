@@ -5,6 +5,8 @@ never of time. Tolerances: histories 1e-9 relative (as in the engine grid); the 
 answer 1e-12 relative against scikit-learn and against the answer with the check pass.
 """
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,6 +18,7 @@ from sklearn.linear_model import LinearRegression
 from gradfit.optimum import exact
 from gradfit.training.config import FitConfig
 from gradfit.engines import dask as dask_engine
+from gradfit.engines import dask_cluster
 from gradfit.engines import dask_tasks
 from gradfit.engines.dask import DaskEngine, read_dataset
 from gradfit.errors import OptionError
@@ -148,7 +151,7 @@ def test_reading_ahead_keeps_the_history_identical(client, submitted, monkeypatc
     assert submitted.count("load") == submitted.count("run_segment") == 3 * 3 * 8  # 3 fits × 3 epochs × 8 segments
 
 
-def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys):
+def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys, monkeypatch):
     X, y = noisy_data(n=230)
     cfg = dict(engine="dask", epochs=2, batch_size=7, lr=0.02, seed=5, gram=False)
     in_memory = DaskEngine(*on_dask(X, y, chunk=30), scheduler=client)
@@ -162,12 +165,20 @@ def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys):
     auto = fit(*on_dask(X, y, chunk=30), FitConfig(**cfg, engine_options={"persist": False}))
     said = capsys.readouterr().err
     assert said.count("order='partition'") == 1  # once per fit, not once per epoch
-    assert "more than half the Dask workers' memory" in said and "order='global'" in said
+    assert re.search(r"the partitions are read from their source each epoch \(persist=False\), so minibatch epochs "
+                     r"visit the partitions in a seeded order \(order='partition': no data moves\) instead of the "
+                     r"NumPy engine's order \(order='global'\)", said), said
     explicit = fit(*on_dask(X, y, chunk=30), FitConfig(**cfg, engine_options={"persist": False, "order": "partition"}))
     assert "order=" not in capsys.readouterr().err
     assert_same_history(explicit.history, auto.history, rtol=0.0)
     fit(*on_dask(X, y, chunk=30), FitConfig(**cfg))  # in memory: the NumPy engine's order, nothing to say
     assert "order=" not in capsys.readouterr().err
+
+    monkeypatch.setattr(dask_cluster.Connection, "total_memory", lambda self: 10_000.0)  # 230 × 4 × 8 B > half of it
+    beyond = fit(*on_dask(X, y, chunk=30), FitConfig(**cfg))
+    assert re.search(r"the data \(7\.36e-06 GB\) is more than half the Dask workers' memory \(1e-05 GB\), so "
+                     r"minibatch epochs visit the partitions in a seeded order", capsys.readouterr().err)
+    assert_same_history(explicit.history, beyond.history, rtol=0.0)
 
 
 def test_partition_bytes_option_splits_parquet_files_by_row_group(client, tmp_path):

@@ -145,7 +145,7 @@ class DaskEngine(Engine):
             raise OptionError(f"engine option paused_timeout={paused_timeout!r} must be a number of seconds > 0")
         self.paused_timeout = float(paused_timeout)
         self.dtype = np.dtype(dtype)
-        self.order_asked, self.progress = order, progress
+        self.order_asked, self.persist_asked, self.progress = order, persist, progress
         self._order_said, self._norms = False, None
         self.target = y if isinstance(y, str) else "y"
         self.conn = connect(scheduler, connect_timeout, **cluster_options)
@@ -264,10 +264,11 @@ class DaskEngine(Engine):
         if order is None or self._order_said or self.order_asked != "auto" or self.order != "partition":
             return
         self._order_said = True
-        print(f"gradfit: the data ({_gb(self.data_bytes)}) is more than half the Dask workers' memory "
-              f"({_gb(self.conn.total_memory())}), so minibatch epochs visit the partitions in a seeded order "
-              f"(order='partition': no data moves) instead of the NumPy engine's order (order='global')",
-              file=sys.stderr)
+        why = ("the partitions are read from their source each epoch (persist=False)" if self.persist_asked is False
+               else f"the data ({_gb(self.data_bytes)}) is more than half the Dask workers' memory "
+                    f"({_gb(self.conn.total_memory())})")
+        print(f"gradfit: {why}, so minibatch epochs visit the partitions in a seeded order (order='partition': "
+              f"no data moves) instead of the NumPy engine's order (order='global')", file=sys.stderr)
 
     def _epoch_plan(self, order, seed: int, epoch: int):
         """[(segment source, row permutation spec)], and what must stay alive until the epoch ends"""
