@@ -227,7 +227,9 @@ def spark_rows(folder: Path, read: float, best_mse: float, memory: str) -> list[
 def dataset_rows(label: str, n_rows: int, sizes: Sizes, spark: bool) -> tuple[str, list[Row]]:
     root = Path(tempfile.mkdtemp(prefix="gradfit-dask-bench-"))
     try:
+        say(f"{label}: writing {n_rows:,} rows of Parquet")
         written = write_dataset(root, n_rows, sizes.rows_per_file, sizes.row_group)
+        say(f"{label}: reads, then gradfit")
         glob = str(root / "*.parquet")
         with LocalCluster(n_workers=sizes.workers, threads_per_worker=1, processes=sizes.processes,
                           memory_limit=sizes.memory_limit, dashboard_address=":0") as cluster, \
@@ -243,8 +245,10 @@ def dataset_rows(label: str, n_rows: int, sizes: Sizes, spark: bool) -> tuple[st
             rows += gradfit
             peaks = sorted(client.run(peak_rss).values())
             best_mse = result.exact.rss / n_rows
+            say(f"{label}: dask-ml")
             rows += dask_ml_rows(glob, sizes, bare, best_mse, in_memory)
         if spark:
+            say(f"{label}: Spark MLlib")
             rows += spark_rows(root, bare, best_mse, sizes.memory_limit.replace("GB", "g"))
         workers = " and ".join(f"{p / 2**30:.2f} GiB" for p in peaks)
         head = (f"**{label}**: {n_rows:,} rows × {N_FEATURES} features + y, {n_rows * ROW_BYTES / 1e9:.2f} GB as "
@@ -258,6 +262,11 @@ def dataset_rows(label: str, n_rows: int, sizes: Sizes, spark: bool) -> tuple[st
 
 def fmt(seconds: float | None) -> str:
     return "—" if seconds is None else (f"{seconds * 1e3:.0f} ms" if seconds < 1 else f"{seconds:.2f} s")
+
+
+def say(text: str) -> None:
+    """progress on stderr while the benchmark runs (it takes minutes)"""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def table(sections: list[tuple[str, list[Row]]], load_before, load_after) -> str:
