@@ -137,7 +137,7 @@ class DaskEngine(Engine):
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", scheduler=None,
                  persist="auto", order: str = "auto", progress: bool = True,
-                          connect_timeout: str = "10s", paused_timeout: float = 60.0,
+                 connect_timeout: str = "10s", paused_timeout: float = 60.0,
                  partition_bytes: int | str = PARTITION_BYTES, **cluster_options):
         _check_options(device, persist, order, cluster_options)
         partition_bytes = _byte_count(partition_bytes)
