@@ -174,10 +174,11 @@ def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys, 
     fit(*on_dask(X, y, chunk=30), FitConfig(**cfg))  # in memory: the NumPy engine's order, nothing to say
     assert "order=" not in capsys.readouterr().err
 
-    monkeypatch.setattr(dask_cluster.Connection, "total_memory", lambda self: 10_000.0)  # 230 × 4 × 8 B > half of it
-    beyond = fit(*on_dask(X, y, chunk=30), FitConfig(**cfg))
-    assert re.search(r"the data \(7\.36e-06 GB\) is more than half the Dask workers' memory \(1e-05 GB\), so "
-                     r"minibatch epochs visit the partitions in a seeded order", capsys.readouterr().err)
+    monkeypatch.setattr(dask_cluster.Connection, "total_memory", lambda self: 20_000.0)  # 230 × 4 × 8 B: held, but
+    beyond = fit(*on_dask(X, y, chunk=30), FitConfig(**cfg))                           # more than 1/8 of it
+    assert re.search(r"the data \(7\.36e-06 GB\) is more than 1/8 of the Dask workers' memory \(2e-05 GB\), too "
+                     r"much to shuffle across them each epoch, so minibatch epochs visit the partitions in a seeded "
+                     r"order", capsys.readouterr().err)
     assert_same_history(explicit.history, beyond.history, rtol=0.0)
 
 

@@ -22,8 +22,8 @@ on another worker when one is free. Row orders (``order=`` engine option):
   still run across partition boundaries (see ``partition_order``). The choice for
   data larger than memory.
 * ``order="auto"`` (default): "global" when the partitions are held in the workers'
-  memory (``persist``), else "partition", said in one line on stderr at the first
-  shuffled epoch; ``DaskEngine.order`` is the order that runs.
+  memory (``persist``) and take at most ``GLOBAL_SHARE`` of it, else "partition", said in
+  one line on stderr at the first shuffled epoch; ``DaskEngine.order`` is the order that runs.
 
 Before the epochs, one pass reads each partition once (``gram``): its finiteness, its
 Gram statistics and a few candidate rows for the largest row norm (lr="auto" with
@@ -61,6 +61,10 @@ CLUSTER_OPTIONS = ("n_workers", "threads_per_worker", "memory_limit", "processes
 ORDERS = ("auto", "global", "partition")
 #: segments of a minibatch epoch read ahead of the one training
 READ_AHEAD = 1
+#: order="auto" shuffles across workers (order="global") only data held in memory and at most this share
+#: of it: the shuffled copy and the pieces it is cut into take several times the data (workers holding
+#: 0.67 GB of 4 GB paused and one was restarted at 95% of its limit in benchmarks/dask_bench.py)
+GLOBAL_SHARE = 1 / 8
 #: data up to this size (in float64) is gathered for a QR of the design when the exact answer needs one
 GATHER_BYTES = 256 * 2**20
 
@@ -110,7 +114,7 @@ class DaskEngine(Engine):
         Otherwise each pass reads each partition from its source again.
     order : {"auto", "global", "partition"}
         The shuffled row order of minibatch epochs (see the module docstring); "auto":
-        "global" for data held in the workers' memory, else "partition". The attribute
+        "global" for small data held in the workers' memory, else "partition". The attribute
         ``order`` is the order that runs, ``order_asked`` the option.
     progress : bool
         Show a progress bar during the one-off distributed passes.
@@ -158,7 +162,7 @@ class DaskEngine(Engine):
             self.data_bytes = int(self.X.nbytes + self.y.nbytes)
             self.persisted = self._persisted(persist)
             self.sources = self._sources()
-            self.order = order if order != "auto" else ("global" if self.persisted else "partition")
+            self.order = order if order != "auto" else self._auto_order()
         except BaseException:
             self.conn.close()
             raise
@@ -171,6 +175,9 @@ class DaskEngine(Engine):
     def _persisted(self, persist) -> bool:
         """whether the partitions are to be held in the workers' memory ("auto": when they take at most half)"""
         return self.data_bytes <= 0.5 * self.conn.total_memory() if persist == "auto" else bool(persist)
+
+    def _auto_order(self) -> str:
+        return "global" if self.persisted and self.data_bytes <= GLOBAL_SHARE * self.conn.total_memory() else "partition"
 
     def _sources(self) -> list:
         """what each partition's tasks receive: its persisted arrays, or a lazy block to read"""
@@ -265,8 +272,8 @@ class DaskEngine(Engine):
             return
         self._order_said = True
         why = ("the partitions are read from their source each epoch (persist=False)" if self.persist_asked is False
-               else f"the data ({_gb(self.data_bytes)}) is more than half the Dask workers' memory "
-                    f"({_gb(self.conn.total_memory())})")
+               else f"the data ({_gb(self.data_bytes)}) is more than 1/{round(1 / GLOBAL_SHARE)} of the Dask workers' "
+                    f"memory ({_gb(self.conn.total_memory())}), too much to shuffle across them each epoch")
         print(f"gradfit: {why}, so minibatch epochs visit the partitions in a seeded order (order='partition': "
               f"no data moves) instead of the NumPy engine's order (order='global')", file=sys.stderr)
 
