@@ -78,7 +78,16 @@ class OneHot(NamedTuple):
     def from_dict(cls, data: dict) -> "OneHot":
         categories = {c["column"]: Category(c["column"], list(c["levels"]), bool(c["reference"]))
                       for c in data["categories"]}
+        for category in categories.values():
+            if category.column not in data["columns"]:
+                raise ValueError(f"the categorical column {category.column!r} is not among the columns")
+            check_unique_levels(category.levels, category.column)
         return cls(list(data["columns"]), categories)
+
+
+def check_unique_levels(levels: list, column: str) -> None:
+    if len({(type(v), v) for v in levels}) != len(levels):
+        raise ValueError(f"the levels of {column!r} repeat a value")
 
 
 def _check_columns(data: pd.DataFrame, columns: Sequence[str], source: str) -> None:

@@ -19,7 +19,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .categories import check_levels
+from .categories import check_levels, check_unique_levels
 from .errors import DataError, OptionError
 
 __all__ = ["FormulaDesign", "Design", "parse", "design", "FUNCTIONS"]
@@ -59,9 +59,12 @@ def _reason(exc: Exception) -> str:
 
 def _read(formula: str, available: Sequence[str] = ()):
     """formulaic's parse of a formula (``.`` stands for every available column not on the left)"""
-    from formulaic import Formula
-    from formulaic.errors import FormulaicError
-
+    try:
+        from formulaic import Formula
+        from formulaic.errors import FormulaicError
+    except ImportError:
+        raise OptionError("formulas need formulaic, an optional part of gradfit: pip install 'gradfit[formula]'") \
+            from None
     try:
         return Formula(formula, _context={"__formulaic_variables_available__": list(available)})
     except (FormulaicError, SyntaxError, ValueError, TypeError) as exc:
@@ -204,6 +207,8 @@ class FormulaDesign(NamedTuple):
         design = cls(**{**{name: data[name] for name in cls._fields},
                         "transform_state": _int_keys(data["transform_state"])})
         _columns([_read(design.rhs)], design.rhs, design.columns, "the model's columns")
+        for expr, factor in design.factors.items():
+            check_unique_levels(factor.get("levels", []), expr)
         return design
 
 

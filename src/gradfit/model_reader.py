@@ -54,11 +54,13 @@ def get_engine_name(name: str) -> str:
 
 
 class Predictor(NamedTuple):
-    """what predicting needs from a model file: ``X·coef + intercept`` (as ``GDRegressor.predict``)"""
+    """what predicting needs from a model file: ``X·coef + intercept`` (as ``GDRegressor.predict``), and the
+    encoding that builds X from raw data (None: X is the data's feature columns)"""
 
     coef: np.ndarray
     intercept: float
     feature_names: list[str] | None
+    encoding: object | None = None
 
     @property
     def n_features(self) -> int:
@@ -71,4 +73,17 @@ class Predictor(NamedTuple):
 def read_predictor(path) -> Predictor:
     """the coefficients of a model file, checked as ``load_model`` checks the whole file"""
     doc = read_model_document(path)
-    return Predictor(np.asarray(doc["coef"], dtype=np.float64), float(doc["intercept"]), doc["feature_names"])
+    return Predictor(np.asarray(doc["coef"], dtype=np.float64), float(doc["intercept"]), doc["feature_names"],
+                     read_encoding(doc.get("encoding"), Path(path)))
+
+
+def read_encoding(data: dict | None, path: Path):
+    """the encoding a model file keeps, rebuilt (None if it keeps none)"""
+    from .encoding import from_dict
+
+    if data is None:
+        return None
+    try:
+        return from_dict(data)
+    except (GradfitError, KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {path}: field 'encoding': {exc}") from None

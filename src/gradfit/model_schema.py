@@ -21,7 +21,8 @@ from .optim import OPTIMIZERS
 __all__ = ["FORMAT", "SCHEMA_VERSION", "SCHEMA", "MAX_BYTES", "read_document", "check_consistency"]
 
 FORMAT = "gradfit-model"
-SCHEMA_VERSION = 1
+#: 2: the encoding of text columns and formulas ("encoding"); files of version 1 read as before
+SCHEMA_VERSION = 2
 #: model files larger than this are refused before parsing
 MAX_BYTES = 512 * 2**20
 #: integer literals with more digits than this are refused (no field needs more than 2⁶⁴)
@@ -74,6 +75,21 @@ _OPTIMIZER_STATE = _record({
     "slots": {"type": "object", "additionalProperties": _NUMBERS,
               "propertyNames": {"enum": sorted({slot for slots, *_ in OPTIMIZERS.values() for slot in slots})}},
 })
+
+_LEVELS = {"type": "array", "items": {"type": ["string", "number", "boolean"], "maxLength": 10_000}}
+_TEXT = {"type": "string", "maxLength": 100_000}
+
+#: how raw data become the model's columns: text columns one-hot, or a formula (gradfit.encoding)
+_ENCODING = {"anyOf": [
+    _record({"kind": {"const": "onehot"}, "columns": _NAMES, "categories": {"type": "array", "items": _record({
+        "column": {"type": "string", "maxLength": 10_000}, "levels": _LEVELS, "reference": {"type": "boolean"}})}}),
+    _record({"kind": {"const": "formula"}, "formula": _TEXT, "rhs": _TEXT, "target": _TEXT, "columns": _NAMES,
+             "intercept": {"type": "boolean"}, "names": _NAMES,
+             "factors": {"type": "object", "additionalProperties": _record(
+                 {"kind": {"enum": ["numerical", "categorical", "constant"]}, "levels": _LEVELS},
+                 optional=("levels",))},
+             "transform_state": {"type": "object"}}),
+]}
 
 #: where a descent stands, to continue it exactly (``gradfit fit --resume``)
 _DESCENT = _record({
@@ -137,6 +153,7 @@ SCHEMA = {
             "coef": {"type": "array", "items": _NUMBERS}, "intercept": _NUMBERS, "grad_norm": _MAYBE_NUMBERS,
             "lr": _MAYBE_NUMBERS, "time": _NUMBERS})),
         "descent": _or_null(_DESCENT),
+        "encoding": _or_null(_ENCODING),
     },
 }
 
@@ -273,6 +290,30 @@ def check_consistency(doc: dict, path: Path) -> None:
                              f"for a model of {k} parameters")
     _check_history(doc["history"], d, path)
     _check_descent(doc, k, path)
+    _check_encoding(doc, path)
+
+
+def encoded_names(encoding: dict) -> list[str]:
+    """the model's column names an encoding of the file gives (see gradfit.categories.OneHot.names)"""
+    if encoding["kind"] == "formula":
+        return encoding["names"]
+    from .categories import OneHot
+
+    return OneHot.from_dict(encoding).names
+
+
+def _check_encoding(doc: dict, path: Path) -> None:
+    """the encoding gives the model's columns, and a formula's intercept is the model's"""
+    encoding = doc.get("encoding")
+    if encoding is None:
+        return
+    names = encoded_names(encoding)
+    if names != doc["feature_names"]:
+        raise ModelFileError(f"model file {path}: field 'encoding' gives the columns {_short(names)}, not the "
+                             f"model's feature_names {_short(doc['feature_names'])}")
+    if encoding["kind"] == "formula" and encoding["intercept"] != doc["params"].get("fit_intercept", True):
+        raise ModelFileError(f"model file {path}: field 'encoding.intercept' is {encoding['intercept']} but "
+                             f"'params.fit_intercept' is {doc['params'].get('fit_intercept', True)}")
 
 
 def _check_history(history: dict | None, d: int, path: Path) -> None:
