@@ -8,6 +8,7 @@ fields are checked against each other (widths, lengths, history columns).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -16,9 +17,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from .errors import ModelFileError
+from .json_fields import top_level_fields
 from .optim import OPTIMIZERS
 
-__all__ = ["FORMAT", "SCHEMA_VERSION", "SCHEMA", "MAX_BYTES", "read_document", "check_consistency"]
+__all__ = ["FORMAT", "SCHEMA_VERSION", "SCHEMA", "MAX_BYTES", "PREDICTING", "read_document", "check_consistency"]
 
 FORMAT = "gradfit-model"
 #: 2: the encoding of text columns and formulas ("encoding"); files of version 1 read as before
@@ -157,7 +159,6 @@ SCHEMA = {
     },
 }
 
-_VALIDATOR = Draft202012Validator(SCHEMA)
 _TYPE_WORDS = {"number": "a number", "integer": "an integer", "string": "text", "array": "a list",
                "object": "an object", "boolean": "true or false", "null": "null"}
 
@@ -179,12 +180,32 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-def _parse(text: str):
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
+#: the fields predicting needs; ``read_document(path, PREDICTING)`` parses only these
+PREDICTING = frozenset({"format", "schema_version", "params", "coef", "intercept", "feature_names", "encoding"})
 
 
-def read_document(path: Path) -> dict:
-    """the parsed and schema-valid JSON object of a model file; ModelFileError naming the file and field"""
+def _parse(text: str, fields: frozenset[str] | None):
+    if fields is None:
+        return _DECODER.decode(text)
+    return top_level_fields(text, fields, _DECODER)
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(fields: frozenset[str] | None) -> Draft202012Validator:
+    """the validator of the whole schema, or of the schema's ``fields`` alone"""
+    if fields is None:
+        return Draft202012Validator(SCHEMA)
+    return Draft202012Validator({**SCHEMA, "required": [k for k in SCHEMA["required"] if k in fields],
+                                 "properties": {k: v for k, v in SCHEMA["properties"].items() if k in fields}})
+
+
+def read_document(path: Path, fields: frozenset[str] | None = None) -> dict:
+    """the parsed and schema-valid JSON object of a model file; ModelFileError naming the file and field.
+
+    With ``fields`` (such as ``PREDICTING``), only those top-level fields are parsed and validated; the
+    others (the history, the descent's state) are skipped unparsed.
+    """
     if path.is_dir():
         raise ModelFileError(f"model file {path} is a folder, not a file")
     if not path.is_file():
@@ -194,7 +215,7 @@ def read_document(path: Path) -> dict:
         raise ModelFileError(f"model file {path} is {size / 2**20:.0f} MiB, above the limit of "
                              f"{MAX_BYTES // 2**20} MiB (gradfit.model_schema.MAX_BYTES)")
     try:
-        doc = _parse(path.read_bytes().decode("utf-8"))
+        doc = _parse(path.read_bytes().decode("utf-8"), fields)
     except UnicodeDecodeError as exc:
         raise ModelFileError(f"model file {path} is not JSON (not UTF-8 text: byte {exc.start})") from None
     except RecursionError:
@@ -203,7 +224,7 @@ def read_document(path: Path) -> dict:
         reason = " ".join(str(exc).split())[:160]
         raise ModelFileError(f"model file {path} is not JSON ({reason})") from None
     _check_header(doc, path)
-    error = best_match(_VALIDATOR.iter_errors(doc), key=_relevance)
+    error = best_match(_validator(fields).iter_errors(doc), key=_relevance)
     if error is not None:
         raise ModelFileError(f"model file {path}: {_describe(error)}")
     return doc
@@ -268,27 +289,30 @@ def _describe(error) -> str:
 
 
 def check_consistency(doc: dict, path: Path) -> None:
-    """fields that must agree with each other: the model's width everywhere, history columns, counters"""
+    """fields that must agree with each other: the model's width everywhere, history columns, counters (of
+    the fields the document holds: all, or those ``read_document`` was asked for)"""
     d = len(doc["coef"])
     k = d + (1 if doc["params"].get("fit_intercept", True) else 0)
-    widths = {"feature_names": doc["feature_names"], "preprocess.x_shift": doc["preprocess"]["x_shift"],
-              "preprocess.x_scale": doc["preprocess"]["x_scale"]}
-    if doc["exact"] is not None:
+    widths = {"feature_names": doc["feature_names"]}
+    if "preprocess" in doc:
+        widths.update({"preprocess.x_shift": doc["preprocess"]["x_shift"],
+                       "preprocess.x_scale": doc["preprocess"]["x_scale"]})
+    if doc.get("exact") is not None:
         widths["exact.coef"] = doc["exact"]["coef"]
-    if doc["gram_stats"] is not None:
+    if doc.get("gram_stats") is not None:
         stats = doc["gram_stats"]
         widths.update({"gram_stats.x_mean": stats["x_mean"], "gram_stats.xty": stats["xty"],
                        "gram_stats.xtx": stats["xtx"]})
         widths.update({f"gram_stats.xtx[{i}]": row for i, row in enumerate(stats["xtx"])})
-    if doc["history"] is not None:
+    if doc.get("history") is not None:
         widths["history.feature_names"] = doc["history"]["feature_names"]
     for name, values in widths.items():
         if values is not None and len(values) != d:
             raise ModelFileError(f"model file {path}: field 'coef' has {d} values but {name!r} has {len(values)}")
-    if doc["exact"] is not None and len(doc["exact"]["theta"]) != k:
+    if doc.get("exact") is not None and len(doc["exact"]["theta"]) != k:
         raise ModelFileError(f"model file {path}: field 'exact.theta' has {len(doc['exact']['theta'])} values "
                              f"for a model of {k} parameters")
-    _check_history(doc["history"], d, path)
+    _check_history(doc.get("history"), d, path)
     _check_descent(doc, k, path)
     _check_encoding(doc, path)
 

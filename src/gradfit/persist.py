@@ -128,6 +128,7 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "coef": model.coef_,
         "intercept": model.intercept_,
         "feature_names": list(names) if names is not None else None,
+        "encoding": _encoding_to_dict(model),
         "preprocess": model.preprocessor_.to_dict(),
         "lr": model.lr_,
         "seed": model.seed_,
@@ -142,7 +143,6 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "gram_stats": _gram_to_dict(getattr(model, "gram_stats_", None)),
         "history": _history_to_dict(history, include_history),
         "descent": _descent(model) if include_history else None,
-        "encoding": _encoding_to_dict(model),
     }
     return jsonable(doc)
 
