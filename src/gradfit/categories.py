@@ -171,9 +171,9 @@ def auto_categorical(data: pd.DataFrame, columns: Sequence[str], named: Sequence
                      first_row: int = 1) -> list[str]:
     """the text columns among ``columns`` (besides those ``named``) to encode as categories on their own.
 
-    A text column whose values are mostly numbers is a numeric column with a stray entry, and one with
-    more than ``AUTO_MAX_LEVELS`` levels is rarely a category (an identifier, free text): both are
-    refused with a line saying how to encode them anyway (--categorical) or leave them out (--exclude).
+    A text column holding numbers among its text is more likely a numeric column with stray entries
+    ('n/a', '1,5') than a category, and one with more than ``AUTO_MAX_LEVELS`` levels is rarely a
+    category (an identifier, free text): both are refused with a line saying how to encode them anyway (--categorical) or leave them out (--exclude).
     """
     found = []
     for name in columns:
@@ -181,8 +181,7 @@ def auto_categorical(data: pd.DataFrame, columns: Sequence[str], named: Sequence
             continue
         label = f"{source}: column {name!r}"
         levels = levels_of(data[name], label, first_row)
-        numbers = [v for v in levels if _is_number(v)]
-        if len(numbers) * 2 > len(levels):
+        if any(_is_number(v) for v in levels):
             i = next(k for k, v in enumerate(data[name]) if not _is_number(v))
             raise DataError(f"{label} is not numeric ({_row(i, first_row)} holds {str(data[name].iloc[i])[:40]!r}); "
                             f"if it is a category, name it with --categorical {name}")
