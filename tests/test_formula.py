@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gradfit import GDRegressor, load_model
 from gradfit.cli import app
-from gradfit.encoding import read_training
+from gradfit.encoding import read_labelled, read_training
 from gradfit.errors import DataError, ModelFileError, OptionError
 from gradfit.formula import design
 from gradfit.model_reader import read_predictor
@@ -315,3 +315,43 @@ def test_model_files_of_schema_1_without_an_encoding_still_predict(plane_csv, tm
     out.write_text(json.dumps(doc))
     assert load_model(out).encoding_ is None
     assert gradfit("predict", out, plane_csv).exit_code == 0
+
+
+@pytest.mark.parametrize("how", [["--formula", "y ~ x1 + np.log(x2) + C(region)"], ["-t", "y", "--categorical", "rooms"]])
+def test_a_stopped_fit_resumes_on_raw_data_to_the_same_end(train_csv, tmp_path, how):
+    settings = ["--optimizer", "adam", "--lr", "0.05", "--batch-size", "8", "--seed", "3", "--epochs", "12"]
+    whole = tmp_path / "whole.json"
+    assert gradfit("fit", train_csv, *how, *settings, "-o", whole, "-q").exit_code == 0
+    cut = tmp_path / "cut.json"
+    model = load_model(whole)
+    X, y, _ = read_labelled(train_csv, list(model.feature_names_in_), model.encoding_, "y")
+    stopped = GDRegressor(**{**model.get_params(), "callbacks": [lambda info: info.epoch >= 4]})
+    stopped.fit(pd.DataFrame(X, columns=model.encoding_.names, copy=False), y)  # as the command: C order
+    stopped.encoding_ = model.encoding_
+    stopped.save(cut)
+    assert load_model(cut).n_iter_ == 4
+    one_line_error(gradfit("fit", train_csv, "--resume", cut, "--formula", "y ~ x1", "-q"),
+                   r"option --formula cannot be changed with --resume")
+    target = ["-t", "y"] if how[0] == "-t" else []  # a formula says its target itself
+    resumed = gradfit("fit", train_csv, *target, "--resume", cut, "-q")
+    assert resumed.exit_code == 0, resumed.output
+    a, b = load_model(whole), load_model(cut)
+    assert a.coef_.tolist() == b.coef_.tolist() and a.intercept_ == b.intercept_ and b.n_iter_ == 12
+    assert b.encoding_ == a.encoding_
+
+
+def test_top_level_fields_skip_what_is_not_asked_for_as_json_reads_it():
+    from gradfit.json_fields import top_level_fields
+    from gradfit.model_schema import PREDICTING
+
+    tricky = {"history": {"names": ["a]\"}", "{[", "\\\\"], "loss": [1e-300, -0.0, None, True]},
+              "coef": [1.5, -2.0], "intercept": 0.25, "feature_names": ["x]", "y\"{"], "extra": "}",
+              "descent": [[[]], {}, ""]}
+    for indent in (None, 1):
+        text = json.dumps(tricky, indent=indent)
+        assert top_level_fields(text, frozenset(tricky), json.JSONDecoder()) == json.loads(text)
+        assert top_level_fields(text, PREDICTING, json.JSONDecoder()) == {
+            k: tricky[k] for k in ("coef", "intercept", "feature_names")}
+    for broken in ('{"history": [1, 2', '{"a": 1,}', '{"a": 1} x', '[1]', '{"a" 1}', '{"coef": [1}'):
+        with pytest.raises(ValueError):
+            top_level_fields(broken, PREDICTING, json.JSONDecoder())

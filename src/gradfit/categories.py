@@ -109,7 +109,7 @@ def _numbers(values: pd.Series, label: str, first_row: int) -> np.ndarray:
 
 def _codes(values: pd.Series, levels: list) -> np.ndarray:
     """each value's position among ``levels``; -1 for a missing value or another level"""
-    return pd.Categorical(values, categories=levels).codes.astype(np.int64)
+    return pd.Index(levels, dtype=object if not levels else None).get_indexer(values).astype(np.int64)
 
 
 def check_levels(values: pd.Series, levels: list, label: str, first_row: int) -> np.ndarray:
