@@ -19,7 +19,12 @@ from gradfit.errors import DataError, ModelFileError, OptionError
 from gradfit.formula import design
 from gradfit.model_reader import read_predictor
 
-formulaic = pytest.importorskip("formulaic", reason="formulas need formulaic (pip install 'gradfit[formula]')")
+
+
+@pytest.fixture
+def formulaic():
+    """formulaic itself (the independent reference, and what formulas run on); skips where it is missing"""
+    return pytest.importorskip("formulaic", reason="formulas need formulaic (pip install 'gradfit[formula]')")
 
 runner = CliRunner()
 
@@ -55,7 +60,8 @@ def train_csv(tmp_path):
 
 
 FORMULAS = ["y ~ x1 + np.log(x2) + C(region)", "y ~ x1 * C(region) + city", "y ~ 0 + x1 + region + city",
-            "y ~ center(x1) + scale(x2) + C(rooms)", "y ~ poly(x1, 2) + I(x2 ** 2) + C(region, contr.treatment('south'))",
+            "y ~ center(x1) + scale(x2) + C(rooms)",
+            "y ~ poly(x1, 2) + I(x2 ** 2) + C(region, contr.treatment('south'))",
             "y ~ ."]
 
 
@@ -63,7 +69,7 @@ FORMULAS = ["y ~ x1 + np.log(x2) + C(region)", "y ~ x1 * C(region) + city", "y ~
 
 
 @pytest.mark.parametrize("formula", FORMULAS)
-def test_design_matrix_is_formulaics_and_rebuilds_from_the_model_file_on_new_rows(formula):
+def test_design_matrix_is_formulaics_and_rebuilds_from_the_model_file_on_new_rows(formula, formulaic):
     data, new = houses(), houses(n=15, seed=1)
     built = design(formula, data)
     reference = formulaic.model_matrix(formula, data)
@@ -78,7 +84,7 @@ def test_design_matrix_is_formulaics_and_rebuilds_from_the_model_file_on_new_row
 
 
 @pytest.mark.parametrize("formula", FORMULAS[:4])
-def test_coefficients_are_least_squares_on_formulaics_matrix(formula):
+def test_coefficients_are_least_squares_on_formulaics_matrix(formula, formulaic):
     data = houses()
     model = GDRegressor.from_formula(formula, data, tol=1e-11, epochs=20_000)
     Z = formulaic.model_matrix(formula, data).rhs
@@ -90,7 +96,7 @@ def test_coefficients_are_least_squares_on_formulaics_matrix(formula):
     assert model.fit_intercept == ("Intercept" in Z.columns)
 
 
-def test_categorical_one_hot_equals_formulaics_coding(tmp_path):
+def test_categorical_one_hot_equals_formulaics_coding(tmp_path, formulaic):
     data = houses()
     path = tmp_path / "d.csv"
     data.to_csv(path, index=False)
@@ -103,7 +109,7 @@ def test_categorical_one_hot_equals_formulaics_coding(tmp_path):
         assert read.encoded == ["region", "city"]  # text columns encoded without being named
 
 
-def test_from_formula_predicts_raw_data_and_keeps_it_through_the_model_file(tmp_path):
+def test_from_formula_predicts_raw_data_and_keeps_it_through_the_model_file(tmp_path, formulaic):
     data, new = houses(), houses(n=10, seed=2).drop(columns="y")
     model = GDRegressor.from_formula("y ~ x1 + np.log(x2) + C(region)", data, seed=0)
     in_session = model.predict(new)
@@ -117,7 +123,7 @@ def test_from_formula_predicts_raw_data_and_keeps_it_through_the_model_file(tmp_
     assert doc["encoding"]["factors"]["C(region)"] == {"kind": "categorical", "levels": ["east", "north", "south"]}
 
 
-def test_fit_refits_without_the_encoding():
+def test_fit_refits_without_the_encoding(formulaic):
     model = GDRegressor.from_formula("y ~ x1 + C(region)", houses())
     model.fit(houses()[["x1", "x2"]], houses()["y"])
     assert model.encoding_ is None and list(model.feature_names_in_) == ["x1", "x2"]
@@ -134,12 +140,12 @@ def test_fit_refits_without_the_encoding():
     ("region ~ x1", {}, DataError, r"the target 'region' of the formula 'region ~ x1' is not numeric"),
     ("y ~ x1 - 1", {"fit_intercept": True}, OptionError, r"option fit_intercept=True contradicts the formula"),
 ])
-def test_bad_formulas_are_one_clear_line(formula, settings, error, message):
+def test_bad_formulas_are_one_clear_line(formula, settings, error, message, formulaic):
     with pytest.raises(error, match=message):
         GDRegressor.from_formula(formula, houses(), **settings)
 
 
-def test_raw_data_with_an_unknown_level_or_a_missing_value_is_named():
+def test_raw_data_with_an_unknown_level_or_a_missing_value_is_named(formulaic):
     model = GDRegressor.from_formula("y ~ x1 + C(region)", houses())
     new = houses(n=4, seed=3)
     new.loc[2, "region"] = "west"
@@ -156,7 +162,7 @@ def test_raw_data_with_an_unknown_level_or_a_missing_value_is_named():
 # ---------------------------------------------------------------- the command line
 
 
-def test_cli_fit_formula_and_predict_raw_data(train_csv, tmp_path):
+def test_cli_fit_formula_and_predict_raw_data(train_csv, tmp_path, formulaic):
     out = tmp_path / "m.json"
     result = gradfit("fit", train_csv, "--formula", "y ~ x1 + np.log(x2) + C(region)", "-o", out, "--json")
     assert result.exit_code == 0, result.output
@@ -218,11 +224,18 @@ def test_cli_without_an_intercept_keeps_every_level_of_the_first_category(train_
     (["-t", "y", "--features", "x1", "--categorical", "region"],
      r"option --categorical names 'region', which is not among the features \['x1'\]"),
 ])
-def test_cli_bad_formulas_and_categories_are_one_line_and_write_nothing(train_csv, tmp_path, args, message):
+def test_cli_bad_formulas_and_categories_are_one_line_and_write_nothing(train_csv, tmp_path, args, message,
+                                                                         formulaic):
     if "--engine" in args:
         pytest.importorskip("dask", reason="the dask engine is an optional extra")
     one_line_error(gradfit("fit", train_csv, *args, "-o", tmp_path / "m.json"), message)
     assert not (tmp_path / "m.json").exists()
+
+
+def test_without_formulaic_a_formula_is_one_line_saying_what_to_install(train_csv, tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "formulaic", None)  # import formulaic now fails
+    one_line_error(gradfit("fit", train_csv, "--formula", "y ~ x1", "-o", tmp_path / "m.json"),
+                   r"formulas need formulaic, an optional part of gradfit: pip install 'gradfit\[formula\]'")
 
 
 def test_text_columns_that_look_numeric_or_like_identifiers_are_refused(tmp_path):
@@ -243,7 +256,8 @@ def test_text_columns_that_look_numeric_or_like_identifiers_are_refused(tmp_path
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 @pytest.mark.parametrize("formula", ["y ~ x1 + C(region)", None])
-def test_predict_reads_only_the_columns_the_model_needs(train_csv, tmp_path, monkeypatch, kind, formula):
+def test_predict_reads_only_the_columns_the_model_needs(train_csv, tmp_path, monkeypatch, kind, formula,
+                                                        formulaic):
     import pyarrow.csv
     import pyarrow.parquet
 
@@ -283,7 +297,8 @@ def test_predict_does_not_parse_the_history(train_csv, tmp_path):
 
 @pytest.mark.parametrize("rhs", ["__import__('os').system('touch pwned')", "x1.__class__", "np.linalg.inv(x1)",
                                  "open('f')"])
-def test_model_files_whose_formula_would_run_code_are_refused(train_csv, tmp_path, monkeypatch, rhs):
+def test_model_files_whose_formula_would_run_code_are_refused(train_csv, tmp_path, monkeypatch, rhs,
+                                                              formulaic):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "m.json"
     assert gradfit("fit", train_csv, "--formula", "y ~ x1", "-o", out, "-q").exit_code == 0
@@ -317,8 +332,9 @@ def test_model_files_of_schema_1_without_an_encoding_still_predict(plane_csv, tm
     assert gradfit("predict", out, plane_csv).exit_code == 0
 
 
-@pytest.mark.parametrize("how", [["--formula", "y ~ x1 + np.log(x2) + C(region)"], ["-t", "y", "--categorical", "rooms"]])
-def test_a_stopped_fit_resumes_on_raw_data_to_the_same_end(train_csv, tmp_path, how):
+@pytest.mark.parametrize("how", [["--formula", "y ~ x1 + np.log(x2) + C(region)"],
+                                 ["-t", "y", "--categorical", "rooms"]])
+def test_a_stopped_fit_resumes_on_raw_data_to_the_same_end(train_csv, tmp_path, how, formulaic):
     settings = ["--optimizer", "adam", "--lr", "0.05", "--batch-size", "8", "--seed", "3", "--epochs", "12"]
     whole = tmp_path / "whole.json"
     assert gradfit("fit", train_csv, *how, *settings, "-o", whole, "-q").exit_code == 0

@@ -173,7 +173,8 @@ def auto_categorical(data: pd.DataFrame, columns: Sequence[str], named: Sequence
 
     A text column holding numbers among its text is more likely a numeric column with stray entries
     ('n/a', '1,5') than a category, and one with more than ``AUTO_MAX_LEVELS`` levels is rarely a
-    category (an identifier, free text): both are refused with a line saying how to encode them anyway (--categorical) or leave them out (--exclude).
+    category (an identifier, free text): both are refused with a line saying how to encode them anyway
+    (--categorical) or leave them out (--exclude).
     """
     found = []
     for name in columns:

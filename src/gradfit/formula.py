@@ -282,8 +282,9 @@ def design(formula: str, data: pd.DataFrame, source: str = "data", first_row: in
                         f"(it encodes as {lhs.shape[1]} columns); gradfit predicts one number")
     names = [str(c) for c in rhs.columns if c != "Intercept"]
     spec = rhs.model_spec
-    encoding = FormulaDesign(formula, _rhs_text(spec.formula), parsed.target, parsed.columns, "Intercept" in rhs.columns,
-                             names, _factors(spec.encoder_state), _plain(spec.transform_state))
+    encoding = FormulaDesign(formula, _rhs_text(spec.formula), parsed.target, parsed.columns,
+                             "Intercept" in rhs.columns, names, _factors(spec.encoder_state),
+                             _plain(spec.transform_state))
     X = rhs[names].to_numpy(dtype=np.float64)
     _check_round_trip(encoding, frame, X, source)
     return Design(X, lhs.iloc[:, 0].to_numpy(dtype=np.float64), encoding)
