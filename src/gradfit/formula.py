@@ -28,6 +28,8 @@ KIND = "formula"
 #: formulaic's transforms a formula may call (besides the NumPy functions below)
 TRANSFORMS = {"C", "I", "Q", "center", "scale", "standardize", "poly", "bs", "cr", "cs", "cc", "lag", "log",
               "log2", "log10", "exp", "exp2", "exp10", "Treatment", "Sum", "Helmert", "Diff", "Poly"}
+#: the transforms whose integer arguments say how many columns they make
+BASES = {"poly", "bs", "cr", "cs", "cc", "hashed"}
 #: NumPy's elementwise functions a formula may call as np.NAME
 NUMPY = {"log", "log1p", "log2", "log10", "exp", "expm1", "exp2", "sqrt", "cbrt", "square", "abs", "absolute",
          "sign", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arctanh",
@@ -110,17 +112,38 @@ def _column(name: str, formula: str, available: Sequence[str], source: str) -> s
     return name
 
 
-def check_expression(expr: str, formula: str, available: Sequence[str], source: str) -> set[str]:
-    """the columns a term's Python expression reads; OptionError for anything but columns, the
-    functions in ``FUNCTIONS``, constants and arithmetic (a formula is evaluated: nothing else may run)"""
+def _tree(expr: str, formula: str) -> tuple[ast.Expression, dict]:
+    """the syntax tree of a term's expression, its `quoted names` replaced by placeholders (and those)"""
     quoted = {f"_gradfit_quoted_{k}": name for k, name in enumerate(_QUOTED.findall(expr))}
     text = expr
     for placeholder, name in quoted.items():
         text = text.replace(f"`{name}`", placeholder, 1)
     try:
-        tree = ast.parse(text, mode="eval")
+        return ast.parse(text, mode="eval"), quoted
     except SyntaxError:
         raise OptionError(f"formula {formula!r}: the term {expr!r} is not an expression") from None
+
+
+def _check_sizes(rhs, width: int, formula: str) -> None:
+    """OptionError for a basis asking for more columns than the model has (a model file could ask
+    formulaic for a huge one before the columns are compared)"""
+    for term in rhs:
+        for factor in term.factors:
+            if getattr(factor.eval_method, "value", "") != "python":
+                continue
+            for node in ast.walk(_tree(factor.expr, formula)[0]):
+                if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in BASES):
+                    continue
+                for arg in [*node.args[1:], *(keyword.value for keyword in node.keywords)]:
+                    if isinstance(arg, ast.Constant) and type(arg.value) is int and arg.value > width:
+                        raise OptionError(f"formula {formula!r}: the term {factor.expr!r} asks for {arg.value} "
+                                          f"columns, more than the model's {width}")
+
+
+def check_expression(expr: str, formula: str, available: Sequence[str], source: str) -> set[str]:
+    """the columns a term's Python expression reads; OptionError for anything but columns, the
+    functions in ``FUNCTIONS``, constants and arithmetic (a formula is evaluated: nothing else may run)"""
+    tree, quoted = _tree(expr, formula)
     used: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, _NODES):
@@ -206,7 +229,9 @@ class FormulaDesign(NamedTuple):
         does more than read its columns, call ``FUNCTIONS`` and compute"""
         design = cls(**{**{name: data[name] for name in cls._fields},
                         "transform_state": _int_keys(data["transform_state"])})
-        _columns([_read(design.rhs)], design.rhs, design.columns, "the model's columns")
+        rhs = _read(design.rhs)
+        _columns([rhs], design.rhs, design.columns, "the model's columns")
+        _check_sizes(rhs, len(design.names), design.rhs)
         for expr, factor in design.factors.items():
             check_unique_levels(factor.get("levels", []), expr)
         return design
