@@ -15,9 +15,11 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from .data import _is_number, _row, _to_float  # one definition of a number, a row's name, a column's floats
 from .errors import DataError
 
-__all__ = ["Category", "OneHot", "is_text", "fit_onehot", "auto_categorical", "check_levels"]
+__all__ = ["Category", "OneHot", "fit_onehot", "auto_categorical", "check_levels", "check_present",
+           "check_unique_levels"]
 
 KIND = "onehot"
 #: a text column is encoded on its own (without --categorical) only when it has at most this many levels
@@ -66,7 +68,7 @@ class OneHot(NamedTuple):
             if name in self.categories:
                 parts.append(_indicators(data[name], self.categories[name], label, first_row))
             else:
-                parts.append(_numbers(data[name], label, first_row)[:, None])
+                parts.append(_to_float(data[name], label, first_row)[:, None])
         return np.hstack(parts) if parts else np.empty((len(data), 0))
 
     def to_dict(self) -> dict:
@@ -95,16 +97,6 @@ def _check_columns(data: pd.DataFrame, columns: Sequence[str], source: str) -> N
     if missing:
         raise DataError(f"{source} has no column {missing[0]!r}, which the model needs; "
                         f"its columns are {[str(c) for c in data.columns]}")
-
-
-def _row(i: int, first_row: int) -> str:
-    return f"row {i + 1}" if first_row == 1 else f"row index {i}"
-
-
-def _numbers(values: pd.Series, label: str, first_row: int) -> np.ndarray:
-    from .data import _to_float
-
-    return _to_float(values, label, first_row)
 
 
 def _codes(values: pd.Series, levels: list) -> np.ndarray:
@@ -137,17 +129,16 @@ def _shown(value) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)[:40]
 
 
-def is_text(values: pd.Series) -> bool:
-    """whether a column holds text (strings or categories) rather than numbers"""
-    return bool(pd.api.types.is_string_dtype(values) or isinstance(values.dtype, pd.CategoricalDtype)
-                or values.dtype == object)
+def check_present(values: pd.Series, label: str, first_row: int) -> None:
+    """DataError naming the first missing value of a raw column"""
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise DataError(f"{label} has a missing value at {_row(int(np.argmax(missing)), first_row)}")
 
 
 def levels_of(values: pd.Series, label: str, first_row: int) -> list:
     """the sorted distinct values of a column as plain Python values; DataError for a missing value"""
-    missing = values.isna().to_numpy()
-    if missing.any():
-        raise DataError(f"{label} has a missing value at {_row(int(np.argmax(missing)), first_row)}")
+    check_present(values, label, first_row)
     try:
         found = sorted(pd.unique(values.to_numpy()))
     except TypeError:  # text beside numbers
@@ -167,19 +158,15 @@ def fit_onehot(data: pd.DataFrame, columns: Sequence[str], categorical: Sequence
     return OneHot(list(columns), categories)
 
 
-def auto_categorical(data: pd.DataFrame, columns: Sequence[str], named: Sequence[str], source: str,
-                     first_row: int = 1) -> list[str]:
-    """the text columns among ``columns`` (besides those ``named``) to encode as categories on their own.
+def auto_categorical(data: pd.DataFrame, text: Sequence[str], source: str, first_row: int = 1) -> list[str]:
+    """the ``text`` columns (those not named by --categorical), checked for encoding as categories.
 
     A text column holding numbers among its text is more likely a numeric column with stray entries
     ('n/a', '1,5') than a category, and one with more than ``AUTO_MAX_LEVELS`` levels is rarely a
     category (an identifier, free text): both are refused with a line saying how to encode them anyway
     (--categorical) or leave them out (--exclude).
     """
-    found = []
-    for name in columns:
-        if name in named or not is_text(data[name]):
-            continue
+    for name in text:
         label = f"{source}: column {name!r}"
         levels = levels_of(data[name], label, first_row)
         if any(_is_number(v) for v in levels):
@@ -190,13 +177,5 @@ def auto_categorical(data: pd.DataFrame, columns: Sequence[str], named: Sequence
             raise DataError(f"{label} holds text with {len(levels)} distinct values, more than the {AUTO_MAX_LEVELS} "
                             f"gradfit encodes on its own; encode it with --categorical {name} or leave it out "
                             f"with --exclude {name}")
-        found.append(name)
-    return found
+    return list(text)
 
-
-def _is_number(value) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True

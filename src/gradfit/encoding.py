@@ -61,7 +61,7 @@ def read_training(path, target: str, features: Sequence[str] | None = None, cate
         check_arrays(X, y, names, source=source, target=target, first_row=1)
         return Training(X, y, names, None, [])
     frame = table.select(names).to_pandas()
-    encoded = categories.auto_categorical(frame, names, categorical, source)
+    encoded = categories.auto_categorical(frame, [n for n in text if n not in categorical], source)
     encoding = categories.fit_onehot(frame, names, [*categorical, *encoded], intercept, source, first_row=1)
     X = encoding.transform(frame, source, first_row=1)
     check_arrays(X, y, encoding.names, source=source, target=target, first_row=1)

@@ -19,7 +19,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .categories import check_levels, check_unique_levels
+from .categories import check_levels, check_present, check_unique_levels
 from .errors import DataError, OptionError
 
 __all__ = ["FormulaDesign", "Design", "parse", "design", "FUNCTIONS"]
@@ -171,11 +171,7 @@ def _allowed_function(node) -> bool:
 def _check_present(data: pd.DataFrame, columns: Sequence[str], source: str, first_row: int) -> None:
     """DataError naming the first missing value of a raw column (formulaic would drop or refuse the row)"""
     for name in columns:
-        missing = data[name].isna().to_numpy()
-        if missing.any():
-            i = int(np.argmax(missing))
-            where = f"row {i + 1}" if first_row == 1 else f"row index {i}"
-            raise DataError(f"{source}: column {name!r} has a missing value at {where}")
+        check_present(data[name], f"{source}: column {name!r}", first_row)
 
 
 class FormulaDesign(NamedTuple):
