@@ -110,6 +110,10 @@ def fit_command(
 
     gradfit fit houses.csv -t price --optimizer adam --lr 0.05 --batch-size 32 --seed 1 --json
 
+    gradfit fit houses.csv -t price --categorical rooms    (text columns are encoded too, with a note)
+
+    gradfit fit houses.csv --formula "price ~ area + np.log(lot) + C(region)"
+
     gradfit fit houses.csv -t price --plots plots/ --report report.html
 
     gradfit fit houses.csv -t price --resume model.json    (after Ctrl-C: continue where it stopped)

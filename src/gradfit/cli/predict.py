@@ -30,7 +30,8 @@ def predict_command(
 ) -> None:
     """Predict with a saved model: one column, 'prediction', as CSV.
 
-    DATA needs the model's feature columns (others are ignored).
+    DATA needs the model's feature columns (only those are read): for a model fitted with --categorical or
+    --formula, the raw columns the encoding kept in the model file builds them from.
 
     Examples:
 
