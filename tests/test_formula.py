@@ -371,3 +371,15 @@ def test_top_level_fields_skip_what_is_not_asked_for_as_json_reads_it():
     for broken in ('{"history": [1, 2', '{"a": 1,}', '{"a": 1} x', '[1]', '{"a" 1}', '{"coef": [1}'):
         with pytest.raises(ValueError):
             top_level_fields(broken, PREDICTING, json.JSONDecoder())
+
+
+def test_names_and_coefficients_are_those_of_statsmodels_ols(formulaic):
+    smf = pytest.importorskip("statsmodels.formula.api", reason="statsmodels is in the test extra")
+    data = houses()
+    formula = "y ~ x1 + np.log(x2) + C(region) + city"
+    params = smf.ols(formula, data).fit().params
+    model = GDRegressor.from_formula(formula, data, tol=1e-11, epochs=20_000)
+    fitted = pd.Series(model.coef_, index=model.feature_names_in_)
+    assert sorted(fitted.index) == sorted(params.drop("Intercept").index)  # patsy puts categories first
+    np.testing.assert_allclose(fitted.to_numpy(), params[fitted.index].to_numpy(), rtol=1e-8, atol=1e-8)
+    assert model.intercept_ == pytest.approx(params["Intercept"], rel=1e-8, abs=1e-8)
