@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from gradfit import GDRegressor, load_model
 from gradfit.cli import app
-from gradfit.encoding import read_labelled, read_training
+from gradfit.io.encoding import read_labelled, read_training
 from gradfit.errors import DataError, ModelFileError, OptionError
-from gradfit.formula import design
-from gradfit.model_reader import read_predictor
+from gradfit.io.formula import design
+from gradfit.io.model_reader import read_predictor
 
 
 
@@ -357,8 +357,8 @@ def test_a_stopped_fit_resumes_on_raw_data_to_the_same_end(train_csv, tmp_path, 
 
 
 def test_top_level_fields_skip_what_is_not_asked_for_as_json_reads_it():
-    from gradfit.json_fields import top_level_fields
-    from gradfit.model_schema import PREDICTING
+    from gradfit.io.json_fields import top_level_fields
+    from gradfit.io.model_schema import PREDICTING
 
     tricky = {"history": {"names": ["a]\"}", "{[", "\\\\"], "loss": [1e-300, -0.0, None, True]},
               "coef": [1.5, -2.0], "intercept": 0.25, "feature_names": ["x]", "y\"{"], "extra": "}",

@@ -39,8 +39,8 @@ def predict_command(
 
     gradfit predict model.json new-houses.parquet --out predictions.csv
     """
-    from ..model_reader import read_predictor
-    from ..outputs import write
+    from ..io.model_reader import read_predictor
+    from ..io.outputs import write
 
     check_outputs({"--out": out}, {"model": model_file, "data": data})
     model = read_predictor(model_file)
@@ -57,10 +57,10 @@ def predict_command(
 def _prediction_matrix(model, path: Path) -> np.ndarray:
     """the model's feature columns of a data file, in the order the model was fitted on them (built from
     the raw columns by the model's encoding where it keeps one); only those columns are read"""
-    from ..data import read_features
+    from ..io.data import read_features
 
     if model.encoding is not None:
-        from ..encoding import read_encoded
+        from ..io.encoding import read_encoded
 
         return read_encoded(path, model.encoding)
     if model.feature_names is not None:
@@ -102,8 +102,9 @@ def evaluate_command(
     from rich.table import Table
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-    from ..encoding import read_labelled
+    from ..io.encoding import read_labelled
     from ..estimator import load_model
+    from ..io.data import read_table
     from . import _common as c
 
     model = load_model(model_file)
