@@ -311,14 +311,20 @@ def test_model_files_whose_formula_would_run_code_are_refused(train_csv, tmp_pat
     assert not (tmp_path / "pwned").exists()
 
 
-def test_model_files_whose_encoding_disagrees_with_the_model_are_refused(train_csv, tmp_path):
+@pytest.mark.parametrize("field, value, message", [
+    ("levels", ["east", "north"], r"field 'encoding' gives the columns .* not the model's feature_names"),
+    ("levels", ["east", "east", "south"], r"field 'encoding': the levels of 'region' repeat a value"),
+    ("column", "elsewhere", r"field 'encoding': the categorical column 'elsewhere' is not among the columns"),
+])
+def test_model_files_whose_encoding_disagrees_with_the_model_are_refused(train_csv, tmp_path, field, value, message):
     out = tmp_path / "m.json"
     assert gradfit("fit", train_csv, "-t", "y", "-o", out, "-q").exit_code == 0
     doc = json.loads(out.read_text())
-    doc["encoding"]["categories"][0]["levels"] = ["east", "north"]
+    doc["encoding"]["categories"][0][field] = value
     out.write_text(json.dumps(doc))
-    one_line_error(gradfit("predict", out, train_csv), r"field 'encoding' gives the columns .* not the model's "
-                                                       r"feature_names")
+    one_line_error(gradfit("predict", out, train_csv), message)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(out)
 
 
 def test_model_files_of_schema_1_without_an_encoding_still_predict(plane_csv, tmp_path):

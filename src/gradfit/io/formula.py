@@ -259,7 +259,7 @@ def _materialize(build, formula: str, source: str):
         except DataMismatchWarning as exc:
             raise DataError(f"{source}: a categorical term of the formula {formula!r} meets values the model was "
                             f"not fitted on ({_reason(exc)})") from None
-        except (FormulaicError, ValueError, TypeError, ArithmeticError) as exc:
+        except (FormulaicError, ValueError, TypeError, ArithmeticError, LookupError, AttributeError) as exc:
             raise DataError(f"{source}: the formula {formula!r} cannot be evaluated: {_reason(exc)}") from None
 
 

@@ -331,7 +331,10 @@ def _check_encoding(doc: dict, path: Path) -> None:
     encoding = doc.get("encoding")
     if encoding is None:
         return
-    names = encoded_names(encoding)
+    try:
+        names = encoded_names(encoding)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {path}: field 'encoding': {exc}") from None
     if names != doc["feature_names"]:
         raise ModelFileError(f"model file {path}: field 'encoding' gives the columns {_short(names)}, not the "
                              f"model's feature_names {_short(doc['feature_names'])}")
