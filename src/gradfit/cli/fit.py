@@ -174,8 +174,8 @@ class TrainingOptions(NamedTuple):
     """how the command reads the training data: columns, categories, or a formula"""
 
     target: str | None
-    features: str | None
-    exclude: str | None
+    features: list[str] | None
+    exclude: list[str] | None
     categorical: list[str] | None
     formula: str | None
 
@@ -191,8 +191,7 @@ def _training_options(model: GDRegressor, target, features, exclude, categorical
                               f"model file says")
         if hasattr(encoding, "formula"):
             return TrainingOptions(target, None, None, None, encoding.formula)
-        return TrainingOptions(target, ",".join(encoding.columns), None, list(encoding.categories), None)
-    categorical_names = c.split_names(categorical, "--categorical")
+        return TrainingOptions(target, list(encoding.columns), None, list(encoding.categories), None)
     if formula is not None:
         given = [name for name, value in (("--features", features), ("--exclude", exclude),
                                           ("--categorical", categorical)) if value is not None]
@@ -203,7 +202,8 @@ def _training_options(model: GDRegressor, target, features, exclude, categorical
                               "intercept; write 'y ~ x1 + x2 - 1' to leave it out")
     elif target is None:
         raise OptionError("option --target is missing: name the column to predict (or give --formula 'y ~ x1 + x2')")
-    return TrainingOptions(target, features, exclude, categorical_names, formula)
+    return TrainingOptions(target, c.split_names(features), c.split_names(exclude, "--exclude"),
+                           c.split_names(categorical, "--categorical"), formula)
 
 
 def _columns(data: Path, options: TrainingOptions) -> dict:
@@ -211,10 +211,10 @@ def _columns(data: Path, options: TrainingOptions) -> dict:
     every column but the target), the categorical ones, the formula"""
     chosen = dict(target=options.target, categorical=options.categorical, formula=options.formula)
     if options.exclude is None:
-        return {**chosen, "features": c.split_names(options.features)}
+        return {**chosen, "features": options.features}
     if options.features is not None:
         raise OptionError("options --features and --exclude both choose the columns; give one of them")
-    return {**chosen, "features": without(data, options.target, c.split_names(options.exclude, "--exclude"))}
+    return {**chosen, "features": without(data, options.target, options.exclude)}
 
 
 def _target(training, target: str | None) -> str:
