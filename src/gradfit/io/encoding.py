@@ -47,8 +47,8 @@ def read_training(path, target: str, features: Sequence[str] | None = None, cate
     """
     source = f"data file {path}"
     names = choose_features(path, target, features)
+    available = column_names(path) if categorical else []
     for name in categorical:
-        available = column_names(path)
         if name not in available:
             raise DataError(f"{source} has no column {name!r}, which --categorical names; its columns are {available}")
         if name not in names:

@@ -226,7 +226,7 @@ class FormulaDesign(NamedTuple):
         design = cls(**{**{name: data[name] for name in cls._fields},
                         "transform_state": _int_keys(data["transform_state"])})
         rhs = _read(design.rhs)
-        _columns([rhs], design.rhs, design.columns, "the model's columns")
+        _columns([rhs], design.rhs, design.columns, "the model file's encoding")
         _check_sizes(rhs, len(design.names), design.rhs)
         for expr, factor in design.factors.items():
             check_unique_levels(factor.get("levels", []), expr)
