@@ -389,3 +389,15 @@ def test_names_and_coefficients_are_those_of_statsmodels_ols(formulaic):
     assert sorted(fitted.index) == sorted(params.drop("Intercept").index)  # patsy puts categories first
     np.testing.assert_allclose(fitted.to_numpy(), params[fitted.index].to_numpy(), rtol=1e-8, atol=1e-8)
     assert model.intercept_ == pytest.approx(params["Intercept"], rel=1e-8, abs=1e-8)
+
+
+def test_summary_and_plots_of_a_formula_model_read_raw_data_without_target(train_csv, tmp_path, formulaic):
+    out = tmp_path / "m.json"
+    assert gradfit("fit", train_csv, "--formula", "y ~ x1 + np.log(x2) + C(region)", "-o", out, "-q").exit_code == 0
+    shown = gradfit("summary", out, "--data", train_csv, "--cov-type", "HC1", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert "C(region)[T.north]" in shown.stdout and "HC1" in shown.stdout
+    drawn = gradfit("plot", out, "--kind", "pred", "--data", train_csv, "--out", tmp_path / "pred.png")
+    assert drawn.exit_code == 0 and (tmp_path / "pred.png").stat().st_size > 0
+    one_line_error(gradfit("plot", out, "--kind", "pred", "--data", train_csv, "-t", "x1", "--out", tmp_path / "p.png"),
+                   r"option --target 'x1' differs from the target 'y' of the model's formula")
