@@ -401,3 +401,13 @@ def test_summary_and_plots_of_a_formula_model_read_raw_data_without_target(train
     assert drawn.exit_code == 0 and (tmp_path / "pred.png").stat().st_size > 0
     one_line_error(gradfit("plot", out, "--kind", "pred", "--data", train_csv, "-t", "x1", "--out", tmp_path / "p.png"),
                    r"option --target 'x1' differs from the target 'y' of the model's formula")
+
+
+def test_robust_summary_of_a_formula_model_takes_raw_data(formulaic):
+    sm = pytest.importorskip("statsmodels.formula.api", reason="statsmodels is in the test extra")
+    data = houses()
+    model = GDRegressor.from_formula("y ~ x1 + C(region)", data, tol=1e-11, epochs=20_000)
+    table = model.summary(data, data["y"], cov_type="HC1").to_dict()
+    reference = sm.ols("y ~ x1 + C(region)", data).fit(cov_type="HC1")
+    errors = {row["name"]: row["std_err"] for row in table["coefficients"]}
+    assert errors["C(region)[T.north]"] == pytest.approx(reference.bse["C(region)[T.north]"], rel=1e-6)

@@ -413,7 +413,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         Computed from the training data's Gram statistics, so no data is needed except for
         the heteroskedasticity-robust covariances (``cov_type`` "HC0" to "HC3"), which read
-        each row's residual: pass the training ``X`` and ``y`` for those.
+        each row's residual: pass the training ``X`` and ``y`` for those (raw data for a model fitted
+        through a formula or categories).
 
         ``at``: "fit" (the fitted parameters) or "exact" (the exact optimum). By default the
         summary is at the fit when it reached the optimum, and at the exact optimum, said so in
@@ -435,7 +436,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         from .inference import stats
 
-        return stats.model_summary(self, X, y, cov_type=cov_type, at=at)
+        return stats.model_summary(self, None if X is None else self._design(X), y, cov_type=cov_type, at=at)
 
     def save(self, path, include_history: bool | str = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.io.persist.save``)"""
