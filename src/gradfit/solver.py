@@ -18,6 +18,7 @@ from .callbacks import ProgressBar
 from .checkpoint import engine_state
 from .config import FitConfig, validate
 from .curvature import Curvature
+from .data import is_sparse
 from .engines import get_engine
 from .engines.gram import GramPath
 from .errors import NotAtOptimumWarning, OptionError, PrecisionWarning
@@ -72,7 +73,10 @@ class Prepared:
 
 def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:
     """build the engine and get it ready; the engine is closed again if that fails"""
-    engine = get_engine(config.engine)(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
+    engine_class = get_engine(config.engine)
+    if is_sparse(X):
+        engine_class = engine_class.for_sparse(X.shape)
+    engine = engine_class(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
     try:
         return _prepare_engine(engine, config, prep, feature_names)
     except BaseException:

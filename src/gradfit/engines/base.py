@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from ..accurate import ResidualPass
+from ..errors import DataError
 from ..gram import GramStats
 from ..model import LinearModel, soft_threshold
 from ..preprocess import Preprocessor
@@ -40,6 +41,14 @@ class Engine(ABC):
     lazy_data: ClassVar[bool] = False
     #: optimizer backends it offers (``make_optimizer``); "gradfit" is gradfit's own optimizers
     optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
+
+    @classmethod
+    def for_sparse(cls, shape: tuple[int, int]) -> "type[Engine]":
+        """the engine class that takes a scipy.sparse X of this shape in this engine's place; DataError if none"""
+        n, d = shape
+        raise DataError(f"X is a scipy.sparse matrix: engine={cls.name!r} does not take sparse input; use "
+                        f"engine='numpy' (sparse kernels, X never densified), or densify X yourself "
+                        f"(X.toarray(): {n * d * 8 / 2**30:.3g} GiB for {n}×{d} float64)")
 
     def prepare(self, model: LinearModel, prep: Preprocessor) -> None:
         """fix the loss, intercept and preprocessing used by ``loss_grad``"""

@@ -1,0 +1,277 @@
+"""Compiled epoch kernels over CSR rows (Numba): minibatch and per-sample steps on sparse X, never densified.
+
+The same steps as the dense kernels (``gradfit.kernels``), row by row over ``indptr/indices/data``:
+the residual of row i is Σ data·v[indices] + offset − y_i (v = w·inv_scale, offset = b − shift·v +
+y_shift, so x̃ = (x − shift)·inv_scale is applied inside the arithmetic), the loss's derivative, and
+the optimizer's rule, L1 proximal step and average. The rule (``gradfit.optim``) and the derivative
+(``gradfit.losses``) are the same compiled functions the dense kernels use (``kernels.compiled``).
+
+Two kinds of step:
+
+* a general step updates every coordinate (the gradient of coordinate j is
+  ((Xᵀg)_j − shift_j·Σg)·inv_scale_j·f + l2·w_j, non-zero for every j once there is a shift or a
+  penalty, and momentum or adaptive slots move every coordinate anyway): O(nnz(batch) + d);
+* a lazy step, where the rule is affine in (p, g) and reads no slot (plain SGD: no momentum), without an
+  L1 part or averaging: v is kept as α·q + β·m (m = shift·inv_scale², fixed), so the penalty's decay
+  and the shift term are two scalars and only the batch's nonzero coordinates of q change:
+  O(nnz(batch)), like scikit-learn's SGDRegressor (its ``wscale``). The rule's coefficients come from
+  the rule itself: A = rule(1, 0) − rule(0, 0), B = rule(0, 1) − rule(0, 0).
+
+An epoch of lazy steps ends with one general step (the last batch), which writes θ and the
+optimizer's slots exactly as the dense kernels leave them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+from numba import njit
+from numba.extending import register_jitable
+
+from .. import accurate
+from ..jit_cache import compiling
+from ..kernels import FAST, Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, shrink, update_coord
+
+__all__ = ["CsrRows", "run_epoch", "lazy_applies", "residual_pass_dd"]
+
+#: α (the common factor of the lazy coefficients) is folded back into q when it falls below this
+RESCALE_BELOW = 1e-9
+
+
+class CsrRows(NamedTuple):
+    """the CSR data and the epoch's order: batches of ``batch_size`` rows of ``order``"""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    y: np.ndarray
+    order: np.ndarray
+    shuffled: bool
+    batch_size: int
+
+
+@fast
+def row_of(rows, k):
+    return rows.order[k] if rows.shuffled else k
+
+
+@fast
+def row_dot(rows, i, v):
+    """x_i·v over the row's nonzeros"""
+    s = 0.0
+    for p in range(rows.indptr[i], rows.indptr[i + 1]):
+        s += rows.data[p] * v[rows.indices[p]]
+    return s
+
+
+@fast
+def add_row(rows, i, scale, acc):
+    """acc ← acc + scale·x_i (the row's nonzeros only)"""
+    for p in range(rows.indptr[i], rows.indptr[i + 1]):
+        acc[rows.indices[p]] += rows.data[p] * scale
+
+
+@fast
+def coordinate_gradient(xtg, gsum, f, fold, penalty, w, j):
+    """∂/∂w_j of the batch's mean loss plus ½·l2·‖w‖²: ((Xᵀg)_j − shift_j·Σg)·inv_scale_j·f + l2·w_j"""
+    return (xtg - fold.shift[j] * gsum) * fold.inv_scale[j] * f + penalty.l2 * w
+
+
+@fast
+def sparse_offset(theta, fold, v):
+    """v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
+    off = 0.0
+    d = v.shape[0]
+    for j in range(d):
+        v[j] = theta[j] * fold.inv_scale[j]
+        off += fold.shift[j] * v[j]
+    return (theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
+
+
+@fast
+def intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average):
+    """the intercept's step (its gradient is the mean derivative; no penalty, no prox)"""
+    if fold.fit_intercept:
+        s.theta[d] = update_coord(d, gsum * f, s, k, rule, gather)
+        if s.average_from >= 0:
+            s.avg[d] = average(s.avg[d], s.theta[d], t, s.average_from)
+
+
+@fast
+def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, deriv, average, acc, v, offset):
+    """one step on rows order[start:stop], every coordinate updated; returns the new offset (acc left zero)"""
+    gsum = 0.0
+    for kk in range(start, stop):
+        i = row_of(rows, kk)
+        g = deriv(row_dot(rows, i, v) + offset - rows.y[i], s.loss)
+        gsum += g
+        add_row(rows, i, g, acc)
+    k = scalars(s.hyper, t, s.lr)
+    f = 1.0 / (stop - start)
+    off, threshold, d = 0.0, s.lr * penalty.l1, v.shape[0]
+    for j in range(d):
+        grad = coordinate_gradient(acc[j], gsum, f, fold, penalty, s.theta[j], j)
+        acc[j] = 0.0
+        w = shrink(update_coord(j, grad, s, k, rule, gather), threshold)
+        s.theta[j] = w
+        if s.average_from >= 0:
+            s.avg[j] = average(s.avg[j], w, t, s.average_from)
+        v[j] = w * fold.inv_scale[j]
+        off += fold.shift[j] * v[j]
+    intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
+    return (s.theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
+
+
+class Lazy(NamedTuple):
+    """the lazy steps' arrays: v = α·q + β·m"""
+
+    q: np.ndarray
+    m: np.ndarray  # shift·inv_scale²
+    inv2: np.ndarray  # inv_scale²
+    zero_slots: np.ndarray  # one coordinate of zero slots, for the rule's coefficients
+
+
+@fast
+def affine_coefficients(rule, gather, lazy, s, k):
+    """(A, B) with rule(p, g) = A·p + B·g, read off the rule itself"""
+    zero = gather(lazy.zero_slots, 0)
+    base = rule(0.0, 0.0, zero, s.hyper, k)[0]
+    return rule(1.0, 0.0, zero, s.hyper, k)[0] - base, rule(0.0, 1.0, zero, s.hyper, k)[0] - base
+
+
+@fast
+def shift_dot(fold, x):
+    total = 0.0
+    for j in range(x.shape[0]):
+        total += fold.shift[j] * x[j]
+    return total
+
+
+@fast
+def move_q(lazy, fold, j, change):
+    """q_j ← q_j + change; returns shift_j·change (the change of shift·q)"""
+    lazy.q[j] += change
+    return fold.shift[j] * change
+
+
+@fast
+def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, acc):
+    """the steps of rows order[0:stop_row] (whole batches), touching only their nonzeros; θ written at the end"""
+    q, m, d = lazy.q, lazy.m, lazy.q.shape[0]
+    alpha, beta = 1.0, 0.0
+    for j in range(d):
+        q[j] = s.theta[j] * fold.inv_scale[j]
+    sq, sm = shift_dot(fold, q), shift_dot(fold, m)  # shift·q (kept up to date) and shift·m
+    shifted = sm != 0.0
+    for start in range(0, stop_row, rows.batch_size):
+        stop = min(start + rows.batch_size, stop_row)
+        offset = (s.theta[d] if fold.fit_intercept else 0.0) - alpha * sq - beta * sm + fold.y_shift
+        single = stop - start == 1
+        gsum = 0.0
+        for kk in range(start, stop):
+            i = row_of(rows, kk)
+            pred = alpha * row_dot(rows, i, q) + (beta * row_dot(rows, i, m) if shifted else 0.0)
+            g = deriv(pred + offset - rows.y[i], s.loss)
+            gsum += g
+            if not single:
+                add_row(rows, i, g, acc)
+        t += 1
+        k = scalars(s.hyper, t, s.lr)
+        A, B = affine_coefficients(rule, gather, lazy, s, k)
+        f = 1.0 / (stop - start)
+        decay = A + B * penalty.l2
+        alpha *= decay
+        beta = beta * decay - B * f * gsum
+        c = B * f / alpha
+        for kk in range(start, stop):
+            i = row_of(rows, kk)
+            for p in range(rows.indptr[i], rows.indptr[i + 1]):
+                j = rows.indices[p]
+                if single:
+                    sq += move_q(lazy, fold, j, c * lazy.inv2[j] * rows.data[p] * gsum)
+                elif acc[j] != 0.0:
+                    sq += move_q(lazy, fold, j, c * lazy.inv2[j] * acc[j])
+                    acc[j] = 0.0
+        intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
+        if abs(alpha) < RESCALE_BELOW:
+            for j in range(d):
+                q[j] *= alpha
+            alpha, sq = 1.0, shift_dot(fold, q)
+    for j in range(d):
+        s.theta[j] = (alpha * q[j] + beta * m[j]) / fold.inv_scale[j]
+    return t
+
+
+# inlined helpers take the flags of the function they land in, so the loop itself needs FAST
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, use_lazy):
+    """``run_epoch`` with the compiled step scalars, rule, slot gatherer, loss derivative and average"""
+    n, bs = rows.y.shape[0], rows.batch_size
+    d = fold.shift.shape[0]
+    acc, v = np.zeros(d), np.empty(d)
+    last = ((n - 1) // bs) * bs  # the first row of the last batch
+    if use_lazy and last > 0:
+        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, acc)
+    else:
+        last = 0
+    offset = sparse_offset(s.theta, fold, v)
+    for start in range(last, n, bs):
+        t += 1
+        offset = general_step(rows, start, min(start + bs, n), fold, penalty, s, t, scalars, rule, gather, deriv,
+                              average, acc, v, offset)
+    return t
+
+
+def lazy_applies(optimizer, penalty: Penalty, descent: Descent) -> bool:
+    """whether lazy steps make this optimizer's steps: SGD without momentum, no L1 part, no average, and a
+    penalty's decay 1 − lr·l2 above 0"""
+    return (optimizer.name == "sgd" and getattr(optimizer.hyper, "momentum", 1.0) == 0.0 and penalty.l1 == 0.0
+            and descent.average_from < 0 and descent.lr * penalty.l2 < 1.0)
+
+
+def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
+              average: Callable) -> int:
+    """one epoch of steps from step count t on CSR rows, on descent's arrays in place; returns the step count after
+
+    ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions of
+    ``gradfit.optim`` and ``gradfit.losses``, compiled once each (shared with the dense kernels).
+    """
+    k = descent.slots.shape[0]
+    gather = compiled((gather1, gather2, gather3)[k - 1])
+    use_lazy = lazy_applies(optimizer, penalty, descent)
+    inv2 = fold.inv_scale * fold.inv_scale
+    lazy = Lazy(np.empty_like(inv2), fold.shift * inv2, inv2, np.zeros((k, 1)))
+    return compiling(epoch, "the sparse epoch kernels")(
+        rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
+        compiled(deriv), compiled(average), lazy, use_lazy)
+
+
+# error-free transformations (``gradfit.accurate``) compiled without fast-math, which would undo them
+register_jitable(accurate._split)
+_two_sum = njit(cache=True)(accurate.two_sum)
+_two_prod = njit(cache=True)(accurate.two_prod)
+
+
+@njit(cache=True)
+def residual_pass_dd(indptr, indices, data, y, coef, b, xtr_hi, xtr_lo):
+    """Σr² and the double-double sums [Xᵀr, Σr] for r = y − X·coef − b over CSR rows (each residual in
+    double-double by compensated dot products); Xᵀr goes into xtr_hi + xtr_lo; returns (Σr², Σr hi, Σr lo)"""
+    ss, sum_hi, sum_lo = 0.0, 0.0, 0.0
+    for i in range(y.shape[0]):
+        s, e = _two_sum(y[i], -b)
+        for p in range(indptr[i], indptr[i + 1]):
+            prod, prod_err = _two_prod(data[p], coef[indices[p]])
+            s, err = _two_sum(s, -prod)
+            e += err - prod_err
+        hi, lo = _two_sum(s, e)
+        sum_hi, err = _two_sum(sum_hi, hi)
+        sum_lo += err + lo
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            prod, prod_err = _two_prod(data[p], hi)
+            xtr_hi[j], err = _two_sum(xtr_hi[j], prod)
+            xtr_lo[j] += err + prod_err + data[p] * lo
+        r = hi + lo
+        ss += r * r
+    return ss, sum_hi, sum_lo
