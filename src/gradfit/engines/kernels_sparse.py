@@ -31,9 +31,16 @@ from numba.extending import register_jitable
 
 from .. import accurate
 from ..jit_cache import compiling
-from ..kernels import FAST, Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, shrink, update_coord
+from ..kernels import Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, shrink, update_coord
 
 __all__ = ["CsrRows", "run_epoch", "lazy_applies", "residual_pass_dd"]
+
+#: fused multiply-adds, but sums kept in order: with reordering allowed LLVM vectorizes the sums over a row's
+#: nonzeros into gathers of 4, several times slower on rows of a few nonzeros than the scalar loop
+FLAGS = {"contract"}
+
+#: decorator of the kernels' loops (inlined helpers take the flags of the function they land in)
+loop = njit(cache=True, fastmath=FLAGS, error_model="numpy")
 
 #: α (the common factor of the lazy coefficients) is folded back into q when it falls below this
 RESCALE_BELOW = 1e-9
@@ -128,6 +135,7 @@ class Lazy(NamedTuple):
 
     q: np.ndarray
     m: np.ndarray  # shift·inv_scale²
+    xm: np.ndarray  # x_i·m of each row (empty when there is no shift)
     inv2: np.ndarray  # inv_scale²
     zero_slots: np.ndarray  # one coordinate of zero slots, for the rule's coefficients
 
@@ -149,62 +157,158 @@ def shift_dot(fold, x):
 
 
 @fast
-def move_q(lazy, fold, j, change):
-    """q_j ← q_j + change; returns shift_j·change (the change of shift·q)"""
-    lazy.q[j] += change
-    return fold.shift[j] * change
+def lazy_row_update(rows, i, lazy, fold, change, shifted):
+    """q ← q + change·inv_scale²·x_i over the row's nonzeros; returns the change of shift·q"""
+    moved = 0.0
+    for p in range(rows.indptr[i], rows.indptr[i + 1]):
+        j = rows.indices[p]
+        dq = change * lazy.inv2[j] * rows.data[p]
+        lazy.q[j] += dq
+        if shifted:
+            moved += fold.shift[j] * dq
+    return moved
+
+
+@fast
+def lazy_acc_update(rows, start, stop, lazy, fold, change, shifted, acc):
+    """q ← q + change·inv_scale²·acc over the batch's nonzeros, acc zeroed there; returns the change of shift·q"""
+    moved = 0.0
+    for kk in range(start, stop):
+        i = row_of(rows, kk)
+        for p in range(rows.indptr[i], rows.indptr[i + 1]):
+            j = rows.indices[p]
+            if acc[j] != 0.0:
+                dq = change * lazy.inv2[j] * acc[j]
+                lazy.q[j] += dq
+                acc[j] = 0.0
+                if shifted:
+                    moved += fold.shift[j] * dq
+    return moved
+
+
+class Coefficients(NamedTuple):
+    """v = α·q + β·m, shift·q and the intercept b, as the lazy steps go"""
+
+    alpha: float
+    beta: float
+    sq: float
+    b: float
+
+
+@fast
+def lazy_offset(c, sm, fold):
+    """b − shift·v + y_shift for v = α·q + β·m"""
+    return c.b - c.alpha * c.sq - c.beta * sm + fold.y_shift
+
+
+@fast
+def lazy_prediction(rows, i, lazy, c, offset, shifted):
+    """x_i·v + offset for v = α·q + β·m (x_i·m read from ``lazy.xm``: a second sum over the row in this loop
+    would make it several times slower)"""
+    return c.alpha * row_dot(rows, i, lazy.q) + offset + (c.beta * lazy.xm[i] if shifted else 0.0)
+
+
+@fast
+def lazy_decay(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c):
+    """the step's scalars k, the rule's B and (α, β) after the step's decay and shift term"""
+    k = scalars(s.hyper, t, s.lr)
+    A, B = affine_coefficients(rule, gather, lazy, s, k)
+    decay = A + B * penalty.l2
+    return k, B, c.alpha * decay, c.beta * decay - B * f * gsum
+
+
+@fast
+def lazy_finish_step(s, d, gsum, f, fold, t, k, rule, gather, average, lazy, alpha, beta, sq):
+    """the intercept's step, and α folded into q when it gets small; returns the coefficients after the step"""
+    if fold.fit_intercept:
+        intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
+    if abs(alpha) < RESCALE_BELOW:
+        for j in range(d):
+            lazy.q[j] *= alpha
+        alpha, sq = 1.0, shift_dot(fold, lazy.q)
+    return Coefficients(alpha, beta, sq, s.theta[d] if fold.fit_intercept else 0.0)
+
+
+@fast
+def lazy_samples(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm):
+    """per-sample lazy steps on rows order[0:stop_row]; returns (t, coefficients)"""
+    shifted, d = sm != 0.0, lazy.q.shape[0]
+    for kk in range(stop_row):
+        i = row_of(rows, kk)
+        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold), shifted) - rows.y[i], s.loss)
+        t += 1
+        k, B, alpha, beta = lazy_decay(rule, gather, lazy, s, scalars, t, penalty, 1.0, g, c)
+        sq = c.sq + lazy_row_update(rows, i, lazy, fold, B * g / alpha, shifted)
+        c = lazy_finish_step(s, d, g, 1.0, fold, t, k, rule, gather, average, lazy, alpha, beta, sq)
+    return t, c
+
+
+@fast
+def lazy_batches(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm, acc):
+    """minibatch lazy steps on rows order[0:stop_row] (whole batches); returns (t, coefficients)"""
+    shifted, d = sm != 0.0, lazy.q.shape[0]
+    for start in range(0, stop_row, rows.batch_size):
+        stop = min(start + rows.batch_size, stop_row)
+        offset = lazy_offset(c, sm, fold)
+        gsum = 0.0
+        for kk in range(start, stop):
+            i = row_of(rows, kk)
+            g = deriv(lazy_prediction(rows, i, lazy, c, offset, shifted) - rows.y[i], s.loss)
+            gsum += g
+            add_row(rows, i, g, acc)
+        t += 1
+        f = 1.0 / (stop - start)
+        k, B, alpha, beta = lazy_decay(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c)
+        sq = c.sq + lazy_acc_update(rows, start, stop, lazy, fold, B * f / alpha, shifted, acc)
+        c = lazy_finish_step(s, d, gsum, f, fold, t, k, rule, gather, average, lazy, alpha, beta, sq)
+    return t, c
 
 
 @fast
 def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, acc):
     """the steps of rows order[0:stop_row] (whole batches), touching only their nonzeros; θ written at the end"""
     q, m, d = lazy.q, lazy.m, lazy.q.shape[0]
-    alpha, beta = 1.0, 0.0
     for j in range(d):
         q[j] = s.theta[j] * fold.inv_scale[j]
-    sq, sm = shift_dot(fold, q), shift_dot(fold, m)  # shift·q (kept up to date) and shift·m
-    shifted = sm != 0.0
-    for start in range(0, stop_row, rows.batch_size):
-        stop = min(start + rows.batch_size, stop_row)
-        offset = (s.theta[d] if fold.fit_intercept else 0.0) - alpha * sq - beta * sm + fold.y_shift
-        single = stop - start == 1
-        gsum = 0.0
-        for kk in range(start, stop):
-            i = row_of(rows, kk)
-            pred = alpha * row_dot(rows, i, q) + (beta * row_dot(rows, i, m) if shifted else 0.0)
-            g = deriv(pred + offset - rows.y[i], s.loss)
-            gsum += g
-            if not single:
-                add_row(rows, i, g, acc)
-        t += 1
-        k = scalars(s.hyper, t, s.lr)
-        A, B = affine_coefficients(rule, gather, lazy, s, k)
-        f = 1.0 / (stop - start)
-        decay = A + B * penalty.l2
-        alpha *= decay
-        beta = beta * decay - B * f * gsum
-        c = B * f / alpha
-        for kk in range(start, stop):
-            i = row_of(rows, kk)
-            for p in range(rows.indptr[i], rows.indptr[i + 1]):
-                j = rows.indices[p]
-                if single:
-                    sq += move_q(lazy, fold, j, c * lazy.inv2[j] * rows.data[p] * gsum)
-                elif acc[j] != 0.0:
-                    sq += move_q(lazy, fold, j, c * lazy.inv2[j] * acc[j])
-                    acc[j] = 0.0
-        intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
-        if abs(alpha) < RESCALE_BELOW:
-            for j in range(d):
-                q[j] *= alpha
-            alpha, sq = 1.0, shift_dot(fold, q)
+    sm = shift_dot(fold, m)
+    c = Coefficients(1.0, 0.0, shift_dot(fold, q), s.theta[d] if fold.fit_intercept else 0.0)
+    if rows.batch_size == 1:
+        t, c = lazy_samples(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm)
+    else:
+        t, c = lazy_batches(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm,
+                            acc)
     for j in range(d):
-        s.theta[j] = (alpha * q[j] + beta * m[j]) / fold.inv_scale[j]
+        s.theta[j] = (c.alpha * q[j] + c.beta * m[j]) / fold.inv_scale[j]
     return t
 
 
-# inlined helpers take the flags of the function they land in, so the loop itself needs FAST
-@njit(cache=True, fastmath=FAST, error_model="numpy")
+@loop
+def full_pass(indptr, indices, data, y, v, offset, value, deriv, lp, xtg):
+    """Σ loss and Σg over all rows, and xtg ← Xᵀg (g the loss's derivative at r = X·v + offset − y), in one
+    read of the nonzeros"""
+    total, gsum = 0.0, 0.0
+    for i in range(y.shape[0]):
+        r = offset - y[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            r += data[p] * v[indices[p]]
+        total += value(r, lp)
+        g = deriv(r, lp)
+        gsum += g
+        for p in range(indptr[i], indptr[i + 1]):
+            xtg[indices[p]] += data[p] * g
+    return total, gsum
+
+
+def loss_pass(X, y, v, offset: float, loss) -> tuple[float, np.ndarray, float]:
+    """(Σ loss, Xᵀg, Σg) over the CSR rows of X (``full_pass`` with the loss's compiled value and derivative)"""
+    xtg = np.zeros(X.shape[1])
+    total, gsum = compiling(full_pass, "the sparse loss pass")(
+        X.indptr, X.indices, X.data, y, np.asarray(v, dtype=np.float64), float(offset), compiled(loss.value),
+        compiled(loss.deriv), loss.params, xtg)
+    return total, xtg, gsum
+
+
+@loop
 def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, use_lazy):
     """``run_epoch`` with the compiled step scalars, rule, slot gatherer, loss derivative and average"""
     n, bs = rows.y.shape[0], rows.batch_size
@@ -221,6 +325,15 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy
         offset = general_step(rows, start, min(start + bs, n), fold, penalty, s, t, scalars, rule, gather, deriv,
                               average, acc, v, offset)
     return t
+
+
+@loop
+def row_products(rows, v):
+    """x_i·v of every row"""
+    out = np.empty(rows.y.shape[0])
+    for i in range(out.shape[0]):
+        out[i] = row_dot(rows, i, v)
+    return out
 
 
 def lazy_applies(optimizer, penalty: Penalty, descent: Descent) -> bool:
@@ -241,7 +354,9 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
     gather = compiled((gather1, gather2, gather3)[k - 1])
     use_lazy = lazy_applies(optimizer, penalty, descent)
     inv2 = fold.inv_scale * fold.inv_scale
-    lazy = Lazy(np.empty_like(inv2), fold.shift * inv2, inv2, np.zeros((k, 1)))
+    m = fold.shift * inv2
+    xm = row_products(rows, m) if use_lazy and m.any() else np.empty(0)
+    lazy = Lazy(np.empty_like(inv2), m, xm, inv2, np.zeros((k, 1)))
     return compiling(epoch, "the sparse epoch kernels")(
         rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
         compiled(deriv), compiled(average), lazy, use_lazy)
