@@ -44,6 +44,9 @@ loop = njit(cache=True, fastmath=FLAGS, error_model="numpy")
 
 #: α (the common factor of the lazy coefficients) is folded back into q when it falls below this
 RESCALE_BELOW = 1e-9
+#: lazy steps between checks of α; the penalty's decay per step is at least ½ (``lazy_applies``), so α stays
+#: above RESCALE_BELOW·2⁻²⁵⁶ ≈ 1e-86 between checks. A check inside the per-step loop makes it 3× slower.
+CHUNK_STEPS = 256
 
 
 class CsrRows(NamedTuple):
@@ -164,8 +167,7 @@ def lazy_row_update(rows, i, lazy, fold, change, shifted):
         j = rows.indices[p]
         dq = change * lazy.inv2[j] * rows.data[p]
         lazy.q[j] += dq
-        if shifted:
-            moved += fold.shift[j] * dq
+        moved += fold.shift[j] * dq
     return moved
 
 
@@ -218,36 +220,34 @@ def lazy_decay(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c):
 
 
 @fast
-def lazy_finish_step(s, d, gsum, f, fold, t, k, rule, gather, average, lazy, alpha, beta, sq):
-    """the intercept's step, and α folded into q when it gets small; returns the coefficients after the step"""
+def lazy_intercept(s, d, gsum, f, fold, t, k, rule, gather, average):
+    """the intercept's step; returns the intercept after it (0 without one)"""
     if fold.fit_intercept:
         intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
-    if abs(alpha) < RESCALE_BELOW:
-        for j in range(d):
-            lazy.q[j] *= alpha
-        alpha, sq = 1.0, shift_dot(fold, lazy.q)
-    return Coefficients(alpha, beta, sq, s.theta[d] if fold.fit_intercept else 0.0)
+        return s.theta[d]
+    return 0.0
 
 
 @fast
-def lazy_samples(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm):
-    """per-sample lazy steps on rows order[0:stop_row]; returns (t, coefficients)"""
+def lazy_samples(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm):
+    """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
     shifted, d = sm != 0.0, lazy.q.shape[0]
-    for kk in range(stop_row):
+    for kk in range(first, stop_row):
         i = row_of(rows, kk)
         g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold), shifted) - rows.y[i], s.loss)
         t += 1
         k, B, alpha, beta = lazy_decay(rule, gather, lazy, s, scalars, t, penalty, 1.0, g, c)
         sq = c.sq + lazy_row_update(rows, i, lazy, fold, B * g / alpha, shifted)
-        c = lazy_finish_step(s, d, g, 1.0, fold, t, k, rule, gather, average, lazy, alpha, beta, sq)
+        c = Coefficients(alpha, beta, sq, lazy_intercept(s, d, g, 1.0, fold, t, k, rule, gather, average))
     return t, c
 
 
 @fast
-def lazy_batches(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm, acc):
-    """minibatch lazy steps on rows order[0:stop_row] (whole batches); returns (t, coefficients)"""
+def lazy_batches(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm,
+                 acc):
+    """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
     shifted, d = sm != 0.0, lazy.q.shape[0]
-    for start in range(0, stop_row, rows.batch_size):
+    for start in range(first, stop_row, rows.batch_size):
         stop = min(start + rows.batch_size, stop_row)
         offset = lazy_offset(c, sm, fold)
         gsum = 0.0
@@ -260,8 +260,18 @@ def lazy_batches(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, der
         f = 1.0 / (stop - start)
         k, B, alpha, beta = lazy_decay(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c)
         sq = c.sq + lazy_acc_update(rows, start, stop, lazy, fold, B * f / alpha, shifted, acc)
-        c = lazy_finish_step(s, d, gsum, f, fold, t, k, rule, gather, average, lazy, alpha, beta, sq)
+        c = Coefficients(alpha, beta, sq, lazy_intercept(s, d, gsum, f, fold, t, k, rule, gather, average))
     return t, c
+
+
+@fast
+def fold_alpha(lazy, c, fold):
+    """α folded into q (q ← α·q, α = 1: v = α·q + β·m keeps its value) once it is below RESCALE_BELOW"""
+    if abs(c.alpha) >= RESCALE_BELOW:
+        return c
+    for j in range(lazy.q.shape[0]):
+        lazy.q[j] *= c.alpha
+    return Coefficients(1.0, c.beta, shift_dot(fold, lazy.q), c.b)
 
 
 @fast
@@ -272,11 +282,16 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
         q[j] = s.theta[j] * fold.inv_scale[j]
     sm = shift_dot(fold, m)
     c = Coefficients(1.0, 0.0, shift_dot(fold, q), s.theta[d] if fold.fit_intercept else 0.0)
-    if rows.batch_size == 1:
-        t, c = lazy_samples(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm)
-    else:
-        t, c = lazy_batches(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm,
-                            acc)
+    chunk = CHUNK_STEPS * rows.batch_size  # rows between checks of α: the per-step loops carry no rare branch
+    for first in range(0, stop_row, chunk):
+        stop = min(first + chunk, stop_row)
+        if rows.batch_size == 1:
+            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy,
+                                c, sm)
+        else:
+            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy,
+                                c, sm, acc)
+        c = fold_alpha(lazy, c, fold)
     for j in range(d):
         s.theta[j] = (c.alpha * q[j] + c.beta * m[j]) / fold.inv_scale[j]
     return t
@@ -338,9 +353,9 @@ def row_products(rows, v):
 
 def lazy_applies(optimizer, penalty: Penalty, descent: Descent) -> bool:
     """whether lazy steps make this optimizer's steps: SGD without momentum, no L1 part, no average, and a
-    penalty's decay 1 − lr·l2 above 0"""
+    penalty's decay 1 − lr·l2 of at least ½ (see CHUNK_STEPS)"""
     return (optimizer.name == "sgd" and getattr(optimizer.hyper, "momentum", 1.0) == 0.0 and penalty.l1 == 0.0
-            and descent.average_from < 0 and descent.lr * penalty.l2 < 1.0)
+            and descent.average_from < 0 and descent.lr * penalty.l2 <= 0.5)
 
 
 def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
