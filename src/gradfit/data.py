@@ -402,18 +402,22 @@ def _check_sparse_values(X, source: str, first_row: int, n_rows: int | None = No
     or, given ``n_rows``, too large for the sums of squares of a fit; reads only the stored values"""
     values = np.asarray(X.data if X.format in ("csr", "csc", "coo") else X.tocoo().data)
     limit = largest_value(n_rows) if n_rows is not None else math.inf
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.abs(values) <= limit)
-    if not bad.any():
+    if _usable(values, limit).all():
         return
     coo = X.tocoo()  # only to name the culprit
-    bad = ~(np.abs(coo.data) <= limit)
+    bad = ~_usable(coo.data, limit)
     k = np.flatnonzero(bad)[np.lexsort((coo.col[bad], coo.row[bad]))[0]]
     i, label, value = int(coo.row[k]), f"{source}: column {f'x{int(coo.col[k])}'!r}", float(coo.data[k])
     if not math.isfinite(value):
         raise DataError(f"{label} has {_non_finite(value)} at {_row(i, first_row)}")
     raise DataError(f"{label} holds {value:.3g} at {_row(i, first_row)}, too large for float64 sums of "
                     f"squares over {n_rows} rows (limit {limit:.3g}); rescale the column")
+
+
+def _usable(values: np.ndarray, limit: float) -> np.ndarray:
+    """finite and at most ``limit`` in size"""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) <= limit)
 
 
 def _target_column(y):
