@@ -244,6 +244,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.engine == "numpy"  # sparse X: the numpy engine's CSR kernels
+        return tags
+
     def fit(self, X, y, *, feature_names=None):
         """Fit by gradient descent from the start (or from the last fit with warm_start=True).
 
