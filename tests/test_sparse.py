@@ -2,7 +2,7 @@
 
 References: the same fit on the data densified (the dense numpy engine, same seed: 1e-10), scikit-learn's
 SGDRegressor on the same CSR matrix (per-sample steps at a constant rate, rows in order: 1e-10), the dense
-engine's Gram statistics and exact answer, and ``gradfit.accurate``'s double-double residual pass.
+engine's Gram statistics and exact answer, and ``gradfit.optimum.accurate``'s double-double residual pass.
 """
 
 import tracemalloc
@@ -15,12 +15,12 @@ from sklearn.linear_model import SGDRegressor
 
 import gradfit
 from gradfit import GDRegressor
-from gradfit.accurate import residual_pass
-from gradfit.config import FitConfig
+from gradfit.descent.optim import make_optimizer
+from gradfit.engines.kernels import Descent, Penalty
 from gradfit.engines.kernels_sparse import lazy_applies
 from gradfit.errors import DataError, OptionError
-from gradfit.kernels import Descent, Penalty
-from gradfit.optim import make_optimizer
+from gradfit.optimum.accurate import residual_pass
+from gradfit.training.config import FitConfig
 
 from .helpers import assert_same_history
 

@@ -1,10 +1,10 @@
 """Compiled epoch kernels over CSR rows (Numba): minibatch and per-sample steps on sparse X, never densified.
 
-The same steps as the dense kernels (``gradfit.kernels``), row by row over ``indptr/indices/data``:
+The same steps as the dense kernels (``gradfit.engines.kernels``), row by row over ``indptr/indices/data``:
 the residual of row i is Σ data·v[indices] + offset − y_i (v = w·inv_scale, offset = b − shift·v +
 y_shift, so x̃ = (x − shift)·inv_scale is applied inside the arithmetic), the loss's derivative, and
-the optimizer's rule, L1 proximal step and average. The rule (``gradfit.optim``) and the derivative
-(``gradfit.losses``) are the same compiled functions the dense kernels use (``kernels.compiled``).
+the optimizer's rule, L1 proximal step and average. The rule (``gradfit.descent.optim``) and the derivative
+(``gradfit.descent.losses``) are the same compiled functions the dense kernels use (``kernels.compiled``).
 
 Two kinds of step:
 
@@ -29,9 +29,9 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
-from .. import accurate
-from ..jit_cache import compiling
-from ..kernels import Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, shrink, update_coord
+from ..optimum import accurate
+from .jit_cache import compiling
+from .kernels import Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, shrink, update_coord
 
 __all__ = ["CsrRows", "run_epoch", "lazy_applies", "residual_pass_dd"]
 
@@ -363,7 +363,7 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
     """one epoch of steps from step count t on CSR rows, on descent's arrays in place; returns the step count after
 
     ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions of
-    ``gradfit.optim`` and ``gradfit.losses``, compiled once each (shared with the dense kernels).
+    ``gradfit.descent.optim`` and ``gradfit.descent.losses``, compiled once each (shared with the dense kernels).
     """
     k = descent.slots.shape[0]
     gather = compiled((gather1, gather2, gather3)[k - 1])
@@ -377,7 +377,7 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
         compiled(deriv), compiled(average), lazy, use_lazy)
 
 
-# error-free transformations (``gradfit.accurate``) compiled without fast-math, which would undo them
+# error-free transformations (``gradfit.optimum.accurate``) compiled without fast-math, which would undo them
 register_jitable(accurate._split)
 _two_sum = njit(cache=True)(accurate.two_sum)
 _two_prod = njit(cache=True)(accurate.two_prod)
