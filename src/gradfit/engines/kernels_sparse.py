@@ -211,42 +211,34 @@ def lazy_prediction(rows, i, lazy, c, offset, shifted):
 
 
 @fast
-def lazy_decay(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c):
-    """the step's scalars k, the rule's B and (α, β) after the step's decay and shift term"""
+def lazy_step(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c, fold):
+    """(the rule's B, α, β, b) after step t: the rule's affine form rule(p, g) = A·p + B·g applied to v = α·q + β·m
+    (the penalty's decay and the shift term) and to the intercept b (gradient f·Σg; none without an intercept)"""
     k = scalars(s.hyper, t, s.lr)
     A, B = affine_coefficients(rule, gather, lazy, s, k)
     decay = A + B * penalty.l2
-    return k, B, c.alpha * decay, c.beta * decay - B * f * gsum
+    b = A * c.b + B * (f * gsum) * (1.0 if fold.fit_intercept else 0.0)
+    return B, c.alpha * decay, c.beta * decay - B * f * gsum, b
 
 
 @fast
-def lazy_intercept(s, d, gsum, f, fold, t, k, rule, gather, average):
-    """the intercept's step; returns the intercept after it (0 without one)"""
-    if fold.fit_intercept:
-        intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
-        return s.theta[d]
-    return 0.0
-
-
-@fast
-def lazy_samples(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm):
+def lazy_samples(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm):
     """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
-    shifted, d = sm != 0.0, lazy.q.shape[0]
+    shifted = sm != 0.0
     for kk in range(first, stop_row):
         i = row_of(rows, kk)
         g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold), shifted) - rows.y[i], s.loss)
         t += 1
-        k, B, alpha, beta = lazy_decay(rule, gather, lazy, s, scalars, t, penalty, 1.0, g, c)
+        B, alpha, beta, b = lazy_step(rule, gather, lazy, s, scalars, t, penalty, 1.0, g, c, fold)
         sq = c.sq + lazy_row_update(rows, i, lazy, fold, B * g / alpha, shifted)
-        c = Coefficients(alpha, beta, sq, lazy_intercept(s, d, g, 1.0, fold, t, k, rule, gather, average))
+        c = Coefficients(alpha, beta, sq, b)
     return t, c
 
 
 @fast
-def lazy_batches(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, c, sm,
-                 acc):
+def lazy_batches(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm, acc):
     """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
-    shifted, d = sm != 0.0, lazy.q.shape[0]
+    shifted = sm != 0.0
     for start in range(first, stop_row, rows.batch_size):
         stop = min(start + rows.batch_size, stop_row)
         offset = lazy_offset(c, sm, fold)
@@ -258,9 +250,9 @@ def lazy_batches(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gath
             add_row(rows, i, g, acc)
         t += 1
         f = 1.0 / (stop - start)
-        k, B, alpha, beta = lazy_decay(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c)
+        B, alpha, beta, b = lazy_step(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c, fold)
         sq = c.sq + lazy_acc_update(rows, start, stop, lazy, fold, B * f / alpha, shifted, acc)
-        c = Coefficients(alpha, beta, sq, lazy_intercept(s, d, gsum, f, fold, t, k, rule, gather, average))
+        c = Coefficients(alpha, beta, sq, b)
     return t, c
 
 
@@ -275,7 +267,7 @@ def fold_alpha(lazy, c, fold):
 
 
 @fast
-def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, acc):
+def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc):
     """the steps of rows order[0:stop_row] (whole batches), touching only their nonzeros; θ written at the end"""
     q, m, d = lazy.q, lazy.m, lazy.q.shape[0]
     for j in range(d):
@@ -286,14 +278,15 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
     for first in range(0, stop_row, chunk):
         stop = min(first + chunk, stop_row)
         if rows.batch_size == 1:
-            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy,
-                                c, sm)
+            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm)
         else:
-            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy,
-                                c, sm, acc)
+            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm,
+                                acc)
         c = fold_alpha(lazy, c, fold)
     for j in range(d):
         s.theta[j] = (c.alpha * q[j] + c.beta * m[j]) / fold.inv_scale[j]
+    if fold.fit_intercept:
+        s.theta[d] = c.b
     return t
 
 
@@ -331,7 +324,7 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy
     acc, v = np.zeros(d), np.empty(d)
     last = ((n - 1) // bs) * bs  # the first row of the last batch
     if use_lazy and last > 0:
-        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, acc)
+        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc)
     else:
         last = 0
     offset = sparse_offset(s.theta, fold, v)
