@@ -89,7 +89,7 @@ class NumpyEngine(Engine):
         return np.array(values, dtype=self.dtype)
 
     def to_list(self, v: np.ndarray) -> list[float]:
-        return [float(x) for x in v]
+        return np.asarray(v, dtype=np.float64).tolist()
 
     def norm(self, v) -> float:
         return float(np.linalg.norm(v))
