@@ -241,3 +241,14 @@ def test_a_robust_loss_on_sparse_x_has_no_exact_answer_and_says_why():
     X, y = sparse_data(seed=17)
     model = fit_quietly(GDRegressor(loss="huber", lr=0.05, batch_size=1, epochs=2), X, y)
     assert model.exact_ is None and "sparse" in model.verdict_.message
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC3"])
+def test_summary_on_sparse_x_equals_the_dense_one(cov_type):
+    """the robust covariances read the sparse rows a block at a time"""
+    X, y = sparse_data(n=300, d=5, seed=18)
+    a = GDRegressor().fit(X, y).summary(X, y, cov_type=cov_type).to_dict()["coefficients"]
+    b = GDRegressor().fit(X.toarray(), y).summary(X.toarray(), y, cov_type=cov_type).to_dict()["coefficients"]
+    for got, want in zip(a, b):
+        for key in ("coef", "std_err"):
+            assert got[key] == pytest.approx(want[key], rel=1e-10)
