@@ -138,7 +138,8 @@ class Lazy(NamedTuple):
 
     q: np.ndarray
     m: np.ndarray  # shift·inv_scale²
-    xm: np.ndarray  # x_i·m of each row (empty when there is no shift)
+    xm: np.ndarray  # x_i·m of each row ([0.0] when there is no shift)
+    xm_step: int  # 1, or 0 when there is no shift
     inv2: np.ndarray  # inv_scale²
     zero_slots: np.ndarray  # one coordinate of zero slots, for the rule's coefficients
 
@@ -160,32 +161,24 @@ def shift_dot(fold, x):
 
 
 @fast
-def lazy_row_update(rows, i, lazy, fold, change, shifted):
-    """q ← q + change·inv_scale²·x_i over the row's nonzeros; returns the change of shift·q"""
-    moved = 0.0
+def lazy_row_update(rows, i, lazy, change):
+    """q ← q + change·inv_scale²·x_i over the row's nonzeros (shift·q moves by change·x_i·m)"""
     for p in range(rows.indptr[i], rows.indptr[i + 1]):
         j = rows.indices[p]
-        dq = change * lazy.inv2[j] * rows.data[p]
-        lazy.q[j] += dq
-        moved += fold.shift[j] * dq
-    return moved
+        lazy.q[j] += change * lazy.inv2[j] * rows.data[p]
 
 
 @fast
-def lazy_acc_update(rows, start, stop, lazy, fold, change, shifted, acc):
-    """q ← q + change·inv_scale²·acc over the batch's nonzeros, acc zeroed there; returns the change of shift·q"""
-    moved = 0.0
+def lazy_acc_update(rows, start, stop, lazy, change, acc):
+    """q ← q + change·inv_scale²·acc over the batch's nonzeros, acc zeroed there (shift·q moves by
+    change·Σ g_i·x_i·m)"""
     for kk in range(start, stop):
         i = row_of(rows, kk)
         for p in range(rows.indptr[i], rows.indptr[i + 1]):
             j = rows.indices[p]
             if acc[j] != 0.0:
-                dq = change * lazy.inv2[j] * acc[j]
-                lazy.q[j] += dq
+                lazy.q[j] += change * lazy.inv2[j] * acc[j]
                 acc[j] = 0.0
-                if shifted:
-                    moved += fold.shift[j] * dq
-    return moved
 
 
 class Coefficients(NamedTuple):
@@ -204,10 +197,17 @@ def lazy_offset(c, sm, fold):
 
 
 @fast
-def lazy_prediction(rows, i, lazy, c, offset, shifted):
-    """x_i·v + offset for v = α·q + β·m (x_i·m read from ``lazy.xm``: a second sum over the row in this loop
-    would make it several times slower)"""
-    return c.alpha * row_dot(rows, i, lazy.q) + offset + (c.beta * lazy.xm[i] if shifted else 0.0)
+def row_m(lazy, i):
+    """x_i·m, read from ``lazy.xm`` (a second sum over the row in the step's loop would make it several times
+    slower); without a shift xm is [0.0] and is read at 0 (no branch in the step's loop: one there, even a
+    loop-invariant one, made it 3× slower)"""
+    return lazy.xm[i * lazy.xm_step]
+
+
+@fast
+def lazy_prediction(rows, i, lazy, c, offset):
+    """x_i·v + offset for v = α·q + β·m"""
+    return c.alpha * row_dot(rows, i, lazy.q) + offset + c.beta * row_m(lazy, i)
 
 
 @fast
@@ -224,35 +224,36 @@ def lazy_step(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c, fold):
 @fast
 def lazy_samples(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm):
     """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
-    shifted = sm != 0.0
     for kk in range(first, stop_row):
         i = row_of(rows, kk)
-        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold), shifted) - rows.y[i], s.loss)
+        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss)
         t += 1
         B, alpha, beta, b = lazy_step(rule, gather, lazy, s, scalars, t, penalty, 1.0, g, c, fold)
-        sq = c.sq + lazy_row_update(rows, i, lazy, fold, B * g / alpha, shifted)
-        c = Coefficients(alpha, beta, sq, b)
+        change = B * g / alpha
+        lazy_row_update(rows, i, lazy, change)
+        c = Coefficients(alpha, beta, c.sq + change * row_m(lazy, i), b)
     return t, c
 
 
 @fast
 def lazy_batches(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm, acc):
     """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
-    shifted = sm != 0.0
     for start in range(first, stop_row, rows.batch_size):
         stop = min(start + rows.batch_size, stop_row)
         offset = lazy_offset(c, sm, fold)
-        gsum = 0.0
+        gsum, gm = 0.0, 0.0
         for kk in range(start, stop):
             i = row_of(rows, kk)
-            g = deriv(lazy_prediction(rows, i, lazy, c, offset, shifted) - rows.y[i], s.loss)
+            g = deriv(lazy_prediction(rows, i, lazy, c, offset) - rows.y[i], s.loss)
             gsum += g
+            gm += g * row_m(lazy, i)
             add_row(rows, i, g, acc)
         t += 1
         f = 1.0 / (stop - start)
         B, alpha, beta, b = lazy_step(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c, fold)
-        sq = c.sq + lazy_acc_update(rows, start, stop, lazy, fold, B * f / alpha, shifted, acc)
-        c = Coefficients(alpha, beta, sq, b)
+        change = B * f / alpha
+        lazy_acc_update(rows, start, stop, lazy, change, acc)
+        c = Coefficients(alpha, beta, c.sq + change * gm, b)
     return t, c
 
 
@@ -363,8 +364,11 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
     use_lazy = lazy_applies(optimizer, penalty, descent)
     inv2 = fold.inv_scale * fold.inv_scale
     m = fold.shift * inv2
-    xm = row_products(rows, m) if use_lazy and m.any() else np.empty(0)
-    lazy = Lazy(np.empty_like(inv2), m, xm, inv2, np.zeros((k, 1)))
+    shifted = use_lazy and bool(m.any())
+    xm = row_products(rows, m) if shifted else np.zeros(1)
+    pairs = np.empty((len(inv2), 2))  # q_j beside inv_scale_j²: the step reads both, one cache line
+    pairs[:, 1] = inv2
+    lazy = Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], np.zeros((k, 1)))
     return compiling(epoch, "the sparse epoch kernels")(
         rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
         compiled(deriv), compiled(average), lazy, use_lazy)
