@@ -43,7 +43,7 @@ from gradfit.engines.kernels import Descent, Fold, Penalty
 
 #: (rows, columns, density)
 SIZES = {"smoke": (2_000, 500, 0.02), "quick": (100_000, 10_000, 0.001), "full": (1_000_000, 100_000, 0.0001)}
-REPEATS = {"smoke": 1, "quick": 3, "full": 2}
+REPEATS = {"smoke": 1, "quick": 3, "full": 3}
 LR = 0.05
 RESULTS = Path(__file__).with_name("RESULTS.md")
 BEGIN, END = "<!-- sparse: begin -->", "<!-- sparse: end -->"

@@ -140,7 +140,8 @@ class Lazy(NamedTuple):
     m: np.ndarray  # shift·inv_scale²
     xm: np.ndarray  # x_i·m of each row ([0.0] when there is no shift)
     xm_step: int  # 1, or 0 when there is no shift
-    inv2: np.ndarray  # inv_scale²
+    inv2: np.ndarray  # inv_scale² ([1.0] when every scale is 1)
+    inv2_step: int  # 1, or 0 when every scale is 1 (read branch-free at 0: q alone is then in the cache)
     zero_slots: np.ndarray  # one coordinate of zero slots, for the rule's coefficients
 
 
@@ -165,7 +166,7 @@ def lazy_row_update(rows, i, lazy, change):
     """q ← q + change·inv_scale²·x_i over the row's nonzeros (shift·q moves by change·x_i·m)"""
     for p in range(rows.indptr[i], rows.indptr[i + 1]):
         j = rows.indices[p]
-        lazy.q[j] += change * lazy.inv2[j] * rows.data[p]
+        lazy.q[j] += change * lazy.inv2[j * lazy.inv2_step] * rows.data[p]
 
 
 @fast
@@ -177,7 +178,7 @@ def lazy_acc_update(rows, start, stop, lazy, change, acc):
         for p in range(rows.indptr[i], rows.indptr[i + 1]):
             j = rows.indices[p]
             if acc[j] != 0.0:
-                lazy.q[j] += change * lazy.inv2[j] * acc[j]
+                lazy.q[j] += change * lazy.inv2[j * lazy.inv2_step] * acc[j]
                 acc[j] = 0.0
 
 
@@ -211,24 +212,22 @@ def lazy_prediction(rows, i, lazy, c, offset):
 
 
 @fast
-def lazy_step(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c, fold):
-    """(the rule's B, α, β, b) after step t: the rule's affine form rule(p, g) = A·p + B·g applied to v = α·q + β·m
+def lazy_step(A, B, penalty, f, gsum, c, fold):
+    """(α, β, b) after a step of the rule's affine form rule(p, g) = A·p + B·g applied to v = α·q + β·m
     (the penalty's decay and the shift term) and to the intercept b (gradient f·Σg; none without an intercept)"""
-    k = scalars(s.hyper, t, s.lr)
-    A, B = affine_coefficients(rule, gather, lazy, s, k)
     decay = A + B * penalty.l2
     b = A * c.b + B * (f * gsum) * (1.0 if fold.fit_intercept else 0.0)
-    return B, c.alpha * decay, c.beta * decay - B * f * gsum, b
+    return c.alpha * decay, c.beta * decay - B * f * gsum, b
 
 
 @fast
-def lazy_samples(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm):
+def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm):
     """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
     for kk in range(first, stop_row):
         i = row_of(rows, kk)
         g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss)
         t += 1
-        B, alpha, beta, b = lazy_step(rule, gather, lazy, s, scalars, t, penalty, 1.0, g, c, fold)
+        alpha, beta, b = lazy_step(A, B, penalty, 1.0, g, c, fold)
         change = B * g / alpha
         lazy_row_update(rows, i, lazy, change)
         c = Coefficients(alpha, beta, c.sq + change * row_m(lazy, i), b)
@@ -236,7 +235,7 @@ def lazy_samples(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gath
 
 
 @fast
-def lazy_batches(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm, acc):
+def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc):
     """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
     for start in range(first, stop_row, rows.batch_size):
         stop = min(start + rows.batch_size, stop_row)
@@ -250,7 +249,7 @@ def lazy_batches(rows, first, stop_row, fold, penalty, s, t, scalars, rule, gath
             add_row(rows, i, g, acc)
         t += 1
         f = 1.0 / (stop - start)
-        B, alpha, beta, b = lazy_step(rule, gather, lazy, s, scalars, t, penalty, f, gsum, c, fold)
+        alpha, beta, b = lazy_step(A, B, penalty, f, gsum, c, fold)
         change = B * f / alpha
         lazy_acc_update(rows, start, stop, lazy, change, acc)
         c = Coefficients(alpha, beta, c.sq + change * gm, b)
@@ -278,11 +277,11 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
     chunk = CHUNK_STEPS * rows.batch_size  # rows between checks of α: the per-step loops carry no rare branch
     for first in range(0, stop_row, chunk):
         stop = min(first + chunk, stop_row)
+        A, B = affine_coefficients(rule, gather, lazy, s, scalars(s.hyper, t + 1, s.lr))  # the same every step
         if rows.batch_size == 1:
-            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm)
+            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm)
         else:
-            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, c, sm,
-                                acc)
+            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc)
         c = fold_alpha(lazy, c, fold)
     for j in range(d):
         s.theta[j] = (c.alpha * q[j] + c.beta * m[j]) / fold.inv_scale[j]
@@ -346,8 +345,9 @@ def row_products(rows, v):
 
 
 def lazy_applies(optimizer, penalty: Penalty, descent: Descent) -> bool:
-    """whether lazy steps make this optimizer's steps: SGD without momentum, no L1 part, no average, and a
-    penalty's decay 1 − lr·l2 of at least ½ (see CHUNK_STEPS)"""
+    """whether lazy steps make this optimizer's steps: SGD without momentum (a rule affine in (p, g) that reads no
+    slot, with scalars that do not change from step to step: its coefficients are read once per chunk), no L1
+    part, no average, and a penalty's decay 1 − lr·l2 of at least ½ (see CHUNK_STEPS)"""
     return (optimizer.name == "sgd" and getattr(optimizer.hyper, "momentum", 1.0) == 0.0 and penalty.l1 == 0.0
             and descent.average_from < 0 and descent.lr * penalty.l2 <= 0.5)
 
@@ -366,9 +366,12 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
     m = fold.shift * inv2
     shifted = use_lazy and bool(m.any())
     xm = row_products(rows, m) if shifted else np.zeros(1)
-    pairs = np.empty((len(inv2), 2))  # q_j beside inv_scale_j²: the step reads both, one cache line
-    pairs[:, 1] = inv2
-    lazy = Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], np.zeros((k, 1)))
+    if (inv2 == 1.0).all():  # no scaling (always so for data too wide for statistics)
+        lazy = Lazy(np.empty_like(inv2), m, xm, int(shifted), np.ones(1), 0, np.zeros((k, 1)))
+    else:
+        pairs = np.empty((len(inv2), 2))  # q_j beside inv_scale_j²: the step reads both, one cache line
+        pairs[:, 1] = inv2
+        lazy = Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], 1, np.zeros((k, 1)))
     return compiling(epoch, "the sparse epoch kernels")(
         rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
         compiled(deriv), compiled(average), lazy, use_lazy)
