@@ -402,8 +402,8 @@ def _check_sparse_values(X, source: str, first_row: int, n_rows: int | None = No
     or, given ``n_rows``, too large for the sums of squares of a fit; reads only the stored values"""
     values = np.asarray(X.data if X.format in ("csr", "csc", "coo") else X.tocoo().data)
     limit = largest_value(n_rows) if n_rows is not None else math.inf
-    if _usable(values, limit).all():
-        return
+    if values.size == 0 or _usable(np.array([values.min(), values.max()]), limit).all():
+        return  # the extremes settle it without a temporary the size of the values (NaN makes them NaN)
     coo = X.tocoo()  # only to name the culprit
     bad = ~_usable(coo.data, limit)
     k = np.flatnonzero(bad)[np.lexsort((coo.col[bad], coo.row[bad]))[0]]
