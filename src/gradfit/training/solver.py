@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import scipy.sparse
 
 from ..descent import curvature as curv
 from ..descent.curvature import Curvature
@@ -19,7 +20,6 @@ from ..descent.optim import make_optimizer
 from ..descent.preprocess import Preprocessor
 from ..descent.schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
 from ..engines import get_engine
-from ..io.data import is_sparse
 from ..engines.gram import GramPath
 from ..errors import NotAtOptimumWarning, OptionError, PrecisionWarning
 from ..optimum import exact as exact_mod
@@ -74,7 +74,7 @@ class Prepared:
 def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:
     """build the engine and get it ready; the engine is closed again if that fails"""
     engine_class = get_engine(config.engine)
-    if is_sparse(X):
+    if scipy.sparse.issparse(X):
         engine_class = engine_class.for_sparse(X.shape)
     engine = engine_class(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
     try:
