@@ -19,10 +19,11 @@ import numpy as np
 from .. import kernels
 from ..accurate import ResidualPass, residual_pass
 from ..errors import OptionError
-from ..gram import GramStats, block_stats
+from ..gram import STATS_BLOCK, GramStats, block_stats, head_shift
 from ..model import soft_threshold
 from ..optim import OptState, average
 from ..train import EpochTask, TrainState
+from . import residuals, row_norms
 from .base import Engine, Rows
 
 #: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)
@@ -62,6 +63,7 @@ class NumpyEngine(Engine):
 
     name = "numpy"
     fast_epochs = True
+    checks_values = True
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", **options):
         self.options = check_options(options)
@@ -71,9 +73,12 @@ class NumpyEngine(Engine):
         self.X = np.asarray(X, dtype=self.dtype)
         self.y = np.asarray(y, dtype=self.dtype).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
+        self._sketch: row_norms.RowNormSketch | None = None
+        self._row_norm: float | None = None  # max ‖x̃ᵢ‖², once measured
 
     def prepare(self, model, prep) -> None:
         super().prepare(model, prep)
+        self._row_norm = None
         self.shift = np.asarray(prep.x_shift, dtype=self.dtype)
         self.scale = np.asarray(prep.x_scale, dtype=self.dtype)
         self.y_shift = self.dtype.type(prep.y_shift)
@@ -134,27 +139,35 @@ class NumpyEngine(Engine):
         return float(total / m), grad.astype(self.dtype, copy=False)
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
-        return residual_pass(*self._float64(), coef, intercept, precise)
+        X, y = self.data()
+        if precise:
+            return residual_pass(X, y, coef, intercept, precise)
+        return residuals.residual_pass(X, y, coef, intercept)
 
     def design(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._float64()
+        return self.data()
 
-    def _float64(self) -> tuple[np.ndarray, np.ndarray]:
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
         """the data as given, in float64 (the statistics and the exact answer come from it whatever the dtype)"""
         X, y = self.source if self.source is not None else (self.X, self.y)
         return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
-        best = 0.0
-        for start in range(0, self.n_rows, 65536):
-            xt = (self.X[start : start + 65536] - self.shift) / self.scale
-            best = max(best, float(np.einsum("ij,ij->i", xt, xt).max()))
-        return best + (1.0 if self.model.fit_intercept else 0.0)
+        """from the rows the statistics pass kept (``row_norms``), else in a compiled pass of its own"""
+        if self._row_norm is None:
+            inv_scale = 1.0 / np.asarray(self.prep.x_scale, dtype=np.float64)
+            shift = np.asarray(self.prep.x_shift, dtype=np.float64)
+            margin = 1e-12 if self.dtype == np.float64 else 1e-5  # the sketch saw the float64 data
+            best = self._sketch.largest(self.X, shift, inv_scale, margin) if self._sketch is not None else None
+            self._row_norm = best if best is not None else row_norms.max_sq_norm(self.X, shift, inv_scale)
+        return self._row_norm + (1.0 if self.model.fit_intercept else 0.0)
 
     def gram(self) -> GramStats:
-        if self.source is not None:
-            return block_stats(*self._float64())
-        return block_stats(self.X, self.y)
+        """the statistics in one read of X, which also keeps the rows that may have the largest norm"""
+        X, y = self.data()
+        shift = head_shift(X, y)
+        self._sketch = row_norms.RowNormSketch(X, shift, STATS_BLOCK)
+        return block_stats(X, y, observe=self._sketch)
 
     def run_epoch(self, task: EpochTask, state: TrainState, order) -> bool:
         """a minibatch / per-sample epoch in the compiled kernel; False where it does not apply"""
