@@ -133,3 +133,11 @@ def test_compiled_check_pass_matches_the_double_double_pass(layout, workers):
     assert got.ss == pytest.approx(ref.ss, rel=1e-12)
     scale = np.abs(X.astype(np.float64)).T @ np.abs(y - X.astype(np.float64) @ coef - b)  # the sums' own size
     np.testing.assert_allclose(got.grad.value[:-1], ref.grad.value[:-1], rtol=0, atol=1e-13 * scale.max())
+
+
+def test_a_bad_target_is_still_named_before_any_pass():
+    X = np.random.default_rng(38).normal(size=(100, 2))
+    y = X[:, 0].copy()
+    y[7] = np.nan
+    with pytest.raises(DataError, match=r"^y has a missing value \(NaN\) at row index 7$"):
+        GDRegressor(epochs=1).fit(X, y)

@@ -461,7 +461,7 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     elif isinstance(X, pd.DataFrame):
         check_unique([str(c) for c in X.columns], source)
     column = _target_column(y)
-    if column is not None:
+    if column is not None:  # (y is checked here even with values_later: scikit-learn's validation checks it too)
         label = f"{source}: column {target!r}" if first_row == 1 else target
         values = _to_float(column, label, first_row)
         _check_finite(values, label, first_row)

@@ -14,13 +14,14 @@ stays accurate as it nears its minimum.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .model import LinearModel
 from .preprocess import Preprocessor
@@ -121,10 +122,16 @@ def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers:
             return _centered(n, shift, _shifted_moments(X, y, shift, 0, n, block, observe))
         bounds = np.linspace(0, n, workers + 1).astype(int)
         # one BLAS thread per worker: the workers already keep every core busy
-        with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        with _blas().limit(limits=1), ThreadPoolExecutor(workers) as pool:
             parts = pool.map(lambda k: _shifted_moments(X, y, shift, bounds[k], bounds[k + 1], block, observe),
                              range(workers))
             return _centered(n, shift, sum(parts))
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """the thread pools of the loaded BLAS libraries, found once (finding them looks at every loaded library)"""
+    return ThreadpoolController()
 
 
 def _shifted_moments(X, y, shift, lo: int, hi: int, block: int, observe=None) -> np.ndarray:
