@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from ..accurate import DD, ResidualPass
+from ..optimum.accurate import DD, ResidualPass
 
 #: rows summed apart before they join the totals
 BLOCK = 4096
