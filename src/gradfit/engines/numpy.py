@@ -57,6 +57,12 @@ def block_order(n_rows: int, epoch: int, seed: int, block: int) -> np.ndarray:
     return rows[rows < n_rows]
 
 
+def _float_array(values) -> np.ndarray:
+    """values as a float32 or float64 array, copied only when they are neither"""
+    values = np.asarray(values)
+    return values if values.dtype in (np.float32, np.float64) else values.astype(np.float64)
+
+
 class NumpyEngine(Engine):
     """NumPy arrays in float64 or float32"""
 
@@ -144,12 +150,14 @@ class NumpyEngine(Engine):
         return residuals.residual_pass(X, y, coef, intercept)
 
     def design(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.data()
+        X, y = self.data()
+        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
-        """the data as given, in float64 (the statistics and the exact answer come from it whatever the dtype)"""
+        """the data as given (the statistics and the exact answer come from it whatever the dtype): float32 or
+        float64 arrays as they are (their readers compute in float64), anything else in float64"""
         X, y = self.source if self.source is not None else (self.X, self.y)
-        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
+        return _float_array(X), _float_array(y).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
         """from the rows the statistics pass kept (``row_norms``), else in a compiled pass of its own"""
@@ -171,7 +179,7 @@ class NumpyEngine(Engine):
     def run_epoch(self, task: EpochTask, state: TrainState, order) -> bool:
         """a minibatch / per-sample epoch in the compiled kernel; False where it does not apply"""
         optimizer = task.optimizer
-        if getattr(optimizer, "rule", None) is None or self.options["kernels"] == "off" or self.dtype != np.float64:
+        if getattr(optimizer, "rule", None) is None or self.options["kernels"] == "off":
             return False
         if order is not None and self.options["shuffle_mode"] == "block":
             order = block_order(self.n_rows, state.epoch, task.seed, self._shuffle_block())
@@ -180,19 +188,28 @@ class NumpyEngine(Engine):
         averaging = task.average_from is not None
         avg = np.array(state.avg if averaging and state.avg is not None else theta, dtype=np.float64)
         slots = np.array([np.asarray(a, dtype=np.float64) for a in state.opt_state.slots]).reshape(-1, len(theta))
-        rows = kernels.Rows(self.X, self.y, order if order is not None else np.empty(0, np.int64), order is not None,
-                            int(task.batch_size))
-        fold = kernels.Fold(self.shift, 1.0 / self.scale, float(self.y_shift), model.fit_intercept)
+        rows = kernels.Rows(self._row_major(), self.y, order if order is not None else np.empty(0, np.int64),
+                            order is not None, int(task.batch_size))
+        shift, scale = (np.asarray(a, dtype=np.float64) for a in (self.prep.x_shift, self.prep.x_scale))
+        fold = kernels.Fold(shift, 1.0 / scale, float(self.prep.y_shift), model.fit_intercept)
         descent = kernels.Descent(theta, slots, avg, task.average_from if averaging else -1, optimizer.hyper,
                                   float(task.lr), loss.params)
         t0 = int(state.opt_state.step)
         t = kernels.run_epoch(rows, fold, kernels.Penalty(float(model.l2), float(model.l1)), descent, t0,
                               optimizer, loss.deriv, average)
         state.step += t - t0
-        state.theta, state.opt_state = theta, OptState(t, tuple(slots))
+        state.theta = theta.astype(self.dtype, copy=False)
+        state.opt_state = OptState(t, tuple(slots.astype(self.dtype, copy=False)))
         if averaging:
-            state.avg = avg
+            state.avg = avg.astype(self.dtype, copy=False)
         return True
+
+    def _row_major(self) -> np.ndarray:
+        """X with its rows contiguous, as the kernels read it row by row: X itself, or (for an F-order X such
+        as a DataFrame's values) a row-major copy made once, at the first epoch that needs it"""
+        if not self.X.flags.c_contiguous:
+            self.X = np.ascontiguousarray(self.X)
+        return self.X
 
     def _shuffle_block(self) -> int:
         return self.options["shuffle_block"] or max(1, SHUFFLE_BYTES // max(1, self.X.strides[0]))
