@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from ..optimum.accurate import DD, ResidualPass
+from .jit_cache import compiling
 
 #: rows summed apart before they join the totals
 BLOCK = 4096
@@ -50,6 +51,7 @@ def residual_pass(X: np.ndarray, y: np.ndarray, coef, b: float, workers: int | N
     workers = max(1, min(workers or len(os.sched_getaffinity(0)), -(-n // BLOCK)))
     bounds = np.linspace(0, n, workers + 1).astype(int)
     outs = np.zeros((workers, d + 2))
+    compiling(_rows, "the check-pass kernel")(X, y, coef, float(b), 0, 0, outs[0])  # compiled here, if it must be
     if workers == 1:
         _rows(X, y, coef, float(b), 0, n, outs[0])
     else:

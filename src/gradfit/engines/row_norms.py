@@ -21,6 +21,8 @@ import threading
 import numpy as np
 from numba import njit
 
+from .jit_cache import compiling
+
 #: rows whose approximate norm is at least this share of the largest are kept for the exact measure
 KEEP = 0.85
 #: sums may be reordered into SIMD lanes (their rounding is far inside the margins of ``largest``)
@@ -57,7 +59,8 @@ def _max_sq_norm(X, rows, shift, inv_scale):
 def max_sq_norm(X: np.ndarray, shift, inv_scale, rows: np.ndarray | None = None) -> float:
     """max over the rows (all, or those listed) of ‖(xᵢ − shift)·inv_scale‖², one compiled read"""
     rows = np.empty(0, np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
-    return float(_max_sq_norm(X, rows, np.asarray(shift, dtype=np.float64), np.asarray(inv_scale, dtype=np.float64)))
+    return float(compiling(_max_sq_norm, "the row-norm kernel")(X, rows, np.asarray(shift, dtype=np.float64),
+                                                             np.asarray(inv_scale, dtype=np.float64)))
 
 
 class RowNormSketch:
@@ -69,6 +72,8 @@ class RowNormSketch:
         self.spread = np.where((spread > 0.0) & np.isfinite(spread), spread, 1.0)
         self.shift = np.asarray(shift[: X.shape[1]], dtype=np.float64)
         self.weights = 1.0 / self.spread**2
+        # compiled here, if it must be, rather than in the statistics pass's threads
+        compiling(_row_sq_norms, "the row-norm kernel")(np.empty((0, X.shape[1] + 2)), self.weights, np.empty(0))
         self.tops: list[float] = []  # each block's largest Aᵢ (appends are atomic)
         self.kept: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, their Aᵢ)
         self.n_kept = 0
