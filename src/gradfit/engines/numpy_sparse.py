@@ -38,6 +38,8 @@ def as_csr(X) -> sp.csr_matrix:
 class SparseNumpyEngine(NumpyEngine):
     """scipy.sparse X (CSR, CSC converted once to CSR) in float64"""
 
+    checks_values = False  # its stored values are checked before the fit (``io.data.check_arrays``)
+
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", **options):
         if np.dtype(dtype) != np.float64:
             raise OptionError(f"option dtype={dtype!r} is not available for sparse X: the sparse kernels run in "
