@@ -12,6 +12,9 @@ compile; ``python -m gradfit.engines.jit_cache`` compiles the usual kinds ahead 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
 import sys
 import time
 from typing import Callable
@@ -31,8 +34,19 @@ def will_compile(dispatcher, args: tuple) -> bool:
         return True  # no cache: every new signature compiles
     try:
         return cache._index_key(sig, dispatcher.targetctx.codegen()) not in index._load_index()
+    except (ImportError, pickle.UnpicklingError, EOFError):  # written before a module it names moved, or torn
+        _drop(index)
+        return True
     except (AttributeError, TypeError, ValueError, OSError):  # another Numba's internals: assume the worst
         return True
+
+
+def _drop(index) -> None:
+    """remove a cache index that cannot be read, so Numba compiles afresh instead of failing on it"""
+    path = getattr(index, "_index_path", None)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def cache_folder(dispatcher) -> str | None:
