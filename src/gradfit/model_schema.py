@@ -60,7 +60,8 @@ _PARAMS = {
         "init": {"anyOf": [{"type": ["string", "number"]}, {
             "type": "array", "minItems": 2, "maxItems": 2,
             "prefixItems": [{"anyOf": [_NUMBER, _NUMBERS]}, _NUMBER]}]},
-        "tol": _MAYBE_NUMBER, "n_iter_no_change": _COUNT, "engine": {"type": "string"},
+        "tol": _MAYBE_NUMBER, "n_iter_no_change": _COUNT, "early_stopping": {"type": "boolean"},
+        "validation_fraction": _NUMBER, "engine": {"type": "string"},
         "optimizer_backend": {"type": "string"}, "engine_options": {"type": ["object", "null"]},
         "device": {"type": "string"}, "dtype": {"type": "string"}, "seed": _or_null(_COUNT),
         "record_every": {"type": ["integer", "string"]}, "gram": {"type": ["string", "boolean"]},
@@ -75,12 +76,21 @@ _OPTIMIZER_STATE = _record({
               "propertyNames": {"enum": sorted({slot for slots, *_ in OPTIMIZERS.values() for slot in slots})}},
 })
 
+#: the epoch with the lowest validation loss (``gradfit.validation.Best``)
+_BEST = _record({"epoch": _COUNT, "val_loss": _MAYBE_NUMBER, "loss": _MAYBE_NUMBER, "coef": _NUMBERS,
+                 "intercept": _NUMBER})
+
 #: where a descent stands, to continue it exactly (``gradfit fit --resume``)
 _DESCENT = _record({
     "epoch": _COUNT, "step": _COUNT, "best": _MAYBE_NUMBER, "no_improve": _COUNT,
     "theta": _NUMBERS, "optimizer": _OPTIMIZER_STATE, "avg": _or_null(_NUMBERS),
     "interrupted": {"type": "boolean"}, "stopped_by": {"type": "string", "maxLength": 40},
-}, optional=("avg",))
+    "val_best": _or_null(_BEST), "val_no_improve": _COUNT,
+}, optional=("avg", "val_best", "val_no_improve"))
+
+#: what held-out rows decided (``gradfit.validation.HeldOutResult``)
+_HELD_OUT = _record({"best": _BEST, "restored": {"type": "boolean"}, "last_coef": _NUMBERS,
+                     "last_intercept": _NUMBER, "n_rows": _COUNT})
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -135,8 +145,9 @@ SCHEMA = {
             "feature_names": _NAMES, "epoch": {"type": "array", "items": _COUNT, "minItems": 1},
             "step": {"type": "array", "items": _COUNT}, "loss": _MAYBE_NUMBERS,
             "coef": {"type": "array", "items": _NUMBERS}, "intercept": _NUMBERS, "grad_norm": _MAYBE_NUMBERS,
-            "lr": _MAYBE_NUMBERS, "time": _NUMBERS})),
+            "lr": _MAYBE_NUMBERS, "time": _NUMBERS, "val_loss": _MAYBE_NUMBERS}, optional=("val_loss",))),
         "descent": _or_null(_DESCENT),
+        "held_out": _or_null(_HELD_OUT),
     },
 }
 
@@ -265,6 +276,11 @@ def check_consistency(doc: dict, path: Path) -> None:
         widths.update({f"gram_stats.xtx[{i}]": row for i, row in enumerate(stats["xtx"])})
     if doc["history"] is not None:
         widths["history.feature_names"] = doc["history"]["feature_names"]
+    if doc.get("held_out") is not None:
+        widths.update({"held_out.last_coef": doc["held_out"]["last_coef"],
+                       "held_out.best.coef": doc["held_out"]["best"]["coef"]})
+    if (doc.get("descent") or {}).get("val_best") is not None:
+        widths["descent.val_best.coef"] = doc["descent"]["val_best"]["coef"]
     for name, values in widths.items():
         if values is not None and len(values) != d:
             raise ModelFileError(f"model file {path}: field 'coef' has {d} values but {name!r} has {len(values)}")
