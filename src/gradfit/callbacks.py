@@ -1,7 +1,9 @@
-"""Things that watch a fit epoch by epoch: a Rich progress bar, a CSV log written as the fit goes.
+"""Things that watch a fit epoch by epoch: a Rich progress bar, a CSV log written as the fit goes,
+TensorBoard scalars.
 
 A callback is any callable taking a ``gradfit.train.EpochInfo`` after each epoch (epoch,
-step, loss, lr, epochs_total and the history so far); returning True stops the fit there.
+step, loss, lr, epochs_total, the history so far and, with held-out data, the validation
+loss); returning True stops the fit there.
 Pass them as ``GDRegressor(callbacks=[...])`` or ``gradfit.fit(..., callbacks=[...])``.
 """
 
@@ -84,3 +86,70 @@ class CSVLogger:
             if self.written == 0:
                 writer.writeheader()
             writer.writerows(rows)
+
+
+class TensorBoardWriter:
+    """write every recorded history entry to TensorBoard event files in ``logdir`` as it happens.
+
+    Scalars, at the entry's optimizer step: ``loss/training`` (the training objective),
+    ``loss/validation`` (with held-out data), ``grad_norm``, ``lr``, ``coef/<feature>`` for each
+    coefficient and ``intercept``, all in the data's units. Events are flushed after every
+    epoch, so a killed fit leaves what it did; each fit writes a new event file. Needs
+    tensorboardX (``pip install "gradfit[tensorboard]"``); view with ``tensorboard --logdir DIR``.
+
+    Examples
+    --------
+    >>> from gradfit import GDRegressor
+    >>> from gradfit.callbacks import TensorBoardWriter
+    >>> model = GDRegressor(callbacks=[TensorBoardWriter("runs/first")])  # doctest: +SKIP
+    """
+
+    def __init__(self, logdir):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            from .errors import OptionError
+
+            raise OptionError('TensorBoardWriter needs the tensorboardX package: pip install "gradfit[tensorboard]"') \
+                from None
+        self.logdir = Path(logdir)
+        self._summary_writer = SummaryWriter
+        self.writer = None
+        self.written = 0
+        self.history = None
+
+    def __call__(self, info) -> bool:
+        if info.history is None:
+            return False
+        if info.history is not self.history:  # a new fit: a new event file
+            self.close()
+            self.history, self.written = info.history, 0
+            self.writer = self._summary_writer(logdir=str(self.logdir))
+        history = info.history
+        names = history._coef_names()
+        for k in range(self.written, len(history)):
+            self._write(history[k], names)
+        self.written = len(history)
+        self.writer.flush()
+        return False
+
+    def _write(self, entry, names: list[str]) -> None:
+        scalars = {"loss/training": entry.loss, "loss/validation": entry.val_loss, "grad_norm": entry.grad_norm,
+                   "lr": entry.lr, **{f"coef/{name}": w for name, w in zip(names, entry.coef)},
+                   "intercept": entry.intercept}
+        for tag, value in scalars.items():
+            if value is not None:
+                self.writer.add_scalar(tag, float(value), global_step=int(entry.step))
+
+    def __getstate__(self) -> dict:
+        """a copy (scikit-learn's clone, pickling) is a writer to the same folder that has written nothing"""
+        return {"logdir": self.logdir}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["logdir"])
+
+    def close(self) -> None:
+        """flush and close the event file (a later fit opens a new one)"""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

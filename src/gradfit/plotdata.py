@@ -23,6 +23,7 @@ from .plottext import tr
 from .preprocess import Preprocessor
 from .result import FitResult
 from .stats import least_squares_rss
+from .validation import HeldOutResult
 
 
 @dataclass
@@ -37,6 +38,8 @@ class FitView:
     stats: GramStats | None = None
     settings: dict = field(default_factory=dict)
     converged: bool | None = None
+    #: what held-out rows decided (the best epoch; whether the fit returned it); None without them
+    held_out: HeldOutResult | None = None
 
     @property
     def coef(self) -> np.ndarray:
@@ -114,7 +117,7 @@ def view(obj: Any) -> FitView:
 def _from_result(result: FitResult) -> FitView:
     settings = {**result.config.to_dict(), "lr": result.lr, "seed": result.seed}
     return FitView(result.history, result.model, result.prep, result.exact, result.gap, result.stats, settings,
-                   result.converged)
+                   result.converged, result.held_out)
 
 
 def _from_estimator(est) -> FitView:
@@ -135,7 +138,8 @@ def _from_estimator(est) -> FitView:
     prep = getattr(est, "preprocessor_", None) or Preprocessor.identity(d)
     settings = {**params, "lr": getattr(est, "lr_", params.get("lr")), "seed": getattr(est, "seed_", None)}
     return FitView(history, model, prep, getattr(est, "exact_", None), getattr(est, "gap_", None),
-                   getattr(est, "gram_stats_", None), settings, getattr(est, "converged_", None))
+                   getattr(est, "gram_stats_", None), settings, getattr(est, "converged_", None),
+                   getattr(est, "held_out_", None))
 
 
 def _from_history(history: History) -> FitView:

@@ -149,8 +149,8 @@ def _early_stopped(f: Facts, where: str) -> Verdict | None:
         f.stopped_by, f"the fit ran its {f.epochs_run} epochs")
     message = (f"{where}, on purpose: early stopping returned epoch {f.kept.epoch}'s parameters, where the "
                f"validation loss was lowest ({f.kept.val_loss:.6g}), not the training objective's optimum; {then}")
-    remedy = ("the last parameters are in last_coef_ and last_intercept_; early_stopping=False (and no "
-              "validation_data) descends to the training optimum")
+    remedy = ("the last parameters are kept too (last_coef_ and last_intercept_, the history's last entry); "
+              "early_stopping=False (and no validation_data) descends to the training optimum")
     return Verdict(False, EARLY_STOPPED, message, remedy, f.tol, f.distance)
 
 
