@@ -105,10 +105,28 @@ def test_the_training_optimum_still_stops_the_fit():
     model = GDRegressor(early_stopping=True, seed=0).fit(X, y)
     assert model.converged_ and model.verdict_.reason == "at-optimum"
     assert model.best_epoch_ == model.n_iter_ and model.result_.outcome.stopped_by == "tol"
-    X, y = uncentered_data(n=200, d=3)  # with noise they fit best a few epochs before it
-    model = GDRegressor(early_stopping=True, seed=0).fit(X, y)
+    X, y = uncentered_data(n=200, d=3)
+    X_val, y_val = uncentered_data(n=50, d=3, seed=1)  # held-out rows of a flatter line: best before the optimum
+    model = GDRegressor(early_stopping=True, seed=0, n_iter_no_change=100).fit(X, y, validation_data=(X_val,
+                                                                                                      0.8 * y_val))
     assert model.result_.outcome.stopped_by == "tol" and model.best_epoch_ < model.n_iter_
     assert model.verdict_.reason == "early-stopped" and "went on to the training optimum" in model.verdict_.message
+
+
+def test_early_stopping_takes_plain_steps_and_may_stop_where_the_loss_is_lowest():
+    from gradfit import load_diabetes
+
+    data = load_diabetes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotAtOptimumWarning)
+        model = GDRegressor(early_stopping=True, validation_fraction=0.2, n_iter_no_change=10, seed=0).fit(
+            data.X, data.y)
+    # no heavy ball: its objective first swings up, which the held-out rule would take for overfitting
+    assert model.momentum_ == 0.0 and GDRegressor(seed=0).fit(data.X, data.y).momentum_ > 0.0
+    assert np.all(np.diff(model.history_.loss) < 0)
+    # the validation loss still fell, by less than tol: stopped at its lowest, on purpose
+    assert model.best_epoch_ == model.n_iter_ and model.result_.outcome.stopped_by == "validation"
+    assert model.verdict_.reason == "early-stopped" and "fell by less than tol=1e-06" in model.verdict_.message
 
 
 def test_validation_data_is_recorded_and_only_stops_with_early_stopping():

@@ -56,7 +56,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         number such as the tutorials' 0.01 diverges on data whose features are large (the
         message suggests a stable value).
     momentum : float in [0, 1) or "auto", default="auto"
-        SGD momentum. "auto" is the heavy ball's momentum with lr="auto" and full batches,
+        SGD momentum. "auto" is the heavy ball's momentum with lr="auto" and full batches
+        (without early_stopping, whose held-out rule wants a training loss that falls every epoch),
         and 0 otherwise (plain gradient descent for a given lr); the value used is ``momentum_``.
     nesterov : bool, default=False
         Nesterov momentum (needs momentum > 0).

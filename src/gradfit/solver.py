@@ -164,6 +164,8 @@ def choose_steps(config: FitConfig, p: Prepared) -> Steps:
     penalty, plain proximal steps of 1/L instead); with minibatches it takes the safe step 1/L_b and a cosine schedule that ends at lr=0, so the
     minibatch noise dies out by the last epoch; other optimizers take a step about 1% of the
     solution's size and the cosine schedule. A given lr keeps a constant schedule and no momentum.
+    With early stopping, full-batch SGD takes the plain step 1/L (no heavy ball), whose training
+    objective falls every epoch.
 
     A loss that is not quadratic has no heavy ball: Huber takes the safe step 1/L_b of its
     curvature bound (the half squared error's), a loss with a kink the subgradient method's
@@ -189,9 +191,12 @@ def _step_size(config: FitConfig, p: Prepared) -> tuple[float, float]:
         return adaptive_lr(p.exact.theta if p.exact else [1.0]), momentum
     if math.isinf(p.model.loss.curvature):
         return _subgradient_lr(config, p), momentum
-    # the heavy ball for smooth objectives; with an L1 part, plain proximal steps (ISTA), which surely converge
+    # the heavy ball for smooth objectives; with an L1 part, plain proximal steps (ISTA), which surely converge;
+    # under early stopping plain steps too: the heavy ball's objective first swings up, which the held-out
+    # rule would take for overfitting, while plain steps lower the training objective every epoch
     smooth = not _stochastic(config, p) and p.model.l1 == 0.0 and p.model.loss.is_quadratic
-    if smooth and config.momentum == "auto" and p.curvature is not None and p.curvature.mu > 0.0:
+    if smooth and config.momentum == "auto" and not config.early_stopping and p.curvature is not None \
+            and p.curvature.mu > 0.0:
         return p.curvature.heavy_ball()
     lr = sgd_safe_lr(config, p)
     if lr is None:
@@ -422,7 +427,8 @@ def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap:
         trajectory=lambda: _trajectory(p, loop.history),
         loss=p.model.loss.name, kinked=math.isinf(p.model.loss.curvature), averaged=config.average_from is not None,
         weight_decay=float(config.weight_decay) if config.optimizer == "adamw" else 0.0,
-        kept=held.best if held is not None and held.restored and held.best.epoch < outcome.state.epoch else None,
+        kept=held.best if held is not None and held.restored and (
+            held.best.epoch < outcome.state.epoch or outcome.stopped_by == "validation") else None,
         stopped_by=outcome.stopped_by, n_iter_no_change=config.n_iter_no_change,
     )
 

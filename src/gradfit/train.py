@@ -215,8 +215,8 @@ class Loop:
         objective, grad = self.objective_grad(state.theta)
         start_objective = objective
         if not len(self.history):
-            at_start = self._at_reported(state, objective, grad)
-            self.record(state, *at_start, self.schedule(state.epoch), self._validate(state, at_start[0]))
+            # the start's validation loss is recorded, but the best epoch is one of the epochs run (as scikit-learn's)
+            self.record(state, *self._at_reported(state, objective, grad), self.schedule(state.epoch))
         outcome = Outcome(state)
         lr = self.schedule(state.epoch)
         mark = _Mark.take(state, self.history)
@@ -302,8 +302,8 @@ class Loop:
         return state.no_improve >= self.n_iter_no_change
 
     def _validate(self, state: TrainState, objective: float) -> float | None:
-        """the validation loss at the reported parameters (None without held-out data); keeps the best
-        epoch and counts the epochs without an improvement by tol (relative)"""
+        """the validation loss at the reported parameters after an epoch (None without held-out data); keeps
+        the best epoch and counts the epochs without an improvement by tol (relative)"""
         if self.held_out is None:
             return None
         coef, intercept = self.original(state)

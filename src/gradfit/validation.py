@@ -32,7 +32,7 @@ class Split(NamedTuple):
 
 
 class Best(NamedTuple):
-    """the epoch whose parameters had the lowest validation loss so far"""
+    """the epoch (of those run, from 1) whose parameters had the lowest validation loss so far"""
 
     epoch: int
     val_loss: float

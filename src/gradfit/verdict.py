@@ -141,6 +141,12 @@ def _early_stopped(f: Facts, where: str) -> Verdict | None:
     """early stopping returned an earlier epoch's parameters: short of the training optimum on purpose"""
     if f.kept is None:
         return None
+    if f.kept.epoch == f.epochs_run:  # stopped where it was lowest: it fell by too little to go on
+        message = (f"{where}, on purpose: the validation loss fell by less than tol={f.tol:g} (relative) in each of "
+                   f"the last {f.n_iter_no_change} epochs, so the held-out rule stopped the fit at epoch "
+                   f"{f.epochs_run}, where it was lowest ({f.kept.val_loss:.6g})")
+        return Verdict(False, EARLY_STOPPED, message, "a smaller tol lets it go on; early_stopping=False (and no "
+                       "validation_data) descends to the training optimum", f.tol, f.distance)
     then = {"validation": f"the validation loss then failed to improve for {f.n_iter_no_change} epochs, so the "
                           f"held-out rule stopped the fit at epoch {f.epochs_run}",
             "tol": f"the descent went on to the training optimum (epoch {f.epochs_run}), where the held-out rows "
