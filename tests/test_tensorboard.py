@@ -79,3 +79,30 @@ def test_the_cli_writes_tensorboard_scalars(tmp_path):
     scalars = read_scalars(tmp_path / "tb")
     assert {"coef/a", "coef/b", "coef/c", "loss/validation"} <= set(scalars)
     np.testing.assert_allclose(scalars["loss/validation"][1], model.history_.val_loss, rtol=1e-6)
+
+
+def test_a_killed_fit_leaves_its_events(tmp_path):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 3))
+    rows = "\n".join(",".join(repr(v) for v in [*x, x[0] + 2 * x[1] + 3 * x[2]]) for x in X.tolist())
+    (tmp_path / "d.csv").write_text("a,b,c,y\n" + rows + "\n")
+    exe = Path(sys.executable).parent / "gradfit"
+    proc = subprocess.Popen([str(exe), "fit", str(tmp_path / "d.csv"), "-t", "y", "--batch-size", "1", "--lr", "1e-4",
+                             "--engine", "python", "--epochs", "1000", "--tensorboard", str(tmp_path / "tb"), "-q",
+                             "-o", str(tmp_path / "m.json")])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not (tmp_path / "tb").exists() or len(
+                read_scalars(tmp_path / "tb").get("loss/training", ([],))[0]) < 3):
+            time.sleep(0.2)
+    finally:
+        proc.kill()
+        proc.wait()
+    steps, _ = read_scalars(tmp_path / "tb")["loss/training"]
+    assert len(steps) >= 3 and steps == [20_000 * k for k in range(len(steps))]
+    assert not (tmp_path / "m.json").exists()

@@ -220,7 +220,7 @@ def fit_summary(model: GDRegressor, files: dict) -> dict:
         "lr": model.lr_, "seed": model.seed_, "epochs": model.n_iter_, "steps": model.t_,
         "converged": model.converged_,
         "verdict": model.verdict_.to_dict(),
-        "loss": model.history_.loss[-1],
+        "loss": _returned_loss(model),
         "held_out": _held_out_summary(model),
         "metrics": train_metrics(model),
         "exact": None if exact is None else {
@@ -231,6 +231,12 @@ def fit_summary(model: GDRegressor, files: dict) -> dict:
                                          "objective_gap": gap.objective_gap},
         "files": {k: str(v) for k, v in files.items()},
     }
+
+
+def _returned_loss(model: GDRegressor) -> float:
+    """the training objective at the parameters the fit returned (the best epoch's under early stopping)"""
+    held = model.held_out_
+    return held.best.loss if held is not None and held.restored else model.history_.loss[-1]
 
 
 def _held_out_summary(model: GDRegressor) -> dict | None:
@@ -279,12 +285,17 @@ def _results_table(model: GDRegressor, summary: dict) -> Table:
     momentum = f" with momentum {model.momentum_:.4g}" if model.optimizer == "sgd" and model.momentum_ else ""
     table.add_row("descent", f"{model.optimizer}{momentum}, {summary['epochs']} epochs, {summary['steps']} steps, "
                              f"lr={summary['lr']:.4g}{lr_note}")
-    table.add_row("final loss", f"{summary['loss']:.6g}")
     held = summary["held_out"]
+    earlier = held is not None and held["returned"] == "best epoch" and held["best_epoch"] < summary["epochs"]
+    table.add_row("final loss", f"{summary['loss']:.6g}" + (
+        f" at epoch {held['best_epoch']}, whose parameters early stopping returned "
+        f"({model.history_.loss[-1]:.6g} at the end)" if earlier else ""))
     if held is not None:
-        kept = ", its parameters returned" if held["returned"] == "best epoch" else ""
-        table.add_row("validation loss", f"{held['best_val_loss']:.6g} at best (epoch {held['best_epoch']}{kept}), "
-                                         f"{held['last_val_loss']:.6g} at the end, on {held['rows']} held-out rows")
+        kept = ", its parameters returned" if earlier else ""
+        best = (f"{held['best_val_loss']:.6g} at best (epoch {held['best_epoch']}{kept}), "
+                if held["best_epoch"] < summary["epochs"] else "lowest ")
+        table.add_row("validation loss", f"{best}{held['last_val_loss']:.6g} at the end, on {held['rows']} "
+                                         f"held-out rows")
     if metrics:
         table.add_row("train R²", f"{metrics['r2']:.6f}")
         table.add_row("train MSE", f"{metrics['mse']:.6g}")
