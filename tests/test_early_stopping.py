@@ -276,6 +276,18 @@ def test_held_out_errors_are_one_line():
         GDRegressor().fit(X, y, validation_data=X)
     with pytest.raises(DataError, match=r"validation_data: sample_weight_val must be >= 0"):
         GDRegressor().fit(X, y, validation_data=(X, y, -np.ones(10)))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    with pytest.raises(DataError, match=r"validation_data: X_val has no column 'c' \(the training data's columns"):
+        GDRegressor().fit(frame, y, validation_data=(frame.rename(columns={"c": "d"}), y))
+
+
+def test_validation_columns_are_matched_by_name():
+    X, y = uncentered_data()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    X_val, y_val = uncentered_data(n=20, seed=1)
+    val = pd.DataFrame(X_val, columns=["a", "b", "c"])
+    model = GDRegressor(epochs=5).fit(frame, y, validation_data=(val[["c", "a", "b"]], y_val))
+    assert model.history_.val_loss == GDRegressor(epochs=5).fit(frame, y, validation_data=(val, y_val)).history_.val_loss
 
 
 def test_the_learning_curve_draws_the_validation_loss_and_the_best_epoch(tmp_path):

@@ -293,7 +293,7 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     """
     validate(config)
     seed = resume.seed if resume is not None else resolve_seed(config.seed)
-    X, y, held = _hold_out(X, y, config, seed, validation_data)
+    X, y, held = _hold_out(X, y, config, seed, validation_data, feature_names)
     p = prepare(X, y, config, resume.prep if resume else None, feature_names)
     try:
         steps = resume.steps if resume is not None else choose_steps(config, p)
@@ -316,7 +316,7 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     return result
 
 
-def _hold_out(X, y, config: FitConfig, seed: int, validation_data):
+def _hold_out(X, y, config: FitConfig, seed: int, validation_data, feature_names=None):
     """(training X, training y, (X_val, y_val, weight_val) or None): ``validation_data`` as given, or with
     early stopping a seeded share of the rows (Dask collections are split lazily, their held-out rows read)"""
     lazy = get_engine(config.engine).lazy_data
@@ -325,7 +325,7 @@ def _hold_out(X, y, config: FitConfig, seed: int, validation_data):
 
         X, y, _ = as_dask_arrays(X, y)
     if validation_data is not None:
-        return X, y, check_validation_data(validation_data, int(np.shape(X)[1]))
+        return X, y, check_validation_data(validation_data, int(np.shape(X)[1]), feature_names)
     if not config.early_stopping:
         return X, y, None
     if not hasattr(X, "shape"):

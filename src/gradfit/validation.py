@@ -112,15 +112,18 @@ class HeldOut:
         return float(np.dot(self.weight, values) / self.weight.sum())
 
 
-def check_validation_data(validation_data, n_features: int) -> tuple[Any, np.ndarray, np.ndarray | None]:
+def check_validation_data(validation_data, n_features: int, feature_names=None) -> tuple[Any, np.ndarray,
+                                                                                       np.ndarray | None]:
     """(X_val, y_val, weight or None) of ``validation_data=(X_val, y_val[, sample_weight])``, checked;
-    one-line DataError naming what is wrong"""
+    one-line DataError naming what is wrong. A DataFrame's columns are matched to ``feature_names`` by name."""
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise OptionError("option validation_data must be a pair (X_val, y_val) or a triple "
                           "(X_val, y_val, sample_weight_val)")
     X_val, y_val, *rest = validation_data
     if hasattr(X_val, "__dask_graph__"):
         X_val, y_val = np.asarray(X_val), np.asarray(y_val)
+    if hasattr(X_val, "columns") and feature_names is not None:
+        X_val = _by_name(X_val, [str(name) for name in feature_names])
     if not hasattr(X_val, "shape"):
         X_val = np.asarray(X_val, dtype=np.float64)
     if len(X_val.shape) != 2 or X_val.shape[0] < 1:
@@ -135,6 +138,16 @@ def check_validation_data(validation_data, n_features: int) -> tuple[Any, np.nda
         raise DataError("validation_data: sample_weight_val must be >= 0 with a positive sum")
     return (X_val if hasattr(X_val, "iloc") or hasattr(X_val, "tocsr") else np.asarray(X_val, dtype=np.float64),
             y_val, weight)
+
+
+def _by_name(X_val, names: list[str]):
+    """X_val's columns in the training data's order; DataError naming a training column it lacks"""
+    columns = [str(c) for c in X_val.columns]
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise DataError(f"validation_data: X_val has no column {missing[0]!r} (the training data's columns are "
+                        f"{names})")
+    return X_val if columns == names else X_val.set_axis(columns, axis=1)[names]
 
 
 def _finite_column(values, n: int, name: str) -> np.ndarray:
