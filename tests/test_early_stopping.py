@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from gradfit import GDRegressor, NotAtOptimumWarning, fit, load_model
 from gradfit.cli import app
-from gradfit.config import FitConfig
+from gradfit.training.config import FitConfig
 from gradfit.errors import DataError, OptionError
-from gradfit.plots import figure_bytes, learning_curve
-from gradfit.validation import split_rows
+from gradfit.views.plots import figure_bytes, learning_curve
+from gradfit.training.validation import split_rows
 
 from .helpers import assert_same_history, uncentered_data
 

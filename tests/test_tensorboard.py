@@ -20,7 +20,7 @@ event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator",
     reason="reading event files back needs the tensorboard package (gradfit[test])")
 
-from gradfit.callbacks import TensorBoardWriter  # noqa: E402
+from gradfit.training.callbacks import TensorBoardWriter  # noqa: E402
 
 
 def read_scalars(logdir) -> dict[str, tuple[list[int], np.ndarray]]:

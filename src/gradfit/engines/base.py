@@ -2,7 +2,7 @@
 
 An engine holds (X, y), applies the preprocessing inside its arithmetic, and answers
 ``loss_grad(theta, rows)``: the mean over the rows of the model's loss
-(``gradfit.losses``) of the residuals, and its gradient with respect to theta. Everything else (optimizers, penalties, schedules,
+(``gradfit.descent.losses``) of the residuals, and its gradient with respect to theta. Everything else (optimizers, penalties, schedules,
 batch order, history) lives in the trainer and is shared by all engines.
 """
 
@@ -14,10 +14,10 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from ..accurate import ResidualPass
-from ..gram import GramStats
-from ..model import LinearModel, soft_threshold
-from ..preprocess import Preprocessor
+from ..descent.model import LinearModel, soft_threshold
+from ..descent.preprocess import Preprocessor
+from ..optimum.accurate import ResidualPass
+from ..optimum.gram import GramStats
 
 Vector = Any  # an engine's parameter vector: Vec, numpy array, torch tensor, ...
 Rows = Any  # None (all rows), a slice, or an array of row indices
@@ -66,8 +66,8 @@ class Engine(ABC):
     def residual_pass(self, coef, intercept: float, precise: bool = False) -> ResidualPass:
         """Σr² and [Xᵀr, Σr] over all rows for r = y − X·coef − intercept, in the raw data's units.
 
-        For the exact answer's check and refinement (``gradfit.exact``); ``precise``: residuals
-        and sums in double-double (``gradfit.accurate``), else in float64.
+        For the exact answer's check and refinement (``gradfit.optimum.exact``); ``precise``: residuals
+        and sums in double-double (``gradfit.optimum.accurate``), else in float64.
         """
 
     def design(self) -> tuple[np.ndarray, np.ndarray] | None:

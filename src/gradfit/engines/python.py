@@ -10,8 +10,8 @@ import math
 from fractions import Fraction
 from typing import Sequence
 
-from ..accurate import DD, ResidualPass
-from ..gram import GramStats
+from ..optimum.accurate import DD, ResidualPass
+from ..optimum.gram import GramStats
 from .base import Engine, Rows
 
 

@@ -1,0 +1,176 @@
+"""Things that watch a fit epoch by epoch: a Rich progress bar, a CSV log written as the fit goes,
+TensorBoard scalars.
+
+A callback is any callable taking a ``gradfit.training.train.EpochInfo`` after each epoch (epoch,
+step, loss, lr, epochs_total, the history so far and, with held-out data, the validation
+loss); returning True stops the fit there.
+Pass them as ``GDRegressor(callbacks=[...])`` or ``gradfit.fit(..., callbacks=[...])``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import struct
+import time
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class ProgressBar:
+    """a Rich progress bar of epochs and the current loss, shown once a fit has run ``delay`` seconds
+
+    Use it as a context manager around the fit and as one of its callbacks; quick fits
+    finish before it appears, so they print nothing.
+    """
+
+    def __init__(self, epochs: int, description: str = "fitting", console=None, transient: bool = False,
+                 delay: float = 0.5):
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=transient,
+        )
+        self.task = self.progress.add_task(description, total=epochs, loss="…")
+        self.delay = delay
+        self.started = False
+        self._t0 = 0.0
+
+    def __enter__(self) -> "ProgressBar":
+        self._t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.started:
+            self.progress.stop()
+
+    def __call__(self, info) -> bool:
+        self.progress.update(self.task, completed=info.epoch, loss=f"{info.loss:.6g}")
+        if not self.started and time.monotonic() - self._t0 >= self.delay:
+            self.progress.start()
+            self.started = True
+        return False
+
+
+class CSVLogger:
+    """append every recorded history entry to a CSV file as it happens, so a killed fit leaves its history.
+
+    The file is started afresh (header first) by the first epoch of a fit; each later call appends the
+    entries recorded since, and flushes, so what is on disk is never more than an epoch behind.
+
+    Examples
+    --------
+    >>> from gradfit import GDRegressor
+    >>> from gradfit.training.callbacks import CSVLogger
+    >>> model = GDRegressor(callbacks=[CSVLogger("history.csv")])  # doctest: +SKIP
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.written = 0
+        self.history = None
+
+    def __call__(self, info) -> bool:
+        if info.history is None:
+            return False
+        if info.history is not self.history:  # a new fit: a new file
+            self.history, self.written = info.history, 0
+        rows = info.history.to_records(self.written)
+        if rows:
+            self._append(rows)
+            self.written = len(info.history)
+        return False
+
+    def _append(self, rows: list[dict]) -> None:
+        with open(self.path, "w" if self.written == 0 else "a", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            if self.written == 0:
+                writer.writeheader()
+            writer.writerows(rows)
+
+
+class TensorBoardWriter:
+    """write every recorded history entry to a TensorBoard event file in ``logdir`` as it happens.
+
+    Scalars, at the entry's optimizer step: ``loss/training`` (the training objective),
+    ``loss/validation`` (with held-out data), ``grad_norm``, ``lr``, ``coef/<feature>`` for each
+    coefficient and ``intercept``, all in the data's units. The file is flushed after every
+    epoch (without a disk sync, which would cost milliseconds an epoch), so a killed fit leaves
+    what it did; each fit writes a new event file. The events are TensorBoard's protocol
+    buffers from tensorboardX (``pip install "gradfit[tensorboard]"``); view them with
+    ``tensorboard --logdir DIR``.
+
+    Examples
+    --------
+    >>> from gradfit import GDRegressor
+    >>> from gradfit.training.callbacks import TensorBoardWriter
+    >>> model = GDRegressor(callbacks=[TensorBoardWriter("runs/first")])  # doctest: +SKIP
+    """
+
+    def __init__(self, logdir):
+        try:
+            from tensorboardX.proto.event_pb2 import Event
+            from tensorboardX.proto.summary_pb2 import Summary
+            from tensorboardX.record_writer import masked_crc32c
+        except ImportError:
+            from ..errors import OptionError
+
+            raise OptionError('TensorBoardWriter needs the tensorboardX package: pip install "gradfit[tensorboard]"') \
+                from None
+        self._proto = (Event, Summary, masked_crc32c)
+        self.logdir = Path(logdir)
+        self.file = None
+        self.written = 0
+        self.history = None
+
+    def __call__(self, info) -> bool:
+        if info.history is None:
+            return False
+        if info.history is not self.history:  # a new fit: a new event file
+            self._open()
+            self.history, self.written = info.history, 0
+        history = info.history
+        names = history._coef_names()
+        for k in range(self.written, len(history)):
+            self._write_entry(history[k], names)
+        self.written = len(history)
+        self.file.flush()
+        return False
+
+    def _open(self) -> None:
+        """a new event file, named as TensorBoard's writers name theirs (and unique to this writer)"""
+        self.close()
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{id(self):x}"
+        self.file = open(self.logdir / name, "ab")
+        self._write(self._proto[0](wall_time=time.time(), file_version="brain.Event:2"))
+
+    def _write_entry(self, entry, names: list[str]) -> None:
+        Event, Summary, _ = self._proto
+        scalars = {"loss/training": entry.loss, "loss/validation": entry.val_loss, "grad_norm": entry.grad_norm,
+                   "lr": entry.lr, **{f"coef/{name}": w for name, w in zip(names, entry.coef)},
+                   "intercept": entry.intercept}
+        values = [Summary.Value(tag=tag, simple_value=float(v)) for tag, v in scalars.items() if v is not None]
+        self._write(Event(wall_time=time.time(), step=int(entry.step), summary=Summary(value=values)))
+
+    def _write(self, event) -> None:
+        """one record of the TFRecord framing: length, its masked CRC-32C, the event, its masked CRC-32C"""
+        crc = self._proto[2]
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        self.file.write(header + struct.pack("<I", crc(header)) + data + struct.pack("<I", crc(data)))
+
+    def __getstate__(self) -> dict:
+        """a copy (scikit-learn's clone, pickling) is a writer to the same folder that has written nothing"""
+        return {"logdir": self.logdir}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["logdir"])
+
+    def close(self) -> None:
+        """close the event file (a later fit opens a new one)"""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
