@@ -379,3 +379,21 @@ def test_partial_fit_holds_nothing_out():
     model.partial_fit(X, y)
     assert model.gram_stats_.n == len(y) and model.best_epoch_ is None and model.n_iter_ == 2
     assert math.isclose(model.history_.loss[-1], mse_at(X, y, model.coef_, model.intercept_) , rel_tol=1e-9)
+
+
+def test_the_views_and_the_report_show_the_returned_parameters(tmp_path):
+    from gradfit.views.plotdata import view
+    from gradfit.views.report import write_report
+
+    X, y = overfit_data()
+    model = GDRegressor(**SETTINGS).fit(X, y)
+    model.save(tmp_path / "m.json")
+    for fitted in (model, load_model(tmp_path / "m.json")):
+        fv = view(fitted)
+        np.testing.assert_array_equal(fv.coef, model.coef_)
+        assert fv.intercept == model.intercept_ and fv.held_out.best.epoch == model.best_epoch_
+    write_report(model, X, y, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert f"early stopping returned epoch {model.best_epoch_}&#x27;s parameters on purpose" in html or \
+        f"early stopping returned epoch {model.best_epoch_}'s parameters on purpose" in html
+    assert "lowest validation loss" in html and "held-out rows" in html

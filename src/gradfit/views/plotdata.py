@@ -43,11 +43,18 @@ class FitView:
 
     @property
     def coef(self) -> np.ndarray:
-        return np.asarray(self.history.coef[-1], dtype=np.float64)
+        """the coefficients the fit returned: the best epoch's under early stopping, else the last entry's"""
+        kept = self._kept()
+        return np.asarray(kept.coef if kept is not None else self.history.coef[-1], dtype=np.float64)
 
     @property
     def intercept(self) -> float:
-        return float(self.history.intercept[-1])
+        kept = self._kept()
+        return float(kept.intercept if kept is not None else self.history.intercept[-1])
+
+    def _kept(self):
+        """the best epoch on held-out data, when the fit returned its parameters"""
+        return self.held_out.best if self.held_out is not None and self.held_out.restored else None
 
     @property
     def feature_names(self) -> list[str]:
