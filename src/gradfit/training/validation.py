@@ -1,4 +1,4 @@
-"""Held-out data: the seeded split, the validation loss, and the early-stopping rule on it.
+"""Held-out data: the seeded split, the validation loss, and the record of the best epoch.
 
 With ``early_stopping=True`` a fit sets aside ``validation_fraction`` of its rows (a seeded
 split, as scikit-learn's SGDRegressor does) or takes the ``validation_data`` it is given,
@@ -6,7 +6,8 @@ measures the validation loss after every epoch, and stops once that loss has not
 for ``n_iter_no_change`` epochs; it returns the parameters of the epoch where the
 validation loss was lowest. The validation loss is the training loss (the same formula,
 without the penalty) of those rows, in the data's units, computed on the host from the
-parameters, so every engine gets it the same way.
+parameters, so every engine gets it the same way. The stopping rule itself is the training
+loop's (``train.Loop._validate``).
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ class Best(NamedTuple):
 
 def best_from_dict(data: dict) -> Best:
     """a Best from a model file's checked fields (null stands for a value that was not finite)"""
-    number = lambda v: math.nan if v is None else float(v)  # noqa: E731
-    return Best(int(data["epoch"]), number(data["val_loss"]), number(data["loss"]),
+    return Best(int(data["epoch"]), _number(data["val_loss"]), _number(data["loss"]),
                 [float(w) for w in data["coef"]], float(data["intercept"]))
+
+
+def _number(value) -> float:
+    return math.nan if value is None else float(value)
 
 
 class HeldOutResult(NamedTuple):
