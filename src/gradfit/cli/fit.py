@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NamedTuple, Optional
 
 import typer
 
 from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
-from ..io.data import read_table, without
+from ..io.data import without
+from ..io.encoding import read_labelled
 from ..io.outputs import is_stdout, make_folder, same_file
 from ..io.persist import atomic_write
-from ..training.callbacks import CSVLogger
-from ..training.callbacks import TensorBoardWriter
+from ..training.callbacks import CSVLogger, TensorBoardWriter
 from ..training.verdict import EARLY_STOPPED
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
-from .predict import Data, Target
+from .predict import Data
+
+OptionalTarget = Annotated[Optional[str], typer.Option(
+    "--target", "-t", help="the column to predict (with --formula: the formula's left side)", show_default=False)]
 
 #: what ``gradfit demo`` fits: the defaults (standardized features, heavy-ball steps tuned to the data)
 DEMO_SETTINGS = dict(seed=0)
@@ -32,12 +35,18 @@ EXIT_NOT_AT_OPTIMUM = 3
 def fit_command(
     ctx: typer.Context,
     data: Data,
-    target: Target,
+    target: OptionalTarget = None,
     features: Annotated[Optional[str], typer.Option(
         "--features", "-f", help="columns to predict from, comma-separated [default: all but the target]")] = None,
     exclude: Annotated[Optional[str], typer.Option(
         "--exclude", "-x", help="columns to leave out (all others but the target are features), comma-separated")
     ] = None,
+    categorical: Annotated[Optional[str], typer.Option(
+        "--categorical", help="columns to one-hot encode as categories (column[T.level]), comma-separated; "
+        "text columns are encoded without it, with a note")] = None,
+    formula: Annotated[Optional[str], typer.Option(
+        "--formula", help="the model as a formula, e.g. 'y ~ x1 + np.log(x2) + C(region)' (formulaic; "
+        "'- 1' leaves out the intercept); instead of --target, --features and --categorical")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="model file to write", rich_help_panel=c.OUTPUT)] = Path(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
@@ -113,6 +122,10 @@ def fit_command(
 
     gradfit fit houses.csv -t price --optimizer adam --lr 0.05 --batch-size 32 --seed 1 --json
 
+    gradfit fit houses.csv -t price --categorical rooms    (text columns are encoded too, with a note)
+
+    gradfit fit houses.csv --formula "price ~ area + np.log(lot) + C(region)"
+
     gradfit fit houses.csv -t price --plots plots/ --report report.html
 
     gradfit fit houses.csv -t price --batch-size 32 --early-stopping --validation-fraction 0.2 --history h.csv
@@ -146,15 +159,23 @@ def fit_command(
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
-    X, y, fit_kwargs = c.load_training_data(model, data, target, _features(data, target, features, exclude))
+    training_options = _training_options(model, target, features, exclude, categorical, formula, no_intercept)
+    X, y, fit_kwargs, training = c.load_training_data(model, data, **_columns(data, training_options))
+    target = _target(training, training_options.target)
+    if training is not None and training.encoded and not (quiet or json_out):
+        typer.echo(_encoded_note(training), err=True)
+    if training_options.formula is not None:
+        model.fit_intercept = training.encoding.intercept
     if validation is not None:
-        fit_kwargs["validation_data"] = _validation_data(validation, target, X, fit_kwargs)
+        fit_kwargs["validation_data"] = _validation_data(validation, target, X, fit_kwargs, training)
     model.callbacks = [*([CSVLogger(log)] if log is not None else []),
                        *([TensorBoardWriter(tensorboard)] if tensorboard is not None else [])] or None
     if resume is not None:
         model.resume(X, y, **fit_kwargs)
     else:
         model.fit(X, y, **fit_kwargs)
+    if resume is None:
+        model.encoding_ = None if training is None else training.encoding
     with c.all_or_nothing():
         files = c.write_outputs(model, out, history)
         files.update(_views(model, X, y, target, plots, report))
@@ -162,20 +183,84 @@ def fit_command(
     if json_out:
         c.print_json(summary)
     elif not quiet:
-        c.print_fit(model, summary, title=f"{data.name}: {target} ~ {len(summary['coef'])} features")
+        c.print_fit(model, summary, title=f"{data.name}: {_model_title(model, target, len(summary['coef']))}")
     if model.result_.outcome.interrupted or signals.received():
-        _interrupted(model, data, target, out)
+        _interrupted(model, data, None if training_options.formula else target, out)
     if strict and not model.converged_ and model.verdict_.reason != EARLY_STOPPED:
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
 
 
-def _features(data: Path, target: str, features: str | None, exclude: str | None) -> list[str] | None:
-    """the feature columns from --features or --exclude (None: every column but the target)"""
-    if exclude is None:
-        return c.split_names(features)
-    if features is not None:
+class TrainingOptions(NamedTuple):
+    """how the command reads the training data: columns, categories, or a formula"""
+
+    target: str | None
+    features: list[str] | None
+    exclude: list[str] | None
+    categorical: list[str] | None
+    formula: str | None
+
+
+def _training_options(model: GDRegressor, target, features, exclude, categorical, formula,
+                      no_intercept: bool) -> TrainingOptions:
+    """the options that choose the data, checked against each other; a resumed fit reads its data as it did"""
+    encoding = getattr(model, "encoding_", None)
+    if encoding is not None:  # --resume: the model file says how the data were encoded
+        if formula is not None or categorical is not None:
+            option = "--formula" if formula is not None else "--categorical"
+            raise OptionError(f"option {option} cannot be changed with --resume: the data are encoded as the "
+                              f"model file says")
+        if hasattr(encoding, "formula"):
+            return TrainingOptions(target, None, None, None, encoding.formula)
+        return TrainingOptions(target, list(encoding.columns), None, list(encoding.categories), None)
+    if formula is not None:
+        given = [name for name, value in (("--features", features), ("--exclude", exclude),
+                                          ("--categorical", categorical)) if value is not None]
+        if given:
+            raise OptionError(f"options --formula and {given[0]} both choose the columns; give one of them")
+        if no_intercept:
+            raise OptionError("option --no-intercept: with --formula the formula says whether there is an "
+                              "intercept; write 'y ~ x1 + x2 - 1' to leave it out")
+    elif target is None:
+        raise OptionError("option --target is missing: name the column to predict (or give --formula 'y ~ x1 + x2')")
+    return TrainingOptions(target, c.split_names(features), c.split_names(exclude, "--exclude"),
+                           c.split_names(categorical, "--categorical"), formula)
+
+
+def _columns(data: Path, options: TrainingOptions) -> dict:
+    """load_training_data's keywords: the target, the feature columns from --features or --exclude (None:
+    every column but the target), the categorical ones, the formula"""
+    chosen = dict(target=options.target, categorical=options.categorical, formula=options.formula)
+    if options.exclude is None:
+        return {**chosen, "features": options.features}
+    if options.features is not None:
         raise OptionError("options --features and --exclude both choose the columns; give one of them")
-    return without(data, target, c.split_names(exclude))
+    return {**chosen, "features": without(data, options.target, options.exclude)}
+
+
+def _target(training, target: str | None) -> str:
+    """the target's name: the formula's left side must agree with --target, if given"""
+    formula_target = getattr(getattr(training, "encoding", None), "target", None)
+    if formula_target is None:
+        return target
+    if target is not None and target != formula_target:
+        raise OptionError(f"option --target {target!r} differs from the formula's target {formula_target!r}; "
+                          f"leave --target out")
+    return formula_target
+
+
+def _encoded_note(training) -> str:
+    """the one line that says which text columns were encoded without being named"""
+    names = ", ".join(repr(n) for n in training.encoded)
+    what = "text columns {} are" if len(training.encoded) > 1 else "text column {} is"
+    return (f"note: {what.format(names)} encoded as categories (one-hot: a column per level, the first level "
+            f"the reference); name them with --categorical to say so, or leave them out with --exclude")
+
+
+def _model_title(model: GDRegressor, target: str, n_features: int) -> str:
+    encoding = getattr(model, "encoding_", None)
+    if hasattr(encoding, "formula"):
+        return encoding.formula
+    return f"{target} ~ {n_features} features"
 
 
 def _check_held_out(ctx: typer.Context, model: GDRegressor, validation: Path | None) -> None:
@@ -189,17 +274,19 @@ def _check_held_out(ctx: typer.Context, model: GDRegressor, validation: Path | N
                           "for it; --validation FILE records a held-out loss without stopping on it)")
 
 
-def _validation_data(path: Path, target: str, X, fit_kwargs: dict) -> tuple:
-    """(X_val, y_val) from --validation FILE: the training data's feature columns and target, in memory"""
+def _validation_data(path: Path, target: str, X, fit_kwargs: dict, training) -> tuple:
+    """(X_val, y_val) from --validation FILE, in memory: the training data's columns, encoded as they were"""
     names = fit_kwargs.get("feature_names") or [str(name) for name in X.columns]
-    X_val, y_val, _ = read_table(path, target, names)
+    encoding = training.encoding if training is not None else None
+    X_val, y_val, _ = read_labelled(path, names if encoding is None else None, encoding, target)
     return c.frame(X_val, names), y_val
 
 
-def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None:
+def _interrupted(model: GDRegressor, data: Path, target: str | None, out: Path) -> None:
     """say where the partial results are and how to go on; exit status 130"""
     where = "standard output" if is_stdout(out) else str(out)
-    again = f"gradfit fit {data} --target {target} --resume {out}" if not is_stdout(out) else "(save it to a file)"
+    target_option = f" --target {target}" if target is not None else ""
+    again = f"gradfit fit {data}{target_option} --resume {out}" if not is_stdout(out) else "(save it to a file)"
     typer.echo(f"interrupted at epoch {model.n_iter_} of {model.epochs_budget_}: the model as it stands is in {where}; "
                f"continue with: {again}", err=True)
     raise typer.Exit(signals.EXIT_INTERRUPTED)

@@ -24,11 +24,11 @@ from ..optimum.gram import GramStats
 from ..training.checkpoint import checkpoint_from_dict, descent_to_dict, resume_point
 from ..training.history import History
 from ..training.train import Steps
+from ..training.validation import HeldOutResult
 from ..training.verdict import Verdict
 from . import outputs
-from .model_reader import read_model_document
+from .model_reader import read_encoding, read_model_document
 from .model_schema import FORMAT, SCHEMA_VERSION
-from ..training.validation import HeldOutResult
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load", "atomic_write", "train_metrics", "jsonable"]
 
@@ -116,6 +116,11 @@ def _held_out_to_dict(model) -> dict | None:
     return None if held is None else held.to_dict()
 
 
+def _encoding_to_dict(model) -> dict | None:
+    encoding = getattr(model, "encoding_", None)
+    return None if encoding is None else encoding.to_dict()
+
+
 def model_to_dict(model, include_history: bool | str = True) -> dict:
     """the document ``save`` writes"""
     names = getattr(model, "feature_names_in_", None)
@@ -130,6 +135,7 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "coef": model.coef_,
         "intercept": model.intercept_,
         "feature_names": list(names) if names is not None else None,
+        "encoding": _encoding_to_dict(model),
         "preprocess": model.preprocessor_.to_dict(),
         "lr": model.lr_,
         "seed": model.seed_,
@@ -266,6 +272,7 @@ def load(path, estimator_class):
     model.gap_ = _restore(_gap, doc["gap"], "gap", path)
     model.gram_stats_ = _restore(_gram_stats, doc["gram_stats"], "gram_stats", path)
     model.history_ = _restore(_history, doc["history"], "history", path)
+    model.encoding_ = read_encoding(doc.get("encoding"), path)
     model.result_ = None
     model._store_held_out(_restore(HeldOutResult.from_dict, doc.get("held_out"), "held_out", path))
     model.checkpoint_ = _restore(
