@@ -397,3 +397,25 @@ def test_the_views_and_the_report_show_the_returned_parameters(tmp_path):
     assert f"early stopping returned epoch {model.best_epoch_}&#x27;s parameters on purpose" in html or \
         f"early stopping returned epoch {model.best_epoch_}'s parameters on purpose" in html
     assert "lowest validation loss" in html and "held-out rows" in html
+
+
+def test_a_validation_file_is_encoded_as_the_training_data(tmp_path):
+    rng = np.random.default_rng(0)
+
+    def table(n):
+        region = rng.choice(["north", "south", "west"], size=n)
+        x = rng.normal(size=n)
+        y = 2.0 * x + np.select([region == "south", region == "west"], [1.0, -1.0], 0.0) + 0.1 * rng.normal(size=n)
+        return pd.DataFrame({"x": x, "region": region, "y": y})
+
+    table(60).to_csv(tmp_path / "d.csv", index=False)
+    held = table(20)
+    held.to_csv(tmp_path / "v.csv", index=False)
+    result = CliRunner().invoke(app, ["fit", str(tmp_path / "d.csv"), "-t", "y", "--categorical", "region",
+                                      "--validation", str(tmp_path / "v.csv"), "--epochs", "20", "-q",
+                                      "-o", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "m.json")
+    X_val = model.encoding_.transform(held[["x", "region"]], "v.csv")  # the model's own encoding of the raw rows
+    np.testing.assert_allclose(model.history_.val_loss, [mse_at(X_val, held["y"].to_numpy(), e.coef, e.intercept)
+                                                         for e in model.history_], rtol=1e-12)
