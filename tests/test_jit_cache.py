@@ -54,3 +54,20 @@ def test_plain_functions_pass_through():
         return x
 
     assert jit_cache.compiling(plain) is plain
+
+
+def test_an_index_naming_a_module_that_moved_is_dropped_and_the_kernel_compiles(tmp_path):
+    """a cache written before a module moved (the index pickles the old module's name) is stale, not fatal"""
+    import pickle
+
+    (tmp_path / "tiny.py").write_text("from numba import njit\n\n@njit(cache=True)\ndef double(x):\n    return 2 * x\n")
+    _run(tmp_path, tmp_path / "cache")
+    [index] = (tmp_path / "cache").rglob("*.nbi")
+    with open(index, "rb") as f:
+        version = pickle.load(f)
+    # what unpickling meets when an overload's types name a module that is gone: ModuleNotFoundError
+    index.write_bytes(pickle.dumps(version) + b"cgradfit_module_that_moved\nkernel\n.")
+    third = _run(tmp_path, tmp_path / "cache")
+    assert "will_compile True" in third.stdout
+    assert "gradfit: compiling tiny" in third.stderr
+    assert "will_compile False" in _run(tmp_path, tmp_path / "cache").stdout  # a fresh index was written

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..descent.model import LinearModel, soft_threshold
 from ..descent.preprocess import Preprocessor
+from ..errors import DataError
 from ..optimum.accurate import ResidualPass
 from ..optimum.gram import GramStats
 
@@ -38,8 +39,20 @@ class Engine(ABC):
     #: it takes lazy data (Dask collections, file paths) that the estimator passes on unread; such an
     #: engine reads a file itself with ``read_dataset(path, target, features) -> (X, y, names)``
     lazy_data: ClassVar[bool] = False
+    #: its ``gram`` reads in-memory float data that nobody checked for NaN and infinity: the solver checks the
+    #: values from the statistics (``data.check_values``; the engine's ``data()`` gives the arrays for the
+    #: message), and the estimator leaves them to it
+    checks_values: ClassVar[bool] = False
     #: optimizer backends it offers (``make_optimizer``); "gradfit" is gradfit's own optimizers
     optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
+
+    @classmethod
+    def for_sparse(cls, shape: tuple[int, int]) -> "type[Engine]":
+        """the engine class that takes a scipy.sparse X of this shape in this engine's place; DataError if none"""
+        n, d = shape
+        raise DataError(f"X is a scipy.sparse matrix: engine={cls.name!r} does not take sparse input; use "
+                        f"engine='numpy' (sparse kernels, X never densified), or densify X yourself "
+                        f"(X.toarray(): {n * d * 8 / 2**30:.3g} GiB for {n}×{d} float64)")
 
     def prepare(self, model: LinearModel, prep: Preprocessor) -> None:
         """fix the loss, intercept and preprocessing used by ``loss_grad``"""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import scipy.sparse
 import scipy.linalg
 from scipy import stats as sps
 
@@ -187,11 +188,13 @@ def condition_number(stats: GramStats, fit_intercept: bool) -> float:
 def robust_cov(design: Design, X, y, coef: np.ndarray, intercept: float, cov_type: str,
                df_resid: int) -> np.ndarray:
     """White's sandwich covariance HC0–HC3 in one pass over the rows"""
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel()
+    sparse = scipy.sparse.issparse(X)
+    X, y = X if sparse else np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel()
     k = design.ainv.shape[0]
     meat = np.zeros((k, k))
     for start in range(0, len(y), BLOCK):
         xb, yb = X[start : start + BLOCK], y[start : start + BLOCK]
+        xb = xb.toarray() if sparse else xb  # a block of rows at a time, never the whole sparse X
         rows = design.rows(xb)
         weight = (yb - xb @ coef - intercept) ** 2
         if cov_type in ("HC2", "HC3"):
@@ -464,6 +467,9 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str
         if X is None or y is None:
             raise OptionError("the model holds no Gram statistics (too many features to keep them); pass its "
                               "training data (X and y; --data and --target on the command line)")
+        if scipy.sparse.issparse(X):
+            raise OptionError(f"the model holds no Gram statistics ({X.shape[1]} features are too many to keep "
+                              "them), and sparse X is not gathered into them here")
         stats = block_stats(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel())
     names = getattr(model, "feature_names_in_", None)
     gap, exact = getattr(model, "gap_", None), getattr(model, "exact_", None)
