@@ -61,7 +61,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         number such as the tutorials' 0.01 diverges on data whose features are large (the
         message suggests a stable value).
     momentum : float in [0, 1) or "auto", default="auto"
-        SGD momentum. "auto" is the heavy ball's momentum with lr="auto" and full batches,
+        SGD momentum. "auto" is the heavy ball's momentum with lr="auto" and full batches
+        (without early_stopping, whose held-out rule wants a training loss that falls every epoch),
         and 0 otherwise (plain gradient descent for a given lr); the value used is ``momentum_``.
     nesterov : bool, default=False
         Nesterov momentum (needs momentum > 0).
@@ -116,7 +117,19 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         an exact answer (too many features for Gram statistics) the fit stops once the
         objective has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs.
     n_iter_no_change : int, default=5
-        Epochs without improvement before stopping, when there is no exact answer.
+        Epochs without improvement (by ``tol``, relative) before stopping: of the validation loss
+        with ``early_stopping``, else of the objective when there is no exact answer.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (a seeded split; or the ``validation_data``
+        given to ``fit``), measure their loss after every epoch, stop once it has not improved for
+        ``n_iter_no_change`` epochs, and return the parameters of the epoch where it was lowest
+        (``best_epoch_``; the last ones stay in ``last_coef_`` and ``last_intercept_``). The fit still
+        stops at the training optimum, and ``verdict_`` still measures the training objective: a fit
+        that early stopping kept short of it has reason "early-stopped" (and no warning).
+        As scikit-learn's SGDRegressor; ``partial_fit`` holds nothing out.
+    validation_fraction : float in (0, 1), default=0.1
+        The share of the rows held out with ``early_stopping`` (ceil(fraction·n) rows, drawn with
+        ``seed``; the same seed holds out the same rows).
     engine : {"python", "numpy", "torch", "dask"}, default="numpy"
         Where the numbers live. With "dask", X and y are lazy Dask collections and are
         passed on as they are.
@@ -141,7 +154,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Called after every epoch with a ``gradfit.training.train.EpochInfo`` (epoch, step, loss, lr,
         epochs_total, and the history so far); a callback that returns True stops the fit.
         Built in: ``gradfit.training.callbacks.CSVLogger(path)`` appends each recorded entry to a CSV
-        file as it happens.
+        file as it happens; ``TensorBoardWriter(logdir)`` writes them as TensorBoard scalars (loss,
+        validation loss, gradient norm, lr, each coefficient; needs ``gradfit[tensorboard]``).
     verbose : bool, default=False
         Show a progress bar while fitting.
 
@@ -180,7 +194,19 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Relative parameter distance, relative fitted-value distance and objective difference
         between the fit and ``exact_``; ``gap_.distance`` is the one that decides convergence.
     gram_stats_ : gradfit.optimum.gram.GramStats or None
-        Centered Gram statistics of the training data (n, means, XᵀX, Xᵀy, yᵀy).
+        Centered Gram statistics of the training data (n, means, XᵀX, Xᵀy, yᵀy); with held-out
+        rows, of the rows trained on.
+    best_epoch_ : int or None
+        With held-out data, the epoch whose parameters had the lowest validation loss (with
+        ``early_stopping``, the parameters ``coef_`` and ``intercept_`` are); None without.
+    best_val_loss_ : float or None
+        The validation loss at ``best_epoch_``; the whole curve is ``history_.val_loss``.
+    held_out_ : gradfit.training.validation.HeldOutResult or None
+        What the held-out rows decided: the best epoch (its validation loss, training objective and
+        parameters), whether the fit returned it, the last parameters and the held-out row count.
+    last_coef_, last_intercept_ : ndarray, float
+        The parameters the descent ended at (equal to ``coef_``, ``intercept_`` unless early
+        stopping returned an earlier epoch's).
     preprocessor_ : gradfit.descent.preprocess.Preprocessor
         Preprocessing the descent ran on.
     encoding_ : encoding or None
@@ -209,7 +235,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         optimizer="sgd", lr="auto", momentum="auto", nesterov=False, betas=(0.9, 0.999), eps=1e-8, rho=0.99,
         weight_decay=0.01, average=False, schedule="auto",
         schedule_options=None, epochs="auto", batch_size=None, shuffle=True, preprocess="auto", init="zeros",
-        tol=1e-6, n_iter_no_change=5, engine="numpy", optimizer_backend="gradfit", engine_options=None,
+        tol=1e-6, n_iter_no_change=5, early_stopping=False, validation_fraction=0.1, engine="numpy", optimizer_backend="gradfit", engine_options=None,
         device="cpu", dtype="float64", seed=None, record_every=1, gram="auto", warm_start=False, callbacks=None,
         verbose=False,
     ):
@@ -237,6 +263,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.init = init
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.engine = engine
         self.optimizer_backend = optimizer_backend
         self.engine_options = engine_options
@@ -254,7 +282,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = self.engine == "numpy"  # sparse X: the numpy engine's CSR kernels
         return tags
 
-    def fit(self, X, y, *, feature_names=None):
+    def fit(self, X, y, *, feature_names=None, validation_data=None):
         """Fit by gradient descent from the start (or from the last fit with warm_start=True).
 
         Parameters
@@ -267,25 +295,29 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             Targets.
         feature_names : list of str, optional
             Names of X's columns when X is a Dask array (engine="dask"), which has none.
+        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
+            Held-out rows, in place of the ``validation_fraction`` split: their loss is recorded
+            beside the training objective after every epoch (``history_.val_loss``), and with
+            ``early_stopping=True`` the fit stops on it and returns its best epoch.
 
         Returns
         -------
         self : GDRegressor
         """
         if self.warm_start and resume_point(self) is not None:
-            return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True")
+            return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", validation_data)
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
         self.encoding_ = None
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       callbacks=self.callbacks or (),
-                                      start=self._warm_start(X.shape[1])))
+                                      start=self._warm_start(X.shape[1]), validation_data=validation_data))
 
-    def resume(self, X, y, *, feature_names=None):
+    def resume(self, X, y, *, feature_names=None, validation_data=None):
         """Continue an interrupted fit to ``epochs`` epochs in all, exactly as if it had never stopped.
 
         The model may come from ``load_model``: its file keeps the descent's position
-        (optimizer state, epoch, step, seed, lr, preprocessing, history). Give the same
-        training data.
+        (optimizer state, epoch, step, seed, lr, preprocessing, history, early stopping's
+        count). Give the same training data (and the same ``validation_data``, if the fit had it).
 
         Returns
         -------
@@ -294,7 +326,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if resume_point(self) is None:
             raise OptionError("nothing to resume: this model has no kept descent state "
                               "(fit it first; files written by gradfit 0.1 or with the torch.optim backend lack it)")
-        return self._continue(X, y, max(self.epochs_budget_ - self.n_iter_, 0), feature_names, "resume")
+        return self._continue(X, y, max(self.epochs_budget_ - self.n_iter_, 0), feature_names, "resume",
+                              validation_data)
 
     @property
     def epochs_budget_(self) -> int:
@@ -304,7 +337,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         steps = getattr(resume_point(self), "steps", None)
         return int(steps.epochs) if steps is not None else self.n_iter_
 
-    def _continue(self, X, y, epochs: int, feature_names, how: str):
+    def _continue(self, X, y, epochs: int, feature_names, how: str, validation_data=None):
         """``epochs`` more epochs of the kept descent (optimizer state, clock, shuffles and history go on)"""
         start = resume_point(self)
         shape = getattr(X, "shape", None)
@@ -314,14 +347,15 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         X, y, names = self._training_data(X, y, reset=False, feature_names=feature_names)
         start = replace(start, history=resumable_history(start.history, self.record_every))
         result = solver.fit(X, y, self._config(), feature_names=names, resume=start, epochs=epochs,
-                            callbacks=self.callbacks or (),
-                            progress=bool(self.verbose))
+                            callbacks=self.callbacks or (), progress=bool(self.verbose),
+                            validation_data=validation_data)
         return self._store(result)
 
     def partial_fit(self, X, y):
         """One more epoch on (X, y), continuing the optimizer state of the previous fit.
 
-        The first call starts a fit (from the last ``coef_`` with warm_start=True).
+        The first call starts a fit (from the last ``coef_`` with warm_start=True). Nothing is held
+        out (``early_stopping`` applies to ``fit``), as in scikit-learn.
 
         Parameters
         ----------
@@ -335,7 +369,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         previous = resume_point(self)
         X, y, names = self._training_data(X, y, reset=previous is None)
         start = self._warm_start(X.shape[1]) if previous is None else None
-        result = solver.fit(X, y, self._config(), feature_names=names, resume=previous, epochs=1,
+        result = solver.fit(X, y, replace(self._config(), early_stopping=False), feature_names=names,
+                            resume=previous, epochs=1,
                             callbacks=self.callbacks or (),
                             progress=bool(self.verbose), warn=False, start=start)
         return self._store(result)
@@ -515,7 +550,17 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gap_ = result.gap
         self.gram_stats_ = result.stats
         self.preprocessor_ = result.prep
+        self._store_held_out(result.held_out)
         return self
+
+    def _store_held_out(self, held) -> None:
+        """best_epoch_, best_val_loss_, last_coef_ and last_intercept_ (a fit without held-out data: None,
+        None and its own parameters)"""
+        self.held_out_ = held
+        self.best_epoch_ = None if held is None else int(held.best.epoch)
+        self.best_val_loss_ = None if held is None else float(held.best.val_loss)
+        self.last_coef_ = self.coef_.copy() if held is None else np.asarray(held.last_coef, dtype=np.float64)
+        self.last_intercept_ = self.intercept_ if held is None else float(held.last_intercept)
 
 
 def load_model(path) -> GDRegressor:

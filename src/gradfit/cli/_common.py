@@ -23,6 +23,7 @@ from ..io.encoding import read_formula, read_training
 from ..io.outputs import is_stdout
 from ..io.persist import atomic_write, jsonable, train_metrics
 from ..training.config import FitConfig, validate
+from ..training.verdict import EARLY_STOPPED
 from ._outputs import OUTPUT, JsonOut, Quiet, all_or_nothing, check_outputs  # noqa: F401 (the commands' c.*)
 
 console = Console(highlight=False)
@@ -77,8 +78,15 @@ Init = Annotated[Optional[str], _model_option("init", "zeros, random or a number
 Tol = Annotated[Optional[float], _model_option(
     "tol", "at the optimum when the relative distance from the exact answer is at most this; stop there", "--tol")]
 NIterNoChange = Annotated[Optional[int], _model_option(
-    "n_iter_no_change", "epochs without improvement before stopping (with --tol)", "--n-iter-no-change")]
-Seed = Annotated[Optional[int], _model_option("seed", "seed of shuffles and random init", "--seed")]
+    "n_iter_no_change", "epochs without improvement before stopping (of the validation loss with --early-stopping)",
+    "--n-iter-no-change")]
+EarlyStopping = Annotated[Optional[bool], _model_option(
+    "early_stopping", "hold out --validation-fraction of the rows (or use --validation FILE), stop once their loss "
+    "has not improved for --n-iter-no-change epochs, keep the best epoch", "--early-stopping/--no-early-stopping")]
+ValidationFraction = Annotated[Optional[float], _model_option(
+    "validation_fraction", "share of the rows held out by --early-stopping, in (0, 1) (seeded by --seed)",
+    "--validation-fraction")]
+Seed = Annotated[Optional[int], _model_option("seed", "seed of shuffles, random init and the held-out split", "--seed")]
 Engine = Annotated[Optional[str], _model_option("engine", "python, numpy, torch or dask", "--engine")]
 OptimizerBackend = Annotated[Optional[str], _model_option(
     "optimizer_backend", "gradfit, or torch (torch.optim itself, with --engine torch)", "--optimizer-backend")]
@@ -220,7 +228,8 @@ def fit_summary(model: GDRegressor, files: dict) -> dict:
         "lr": model.lr_, "seed": model.seed_, "epochs": model.n_iter_, "steps": model.t_,
         "converged": model.converged_,
         "verdict": model.verdict_.to_dict(),
-        "loss": model.history_.loss[-1],
+        "loss": _returned_loss(model),
+        "held_out": _held_out_summary(model),
         "metrics": train_metrics(model),
         "exact": None if exact is None else {
             "method": exact.method, "condition": exact.condition, "coef": dict(zip(names, exact.coef)),
@@ -230,6 +239,21 @@ def fit_summary(model: GDRegressor, files: dict) -> dict:
                                          "objective_gap": gap.objective_gap},
         "files": {k: str(v) for k, v in files.items()},
     }
+
+
+def _returned_loss(model: GDRegressor) -> float:
+    """the training objective at the parameters the fit returned (the best epoch's under early stopping)"""
+    held = model.held_out_
+    return held.best.loss if held is not None and held.restored else model.history_.loss[-1]
+
+
+def _held_out_summary(model: GDRegressor) -> dict | None:
+    """the held-out rows' verdict: best epoch and its validation loss, the last one, and which was returned"""
+    held = model.held_out_
+    if held is None:
+        return None
+    return {"rows": held.n_rows, "best_epoch": held.best.epoch, "best_val_loss": held.best.val_loss,
+            "last_val_loss": model.history_.val_loss[-1], "returned": "best epoch" if held.restored else "last epoch"}
 
 
 def _names(model: GDRegressor) -> list[str]:
@@ -269,7 +293,17 @@ def _results_table(model: GDRegressor, summary: dict) -> Table:
     momentum = f" with momentum {model.momentum_:.4g}" if model.optimizer == "sgd" and model.momentum_ else ""
     table.add_row("descent", f"{model.optimizer}{momentum}, {summary['epochs']} epochs, {summary['steps']} steps, "
                              f"lr={summary['lr']:.4g}{lr_note}")
-    table.add_row("final loss", f"{summary['loss']:.6g}")
+    held = summary["held_out"]
+    earlier = held is not None and held["returned"] == "best epoch" and held["best_epoch"] < summary["epochs"]
+    table.add_row("final loss", f"{summary['loss']:.6g}" + (
+        f" at epoch {held['best_epoch']}, whose parameters early stopping returned "
+        f"({model.history_.loss[-1]:.6g} at the end)" if earlier else ""))
+    if held is not None:
+        kept = ", its parameters returned" if earlier else ""
+        best = (f"{held['best_val_loss']:.6g} at best (epoch {held['best_epoch']}{kept}), "
+                if held["best_epoch"] < summary["epochs"] else "lowest ")
+        table.add_row("validation loss", f"{best}{held['last_val_loss']:.6g} at the end, on {held['rows']} "
+                                         f"held-out rows")
     if metrics:
         table.add_row("train R²", f"{metrics['r2']:.6f}")
         table.add_row("train MSE", f"{metrics['mse']:.6g}")
@@ -287,6 +321,8 @@ def _verdict_text(verdict: dict) -> Text:
     """converged (green), or not at the optimum with why and the remedy (red)"""
     if verdict["converged"]:
         return Text(verdict["message"], style="green")
+    if verdict["reason"] == EARLY_STOPPED:
+        return Text(f"{verdict['message']}; {verdict['remedy']}", style="yellow")
     text = Text("NOT AT THE OPTIMUM: ", style="bold red")
     text.append(verdict["message"] + (f"; {verdict['remedy']}" if verdict["remedy"] else ""), style="red")
     return text

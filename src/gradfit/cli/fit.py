@@ -11,9 +11,11 @@ from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
 from ..io.data import without
+from ..io.encoding import read_labelled
 from ..io.outputs import is_stdout, make_folder, same_file
 from ..io.persist import atomic_write
-from ..training.callbacks import CSVLogger
+from ..training.callbacks import CSVLogger, TensorBoardWriter
+from ..training.verdict import EARLY_STOPPED
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
@@ -52,6 +54,9 @@ def fit_command(
     log: Annotated[Optional[Path], typer.Option(
         "--log", help="append the history to this CSV file as the fit goes (a killed fit leaves what it did)",
         rich_help_panel=c.OUTPUT)] = None,
+    tensorboard: Annotated[Optional[Path], typer.Option(
+        "--tensorboard", help="write TensorBoard scalars into this folder as the fit goes (loss, validation loss, "
+        "gradient norm, lr, coefficients; needs tensorboardX)", rich_help_panel=c.OUTPUT)] = None,
     plots: Annotated[Optional[Path], typer.Option(
         "--plots", help="also write the standard plots as PNG files into this folder", rich_help_panel=c.OUTPUT)] = None,
     report: Annotated[Optional[Path], typer.Option(
@@ -60,7 +65,8 @@ def fit_command(
     json_out: c.JsonOut = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help=f"exit with status {EXIT_NOT_AT_OPTIMUM} when the fit did not reach the optimum "
-                         "(the outputs are still written)", rich_help_panel=c.OUTPUT)] = False,
+                         "(the outputs are still written; a fit early stopping kept short of it on purpose passes)",
+        rich_help_panel=c.OUTPUT)] = False,
     lr: c.Lr = None,
     optimizer: c.Optimizer = None,
     momentum: c.Momentum = None,
@@ -85,6 +91,12 @@ def fit_command(
     init: c.Init = None,
     tol: c.Tol = None,
     n_iter_no_change: c.NIterNoChange = None,
+    early_stopping: c.EarlyStopping = None,
+    validation_fraction: c.ValidationFraction = None,
+    validation: Annotated[Optional[Path], typer.Option(
+        "--validation", help="held-out rows in a second data file with the same columns: their loss is recorded "
+        "beside the training loss (and, with --early-stopping, stops the fit)", rich_help_panel=c.MODEL,
+        show_default=False)] = None,
     seed: c.Seed = None,
     engine: c.Engine = None,
     optimizer_backend: c.OptimizerBackend = None,
@@ -116,6 +128,10 @@ def fit_command(
 
     gradfit fit houses.csv -t price --plots plots/ --report report.html
 
+    gradfit fit houses.csv -t price --batch-size 32 --early-stopping --validation-fraction 0.2 --history h.csv
+
+    gradfit fit houses.csv -t price --validation houses-2024.csv --early-stopping --tensorboard runs/houses
+
     gradfit fit houses.csv -t price --resume model.json    (after Ctrl-C: continue where it stopped)
 
     Ctrl-C (or SIGTERM, SIGHUP) stops at a whole epoch, writes the model as it stands and exits with status 130.
@@ -130,12 +146,14 @@ def fit_command(
         model, out = _resumable(ctx, resume, out, quiet or json_out)
     else:
         model = c.build_model({**c.model_params(ctx.params), "verbose": not (quiet or json_out)})
-    inputs = {"data": data}
+    _check_held_out(ctx, model, validation)
+    inputs = {"data": data, **({"--validation": validation} if validation is not None else {})}
     if resume is not None and not same_file(resume, out):
         inputs["--resume"] = resume
     if log is not None and str(log) == "-":
         raise OptionError("option --log - : the log goes to a file (use --history - for the history on standard output)")
-    c.check_outputs({"--out": out, "--history": history, "--report": report, "--log": log}, inputs, {"--plots": plots})
+    c.check_outputs({"--out": out, "--history": history, "--report": report, "--log": log}, inputs,
+                    {"--plots": plots, "--tensorboard": tensorboard})
     if resume is not None and (model.n_iter_ >= model.epochs_budget_ or model.converged_):
         typer.echo(f"nothing to resume: the fit in {resume} finished ({model.n_iter_} of {model.epochs_budget_} "
                    f"epochs{', at the optimum' if model.converged_ else ''})",
@@ -148,8 +166,10 @@ def fit_command(
         typer.echo(_encoded_note(training), err=True)
     if training_options.formula is not None:
         model.fit_intercept = training.encoding.intercept
-    if log is not None:
-        model.callbacks = [CSVLogger(log)]
+    if validation is not None:
+        fit_kwargs["validation_data"] = _validation_data(validation, target, X, fit_kwargs, training)
+    model.callbacks = [*([CSVLogger(log)] if log is not None else []),
+                       *([TensorBoardWriter(tensorboard)] if tensorboard is not None else [])] or None
     if resume is not None:
         model.resume(X, y, **fit_kwargs)
     else:
@@ -166,7 +186,7 @@ def fit_command(
         c.print_fit(model, summary, title=f"{data.name}: {_model_title(model, target, len(summary['coef']))}")
     if model.result_.outcome.interrupted or signals.received():
         _interrupted(model, data, None if training_options.formula else target, out)
-    if strict and not model.converged_:
+    if strict and not model.converged_ and model.verdict_.reason != EARLY_STOPPED:
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
 
 
@@ -241,6 +261,25 @@ def _model_title(model: GDRegressor, target: str, n_features: int) -> str:
     if hasattr(encoding, "formula"):
         return encoding.formula
     return f"{target} ~ {n_features} features"
+
+
+def _check_held_out(ctx: typer.Context, model: GDRegressor, validation: Path | None) -> None:
+    """--validation-fraction belongs to --early-stopping, and --validation FILE takes the place of its split"""
+    given = ctx.get_parameter_source("validation_fraction") is ParameterSource.COMMANDLINE
+    if given and validation is not None:
+        raise OptionError("options --validation and --validation-fraction both choose the held-out rows; "
+                          "give one of them")
+    if given and not model.early_stopping:
+        raise OptionError("option --validation-fraction needs --early-stopping (it is the share of rows held out "
+                          "for it; --validation FILE records a held-out loss without stopping on it)")
+
+
+def _validation_data(path: Path, target: str, X, fit_kwargs: dict, training) -> tuple:
+    """(X_val, y_val) from --validation FILE, in memory: the training data's columns, encoded as they were"""
+    names = fit_kwargs.get("feature_names") or [str(name) for name in X.columns]
+    encoding = training.encoding if training is not None else None
+    X_val, y_val, _ = read_labelled(path, names if encoding is None else None, encoding, target)
+    return c.frame(X_val, names), y_val
 
 
 def _interrupted(model: GDRegressor, data: Path, target: str | None, out: Path) -> None:

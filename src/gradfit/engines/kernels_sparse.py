@@ -31,7 +31,8 @@ from numba.extending import register_jitable
 
 from ..optimum import accurate
 from .jit_cache import compiling
-from .kernels import Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, shrink, update_coord
+from .kernels import (Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, scatter1, scatter2, scatter3,
+                      shrink, update_coord)
 
 __all__ = ["CsrRows", "run_epoch", "lazy_applies", "residual_pass_dd"]
 
@@ -100,16 +101,17 @@ def sparse_offset(theta, fold, v):
 
 
 @fast
-def intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average):
+def intercept_step(s, d, gsum, f, fold, t, k, rule, gather, scatter, average):
     """the intercept's step (its gradient is the mean derivative; no penalty, no prox)"""
     if fold.fit_intercept:
-        s.theta[d] = update_coord(d, gsum * f, s, k, rule, gather)
+        s.theta[d] = update_coord(d, gsum * f, s.theta, s.slots, s.hyper, k, rule, gather, scatter)
         if s.average_from >= 0:
             s.avg[d] = average(s.avg[d], s.theta[d], t, s.average_from)
 
 
 @fast
-def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, deriv, average, acc, v, offset):
+def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average, acc, v,
+                 offset):
     """one step on rows order[start:stop], every coordinate updated; returns the new offset (acc left zero)"""
     gsum = 0.0
     for kk in range(start, stop):
@@ -123,13 +125,13 @@ def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, 
     for j in range(d):
         grad = coordinate_gradient(acc[j], gsum, f, fold, penalty, s.theta[j], j)
         acc[j] = 0.0
-        w = shrink(update_coord(j, grad, s, k, rule, gather), threshold)
+        w = shrink(update_coord(j, grad, s.theta, s.slots, s.hyper, k, rule, gather, scatter), threshold)
         s.theta[j] = w
         if s.average_from >= 0:
             s.avg[j] = average(s.avg[j], w, t, s.average_from)
         v[j] = w * fold.inv_scale[j]
         off += fold.shift[j] * v[j]
-    intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
+    intercept_step(s, d, gsum, f, fold, t, k, rule, gather, scatter, average)
     return (s.theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
 
 
@@ -317,8 +319,8 @@ def loss_pass(X, y, v, offset: float, loss) -> tuple[float, np.ndarray, float]:
 
 
 @loop
-def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, use_lazy):
-    """``run_epoch`` with the compiled step scalars, rule, slot gatherer, loss derivative and average"""
+def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average, lazy, use_lazy):
+    """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average"""
     n, bs = rows.y.shape[0], rows.batch_size
     d = fold.shift.shape[0]
     acc, v = np.zeros(d), np.empty(d)
@@ -330,8 +332,8 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy
     offset = sparse_offset(s.theta, fold, v)
     for start in range(last, n, bs):
         t += 1
-        offset = general_step(rows, start, min(start + bs, n), fold, penalty, s, t, scalars, rule, gather, deriv,
-                              average, acc, v, offset)
+        offset = general_step(rows, start, min(start + bs, n), fold, penalty, s, t, scalars, rule, gather, scatter,
+                              deriv, average, acc, v, offset)
     return t
 
 
@@ -361,6 +363,7 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
     """
     k = descent.slots.shape[0]
     gather = compiled((gather1, gather2, gather3)[k - 1])
+    scatter = compiled((scatter1, scatter2, scatter3)[k - 1])
     use_lazy = lazy_applies(optimizer, penalty, descent)
     inv2 = fold.inv_scale * fold.inv_scale
     m = fold.shift * inv2
@@ -373,7 +376,7 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
         pairs[:, 1] = inv2
         lazy = Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], 1, np.zeros((k, 1)))
     return compiling(epoch, "the sparse epoch kernels")(
-        rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
+        rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather, scatter,
         compiled(deriv), compiled(average), lazy, use_lazy)
 
 

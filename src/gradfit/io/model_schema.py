@@ -63,7 +63,8 @@ _PARAMS = {
         "init": {"anyOf": [{"type": ["string", "number"]}, {
             "type": "array", "minItems": 2, "maxItems": 2,
             "prefixItems": [{"anyOf": [_NUMBER, _NUMBERS]}, _NUMBER]}]},
-        "tol": _MAYBE_NUMBER, "n_iter_no_change": _COUNT, "engine": {"type": "string"},
+        "tol": _MAYBE_NUMBER, "n_iter_no_change": _COUNT, "early_stopping": {"type": "boolean"},
+        "validation_fraction": _NUMBER, "engine": {"type": "string"},
         "optimizer_backend": {"type": "string"}, "engine_options": {"type": ["object", "null"]},
         "device": {"type": "string"}, "dtype": {"type": "string"}, "seed": _or_null(_COUNT),
         "record_every": {"type": ["integer", "string"]}, "gram": {"type": ["string", "boolean"]},
@@ -77,6 +78,10 @@ _OPTIMIZER_STATE = _record({
     "slots": {"type": "object", "additionalProperties": _NUMBERS,
               "propertyNames": {"enum": sorted({slot for slots, *_ in OPTIMIZERS.values() for slot in slots})}},
 })
+
+#: the epoch with the lowest validation loss (``gradfit.training.validation.Best``)
+_BEST = _record({"epoch": _COUNT, "val_loss": _MAYBE_NUMBER, "loss": _MAYBE_NUMBER, "coef": _NUMBERS,
+                 "intercept": _NUMBER})
 
 _LEVELS = {"type": "array", "items": {"type": ["string", "number", "boolean"], "maxLength": 10_000}}
 _TEXT = {"type": "string", "maxLength": 100_000}
@@ -98,7 +103,12 @@ _DESCENT = _record({
     "epoch": _COUNT, "step": _COUNT, "best": _MAYBE_NUMBER, "no_improve": _COUNT,
     "theta": _NUMBERS, "optimizer": _OPTIMIZER_STATE, "avg": _or_null(_NUMBERS),
     "interrupted": {"type": "boolean"}, "stopped_by": {"type": "string", "maxLength": 40},
-}, optional=("avg",))
+    "val_best": _or_null(_BEST), "val_no_improve": _COUNT,
+}, optional=("avg", "val_best", "val_no_improve"))
+
+#: what held-out rows decided (``gradfit.training.validation.HeldOutResult``)
+_HELD_OUT = _record({"best": _BEST, "restored": {"type": "boolean"}, "last_coef": _NUMBERS,
+                     "last_intercept": _NUMBER, "n_rows": _COUNT})
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -153,8 +163,9 @@ SCHEMA = {
             "feature_names": _NAMES, "epoch": {"type": "array", "items": _COUNT, "minItems": 1},
             "step": {"type": "array", "items": _COUNT}, "loss": _MAYBE_NUMBERS,
             "coef": {"type": "array", "items": _NUMBERS}, "intercept": _NUMBERS, "grad_norm": _MAYBE_NUMBERS,
-            "lr": _MAYBE_NUMBERS, "time": _NUMBERS})),
+            "lr": _MAYBE_NUMBERS, "time": _NUMBERS, "val_loss": _MAYBE_NUMBERS}, optional=("val_loss",))),
         "descent": _or_null(_DESCENT),
+        "held_out": _or_null(_HELD_OUT),
         "encoding": _or_null(_ENCODING),
     },
 }
@@ -306,6 +317,11 @@ def check_consistency(doc: dict, path: Path) -> None:
         widths.update({f"gram_stats.xtx[{i}]": row for i, row in enumerate(stats["xtx"])})
     if doc.get("history") is not None:
         widths["history.feature_names"] = doc["history"]["feature_names"]
+    if doc.get("held_out") is not None:
+        widths.update({"held_out.last_coef": doc["held_out"]["last_coef"],
+                       "held_out.best.coef": doc["held_out"]["best"]["coef"]})
+    if (doc.get("descent") or {}).get("val_best") is not None:
+        widths["descent.val_best.coef"] = doc["descent"]["val_best"]["coef"]
     for name, values in widths.items():
         if values is not None and len(values) != d:
             raise ModelFileError(f"model file {path}: field 'coef' has {d} values but {name!r} has {len(values)}")

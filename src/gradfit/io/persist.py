@@ -24,6 +24,7 @@ from ..optimum.gram import GramStats
 from ..training.checkpoint import checkpoint_from_dict, descent_to_dict, resume_point
 from ..training.history import History
 from ..training.train import Steps
+from ..training.validation import HeldOutResult
 from ..training.verdict import Verdict
 from . import outputs
 from .model_reader import read_encoding, read_model_document
@@ -109,6 +110,12 @@ def _history_to_dict(history: History | None, include: bool | str) -> dict | Non
     return (history if include == "full" else history.thinned(HISTORY_IN_FILE)).to_dict()
 
 
+def _held_out_to_dict(model) -> dict | None:
+    """the best epoch on held-out data and the last parameters (None for a fit without held-out data)"""
+    held = getattr(model, "held_out_", None)
+    return None if held is None else held.to_dict()
+
+
 def _encoding_to_dict(model) -> dict | None:
     encoding = getattr(model, "encoding_", None)
     return None if encoding is None else encoding.to_dict()
@@ -143,6 +150,7 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "gram_stats": _gram_to_dict(getattr(model, "gram_stats_", None)),
         "history": _history_to_dict(history, include_history),
         "descent": _descent(model) if include_history else None,
+        "held_out": _held_out_to_dict(model),
     }
     return jsonable(doc)
 
@@ -237,6 +245,8 @@ def _history(data: dict) -> History:
     data = dict(data)
     for name in ("loss", "grad_norm", "lr"):
         data[name] = [_float(v) for v in data[name]]
+    if "val_loss" in data:
+        data["val_loss"] = [_float(v) for v in data["val_loss"]]
     return History.from_dict(data)
 
 
@@ -264,6 +274,7 @@ def load(path, estimator_class):
     model.history_ = _restore(_history, doc["history"], "history", path)
     model.encoding_ = read_encoding(doc.get("encoding"), path)
     model.result_ = None
+    model._store_held_out(_restore(HeldOutResult.from_dict, doc.get("held_out"), "held_out", path))
     model.checkpoint_ = _restore(
         lambda descent: checkpoint_from_dict(descent, model.preprocessor_, steps, model.seed_, model.history_),
         doc.get("descent"), "descent", path)

@@ -1,13 +1,18 @@
-"""Things that watch a fit epoch by epoch: a Rich progress bar, a CSV log written as the fit goes.
+"""Things that watch a fit epoch by epoch: a Rich progress bar, a CSV log written as the fit goes,
+TensorBoard scalars.
 
 A callback is any callable taking a ``gradfit.training.train.EpochInfo`` after each epoch (epoch,
-step, loss, lr, epochs_total and the history so far); returning True stops the fit there.
+step, loss, lr, epochs_total, the history so far and, with held-out data, the validation
+loss); returning True stops the fit there.
 Pass them as ``GDRegressor(callbacks=[...])`` or ``gradfit.fit(..., callbacks=[...])``.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import socket
+import struct
 import time
 from pathlib import Path
 
@@ -84,3 +89,88 @@ class CSVLogger:
             if self.written == 0:
                 writer.writeheader()
             writer.writerows(rows)
+
+
+class TensorBoardWriter:
+    """write every recorded history entry to a TensorBoard event file in ``logdir`` as it happens.
+
+    Scalars, at the entry's optimizer step: ``loss/training`` (the training objective),
+    ``loss/validation`` (with held-out data), ``grad_norm``, ``lr``, ``coef/<feature>`` for each
+    coefficient and ``intercept``, all in the data's units. The file is flushed after every
+    epoch (without a disk sync, which would cost milliseconds an epoch), so a killed fit leaves
+    what it did; each fit writes a new event file. The events are TensorBoard's protocol
+    buffers from tensorboardX (``pip install "gradfit[tensorboard]"``); view them with
+    ``tensorboard --logdir DIR``.
+
+    Examples
+    --------
+    >>> from gradfit import GDRegressor
+    >>> from gradfit.training.callbacks import TensorBoardWriter
+    >>> model = GDRegressor(callbacks=[TensorBoardWriter("runs/first")])  # doctest: +SKIP
+    """
+
+    def __init__(self, logdir):
+        try:
+            from tensorboardX.proto.event_pb2 import Event
+            from tensorboardX.proto.summary_pb2 import Summary
+            from tensorboardX.record_writer import masked_crc32c
+        except ImportError:
+            from ..errors import OptionError
+
+            raise OptionError('TensorBoardWriter needs the tensorboardX package: pip install "gradfit[tensorboard]"') \
+                from None
+        self._proto = (Event, Summary, masked_crc32c)
+        self.logdir = Path(logdir)
+        self.file = None
+        self.written = 0
+        self.history = None
+
+    def __call__(self, info) -> bool:
+        if info.history is None:
+            return False
+        if info.history is not self.history:  # a new fit: a new event file
+            self._open()
+            self.history, self.written = info.history, 0
+        history = info.history
+        names = history._coef_names()
+        for k in range(self.written, len(history)):
+            self._write_entry(history[k], names)
+        self.written = len(history)
+        self.file.flush()
+        return False
+
+    def _open(self) -> None:
+        """a new event file, named as TensorBoard's writers name theirs (and unique to this writer)"""
+        self.close()
+        self.logdir.mkdir(parents=True, exist_ok=True)
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{id(self):x}"
+        self.file = open(self.logdir / name, "ab")
+        self._write(self._proto[0](wall_time=time.time(), file_version="brain.Event:2"))
+
+    def _write_entry(self, entry, names: list[str]) -> None:
+        Event, Summary, _ = self._proto
+        scalars = {"loss/training": entry.loss, "loss/validation": entry.val_loss, "grad_norm": entry.grad_norm,
+                   "lr": entry.lr, **{f"coef/{name}": w for name, w in zip(names, entry.coef)},
+                   "intercept": entry.intercept}
+        values = [Summary.Value(tag=tag, simple_value=float(v)) for tag, v in scalars.items() if v is not None]
+        self._write(Event(wall_time=time.time(), step=int(entry.step), summary=Summary(value=values)))
+
+    def _write(self, event) -> None:
+        """one record of the TFRecord framing: length, its masked CRC-32C, the event, its masked CRC-32C"""
+        crc = self._proto[2]
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        self.file.write(header + struct.pack("<I", crc(header)) + data + struct.pack("<I", crc(data)))
+
+    def __getstate__(self) -> dict:
+        """a copy (scikit-learn's clone, pickling) is a writer to the same folder that has written nothing"""
+        return {"logdir": self.logdir}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["logdir"])
+
+    def close(self) -> None:
+        """close the event file (a later fit opens a new one)"""
+        if self.file is not None:
+            self.file.close()
+            self.file = None

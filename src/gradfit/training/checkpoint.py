@@ -19,6 +19,7 @@ from ..descent.optim import OPTIMIZERS, OptState
 from ..descent.preprocess import Preprocessor
 from .history import History
 from .train import Steps, TrainState
+from .validation import best_from_dict
 
 __all__ = ["Checkpoint", "descent_to_dict", "checkpoint_from_dict", "engine_state", "resumable_history", "resume_point"]
 
@@ -67,6 +68,8 @@ def descent_to_dict(point, name: str) -> dict | None:
         "optimizer": {"name": name, "step": int(opt.step), "slots": slots},
         "interrupted": bool(outcome.interrupted if outcome is not None else point.interrupted),
         "stopped_by": outcome.stopped_by if outcome is not None else point.stopped_by,
+        "val_best": None if state.val_best is None else state.val_best._asdict(),
+        "val_no_improve": state.val_no_improve,
     }
 
 
@@ -82,8 +85,10 @@ def checkpoint_from_dict(descent: dict | None, prep: Preprocessor, steps: Steps,
         raise ValueError(f"its optimizer state lacks {missing}")
     opt_state = OptState(int(opt["step"]), tuple(slots[f] for f in names))
     best = math.inf if descent["best"] is None else float(descent["best"])
+    val_best = descent.get("val_best")
     state = TrainState(list(descent["theta"]), opt_state, descent["epoch"], descent["step"], best,
-                       descent["no_improve"], descent.get("avg"))
+                       descent["no_improve"], descent.get("avg"), best_from_dict(val_best) if val_best else None,
+                       descent.get("val_no_improve", 0))
     return Checkpoint(prep, steps, seed, History.from_dict(history.to_dict()), state, descent["interrupted"],
                       descent["stopped_by"])
 

@@ -46,6 +46,8 @@ class FitConfig:
     init: Any = "zeros"
     tol: float | None = 1e-6
     n_iter_no_change: int = 5
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
     engine: str = "numpy"
     optimizer_backend: str = "gradfit"
     device: str = "cpu"
@@ -108,12 +110,13 @@ _RULES = [
     ("batch_size", lambda v: v is None or (_is_int(v) and v >= 1), "None or an integer >= 1"),
     ("tol", lambda v: v is None or (_is_real(v) and 0 <= v < 1), "None or a number in [0, 1)"),
     ("n_iter_no_change", lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    ("validation_fraction", lambda v: _is_real(v) and 0 < v < 1, "a number in (0, 1)"),
     ("seed", lambda v: v is None or (_is_int(v) and v >= 0), "None or an integer >= 0"),
     ("record_every", lambda v: v == "step" or (_is_int(v) and v >= 1), "an integer >= 1 or 'step'"),
     ("gram", lambda v: v in ("auto", True, False), "'auto', True or False"),
     ("init", lambda v: _valid_init(v), "'zeros', 'random', a number or (coef, intercept)"),
     *((flag, lambda v: isinstance(v, (bool, np.bool_)), "True or False")
-      for flag in ("fit_intercept", "nesterov", "shuffle", "verbose")),
+      for flag in ("fit_intercept", "nesterov", "shuffle", "verbose", "early_stopping")),
 ]
 
 

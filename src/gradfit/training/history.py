@@ -2,8 +2,9 @@
 
 Entry k holds the parameters after ``step`` optimizer steps (entry 0 is the start)
 and the training objective at those parameters, like the tutorials' loops that
-print the cost of the current W before stepping. Coefficients are in the units of
-the data the user gave.
+print the cost of the current W before stepping, and, for a fit with held-out data,
+the validation loss there (``val_loss``; None otherwise). Coefficients are in the units
+of the data the user gave.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Iterator, NamedTuple
 
-FIELDS = ("epoch", "step", "loss", "coef", "intercept", "grad_norm", "lr", "time")
+FIELDS = ("epoch", "step", "loss", "coef", "intercept", "grad_norm", "lr", "time", "val_loss")
 
 
 class Entry(NamedTuple):
@@ -27,6 +28,8 @@ class Entry(NamedTuple):
     grad_norm: float
     lr: float
     time: float
+    #: the loss of the held-out rows (no penalty; None for a fit without held-out data)
+    val_loss: float | None = None
 
 
 @dataclass
@@ -60,6 +63,11 @@ class History:
     def final(self) -> Entry:
         return self[-1]
 
+    @property
+    def has_validation(self) -> bool:
+        """whether any entry holds a validation loss"""
+        return any(v is not None for v in self.columns["val_loss"])
+
     def _coef_names(self) -> list[str]:
         n = len(self.columns["coef"][0]) if len(self) else 0
         return list(self.feature_names or [f"x{j}" for j in range(n)])
@@ -77,10 +85,13 @@ class History:
     def to_records(self, start: int = 0) -> list[dict]:
         """one flat dict per entry (from entry ``start`` on), a column per coefficient (``coef[name]``)"""
         names = self._coef_names()
+        validation = self.has_validation
         rows = []
         for k in range(start, len(self)):
             e = self[k]
             row = {"epoch": e.epoch, "step": e.step, "loss": e.loss}
+            if validation:
+                row["val_loss"] = float("nan") if e.val_loss is None else e.val_loss
             row.update({f"coef[{n}]": w for n, w in zip(names, e.coef)})
             row.update(intercept=e.intercept, grad_norm=e.grad_norm, lr=e.lr, time=e.time)
             rows.append(row)
@@ -97,7 +108,9 @@ class History:
         self.to_dataframe().to_csv(path, index=False)
 
     def to_dict(self) -> dict:
-        return {"feature_names": self._coef_names(), **{f: list(self.columns[f]) for f in FIELDS}}
+        """the columns as lists (``val_loss`` only when the fit had held-out data)"""
+        kept = [f for f in FIELDS if f != "val_loss" or self.has_validation]
+        return {"feature_names": self._coef_names(), **{f: list(self.columns[f]) for f in kept}}
 
     def to_json(self, path=None) -> str:
         """the history as JSON text (and written to ``path`` if given)"""
@@ -110,16 +123,19 @@ class History:
     @classmethod
     def from_dict(cls, data: dict) -> "History":
         history = cls(feature_names=data.get("feature_names"))
-        history.columns = {f: list(data[f]) for f in FIELDS}
+        n = len(data["epoch"])
+        history.columns = {f: list(data[f]) if f in data else [None] * n for f in FIELDS}
         return history
 
     def __repr__(self) -> str:
         if not len(self):
             return "History(empty)"
         first, last = self[0], self[-1]
+        validation = (f", validation loss {first.val_loss:.6g} -> {last.val_loss:.6g}"
+                      if first.val_loss is not None and last.val_loss is not None else "")
         return (
             f"History({len(self)} entries, epochs {first.epoch}..{last.epoch}, "
-            f"steps {first.step}..{last.step}, loss {first.loss:.6g} -> {last.loss:.6g})"
+            f"steps {first.step}..{last.step}, loss {first.loss:.6g} -> {last.loss:.6g}{validation})"
         )
 
     def _repr_html_(self) -> str:

@@ -13,6 +13,7 @@ from ..optimum.gram import GramStats
 from .config import FitConfig
 from .history import History
 from .train import Outcome, Steps, TrainState
+from .validation import HeldOutResult
 from .verdict import Verdict
 
 
@@ -37,6 +38,9 @@ class FitResult:
     verdict: Verdict
     curvature: Curvature | None = None
     extras: dict = field(default_factory=dict)
+    #: the best epoch on held-out data and the last parameters (None without held-out data); with early
+    #: stopping ``coef`` and ``intercept`` are the best epoch's
+    held_out: HeldOutResult | None = None
 
     @property
     def state(self) -> TrainState:

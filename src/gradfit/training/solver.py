@@ -33,7 +33,8 @@ from .config import FitConfig, validate
 from .history import History
 from .result import FitResult
 from .train import Loop, Outcome, Steps, TrainState
-from .verdict import DEFAULT_TOL, Facts, GapMeter, diagnose
+from .validation import HeldOut, HeldOutResult, check_validation_data, split_rows, take_rows
+from .verdict import DEFAULT_TOL, EARLY_STOPPED, Facts, GapMeter, diagnose
 
 #: seconds a fit runs before its progress bar appears (quick fits print nothing)
 PROGRESS_DELAY = 0.5
@@ -179,6 +180,8 @@ def choose_steps(config: FitConfig, p: Prepared) -> Steps:
     penalty, plain proximal steps of 1/L instead); with minibatches it takes the safe step 1/L_b and a cosine schedule that ends at lr=0, so the
     minibatch noise dies out by the last epoch; other optimizers take a step about 1% of the
     solution's size and the cosine schedule. A given lr keeps a constant schedule and no momentum.
+    With early stopping, full-batch SGD takes the plain step 1/L (no heavy ball), whose training
+    objective falls every epoch.
 
     A loss that is not quadratic has no heavy ball: Huber takes the safe step 1/L_b of its
     curvature bound (the half squared error's), a loss with a kink the subgradient method's
@@ -204,9 +207,12 @@ def _step_size(config: FitConfig, p: Prepared) -> tuple[float, float]:
         return adaptive_lr(p.exact.theta if p.exact else [1.0]), momentum
     if math.isinf(p.model.loss.curvature):
         return _subgradient_lr(config, p), momentum
-    # the heavy ball for smooth objectives; with an L1 part, plain proximal steps (ISTA), which surely converge
+    # the heavy ball for smooth objectives; with an L1 part, plain proximal steps (ISTA), which surely converge;
+    # under early stopping plain steps too: the heavy ball's objective first swings up, which the held-out
+    # rule would take for overfitting, while plain steps lower the training objective every epoch
     smooth = not _stochastic(config, p) and p.model.l1 == 0.0 and p.model.loss.is_quadratic
-    if smooth and config.momentum == "auto" and p.curvature is not None and p.curvature.mu > 0.0:
+    if smooth and config.momentum == "auto" and not config.early_stopping and p.curvature is not None \
+            and p.curvature.mu > 0.0:
         return p.curvature.heavy_ball()
     lr = sgd_safe_lr(config, p)
     if lr is None:
@@ -286,22 +292,30 @@ def resolve_seed(seed: int | None) -> int:
 def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
         resume: FitResult | None = None, epochs: int | None = None,
         callbacks: Sequence[Callable] = (), progress: bool = False, warn: bool = True,
-        start: tuple[Sequence[float], float] | None = None) -> FitResult:
+        start: tuple[Sequence[float], float] | None = None, validation_data=None) -> FitResult:
     """fit a linear model by gradient descent; ``resume`` continues an earlier fit's state.
 
     ``start``: (coef, intercept) in the data's units to start from instead of ``config.init``
     (a warm start: the preprocessing of this fit may differ from the one that produced them).
 
+    ``validation_data``: (X_val, y_val) or (X_val, y_val, sample_weight_val), held-out rows whose
+    loss is recorded after every epoch (``History.val_loss``); with ``config.early_stopping`` the
+    fit stops on it and returns the parameters of the epoch where it was lowest. Without it,
+    ``config.early_stopping`` holds out ``config.validation_fraction`` of the rows (seeded).
+
     The fit ends with a verdict from the exact answer; when it is not at the optimum to
     ``config.tol`` (1e-6 when tol is None), ``warn`` issues a NotAtOptimumWarning saying why
-    and what would fix it.
+    and what would fix it (not when early stopping kept an earlier epoch on purpose).
     """
     validate(config)
+    seed = resume.seed if resume is not None else resolve_seed(config.seed)
+    X, y, held = _hold_out(X, y, config, seed, validation_data, feature_names)
     p = prepare(X, y, config, resume.prep if resume else None, feature_names)
     try:
         steps = resume.steps if resume is not None else choose_steps(config, p)
-        seed = resume.seed if resume is not None else resolve_seed(config.seed)
         loop = _loop(config, p, steps, seed, resume, feature_names, callbacks)
+        if held is not None:
+            loop.held_out, loop.early_stopping = HeldOut(*held[:2], p.model.loss, held[2]), config.early_stopping
         state = (engine_state(resume.state, p.engine) if resume is not None
                  else _fresh_state(config, p, loop, seed, start))
         n_epochs = steps.epochs if epochs is None else epochs
@@ -312,9 +326,31 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     finally:
         p.engine.close()
     result = _result(config, p, loop, outcome, steps, seed)
-    if warn and not result.verdict.converged and not outcome.interrupted:  # an interruption is said where it happens
+    # an interruption is said where it happens; early stopping keeps an earlier epoch on purpose
+    if warn and not result.verdict.converged and not outcome.interrupted and result.verdict.reason != EARLY_STOPPED:
         warnings.warn(str(result.verdict), NotAtOptimumWarning, stacklevel=3)
     return result
+
+
+def _hold_out(X, y, config: FitConfig, seed: int, validation_data, feature_names=None):
+    """(training X, training y, (X_val, y_val, weight_val) or None): ``validation_data`` as given, or with
+    early stopping a seeded share of the rows (Dask collections are split lazily, their held-out rows read)"""
+    lazy = get_engine(config.engine).lazy_data
+    if lazy and (validation_data is not None or config.early_stopping):
+        from ..engines.dask_data import as_dask_arrays
+
+        X, y, _ = as_dask_arrays(X, y)
+    if validation_data is not None:
+        return X, y, check_validation_data(validation_data, int(np.shape(X)[1]), feature_names)
+    if not config.early_stopping:
+        return X, y, None
+    if not hasattr(X, "shape"):
+        X = np.asarray(X, dtype=np.float64)
+    split = split_rows(int(X.shape[0]), config.validation_fraction, seed)
+    X_val, y_val = take_rows(X, split.val), take_rows(y, split.val)
+    if lazy:
+        X_val, y_val = np.asarray(X_val), np.asarray(y_val)
+    return take_rows(X, split.train), take_rows(y, split.train), (X_val, np.asarray(y_val, dtype=np.float64), None)
 
 
 def _loop(config, p: Prepared, steps: Steps, seed, resume, feature_names, callbacks) -> Loop:
@@ -369,15 +405,27 @@ def _progress(enabled: bool, epochs: int):
 
 
 def _result(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, seed) -> FitResult:
-    params = _params(p, loop.reported(outcome.state))
-    gap = p.meter.gap(params, loop.history.loss[-1]) if p.meter is not None else None
-    verdict = diagnose(_facts(config, p, loop, outcome, steps, gap))
+    params, objective = _params(p, loop.reported(outcome.state)), loop.history.loss[-1]
+    held = _held_out_result(loop, outcome, params)
+    if held is not None and held.restored:
+        params, objective = np.append(held.best.coef, held.best.intercept), held.best.loss
+    gap = p.meter.gap(params, objective) if p.meter is not None else None
+    verdict = diagnose(_facts(config, p, loop, outcome, steps, gap, held))
     return FitResult(params[:-1].tolist(), float(params[-1]), loop.history, outcome, steps.lr, seed, p.model,
                      p.prep, config, p.exact, gap, p.stats, isinstance(p.path, GramPath), steps, verdict,
-                     p.curvature)
+                     p.curvature, held_out=held)
 
 
-def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap: Gap | None) -> Facts:
+def _held_out_result(loop: Loop, outcome: Outcome, last: np.ndarray) -> HeldOutResult | None:
+    """the best epoch on the held-out rows and the last parameters; None without held-out data"""
+    best = outcome.state.val_best
+    if loop.held_out is None or best is None:
+        return None
+    return HeldOutResult(best, loop.early_stopping, last[:-1].tolist(), float(last[-1]), loop.held_out.n_rows)
+
+
+def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap: Gap | None,
+           held: HeldOutResult | None) -> Facts:
     """what the verdict needs to know about a finished fit"""
     tol = config.tol if config.tol is not None else DEFAULT_TOL
     short = gap is not None and gap.distance > tol  # only a fit short of the optimum needs a diagnosis
@@ -395,6 +443,9 @@ def _facts(config, p: Prepared, loop: Loop, outcome: Outcome, steps: Steps, gap:
         trajectory=lambda: _trajectory(p, loop.history),
         loss=p.model.loss.name, kinked=math.isinf(p.model.loss.curvature), averaged=config.average_from is not None,
         weight_decay=float(config.weight_decay) if config.optimizer == "adamw" else 0.0,
+        kept=held.best if held is not None and held.restored and (
+            held.best.epoch < outcome.state.epoch or outcome.stopped_by == "validation") else None,
+        stopped_by=outcome.stopped_by, n_iter_no_change=config.n_iter_no_change,
     )
 
 

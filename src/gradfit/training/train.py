@@ -23,6 +23,7 @@ from ..descent.preprocess import Preprocessor
 from ..descent.schedules import Schedule
 from ..errors import DivergenceError
 from .history import Entry, History
+from .validation import Best, HeldOut
 
 #: the objective may grow to this many times its starting value (+1) before we call it divergence
 BLOWUP = 1e8
@@ -33,6 +34,8 @@ class TrainState:
     """where a descent stands: enough to continue it (warm start, partial_fit)
 
     ``avg``: the Polyak–Ruppert average of the iterates (None when the fit does not average).
+    ``val_best``: the epoch with the lowest validation loss so far, and ``val_no_improve`` the epochs
+    since the validation loss last improved by ``tol`` (with held-out data).
     """
 
     theta: Any
@@ -42,6 +45,14 @@ class TrainState:
     best: float = math.inf
     no_improve: int = 0
     avg: Any = None
+    val_best: Best | None = None
+    val_no_improve: int = 0
+
+
+def improved(value: float, best: float, tol: float | None) -> bool:
+    """whether ``value`` is below ``best`` by more than ``tol`` relative to it (by anything when tol is None)"""
+    margin = (tol or 0.0) * abs(best) if math.isfinite(best) else 0.0
+    return value < best - margin
 
 
 class EpochTask(NamedTuple):
@@ -108,6 +119,7 @@ class EpochInfo:
     lr: float  # the epoch's learning rate
     epochs_total: int  # epochs this run was given
     history: History | None = None
+    val_loss: float | None = None  # the validation loss at the end of the epoch (with held-out data)
 
 
 def smooth_gradient(engine, model: LinearModel, theta, rows=None, mask=None) -> tuple[float, Any]:
@@ -151,6 +163,10 @@ class Loop:
     at_optimum: Callable[[Any], bool] | None = None
     #: keep the average of the iterates after this step, and report it (None: report the iterate)
     average_from: int | None = None
+    #: held-out rows: their loss is recorded beside the training objective
+    held_out: HeldOut | None = None
+    #: stop once the validation loss has not improved for ``n_iter_no_change`` epochs (needs ``held_out``)
+    early_stopping: bool = False
     _t0: float = field(default=0.0, init=False)
 
     @cached_property
@@ -176,12 +192,18 @@ class Loop:
     def task(self, lr: float) -> EpochTask:
         return EpochTask(self.optimizer, self.batch_size, float(lr), self.seed, self.average_from)
 
-    def record(self, state: TrainState, objective: float, grad, lr: float) -> None:
+    def record(self, state: TrainState, objective: float, grad, lr: float, val_loss: float | None = None) -> None:
         """one history entry at the reported parameters (objective and gradient norm given at them)"""
-        coef, intercept = self.prep.to_original(self.engine.to_list(self.reported(state)), self.model)
+        coef, intercept = self.original(state)
+        if val_loss is None and self.held_out is not None:
+            val_loss = self.held_out.loss_at(coef, intercept)
         entry = Entry(state.epoch, state.step, objective, coef, intercept,
-                      self.engine.norm(grad), lr, self._elapsed())
+                      self.engine.norm(grad), lr, self._elapsed(), val_loss)
         self.history.append(entry)
+
+    def original(self, state: TrainState) -> tuple[list[float], float]:
+        """the reported parameters in the data's units"""
+        return self.prep.to_original(self.engine.to_list(self.reported(state)), self.model)
 
     def _elapsed(self) -> float:
         return time.perf_counter() - self._t0
@@ -193,6 +215,7 @@ class Loop:
         objective, grad = self.objective_grad(state.theta)
         start_objective = objective
         if not len(self.history):
+            # the start's validation loss is recorded, but the best epoch is one of the epochs run (as scikit-learn's)
             self.record(state, *self._at_reported(state, objective, grad), self.schedule(state.epoch))
         outcome = Outcome(state)
         lr = self.schedule(state.epoch)
@@ -203,11 +226,14 @@ class Loop:
                 objective, grad = self._epoch(state, grad, lr)
                 state.epoch += 1
                 self._guard(objective, start_objective, state)
+                due = self._due(state)
+                at_end = self._at_reported(state, objective, grad) if due or self.held_out is not None else None
+                val_loss = self._validate(state, at_end[0]) if at_end is not None else None
                 converged = self._track(state, objective)
                 mark = _Mark.take(state, self.history)  # a whole epoch: where an interrupted fit stops
-                if self._due(state):
-                    self.record(state, *self._at_reported(state, objective, grad), lr)
-                if self._should_stop(state, objective, lr, epochs, outcome, converged):
+                if due:
+                    self.record(state, *at_end, lr, val_loss)
+                if self._should_stop(state, objective, lr, epochs, outcome, converged, val_loss):
                     break
         except KeyboardInterrupt:
             mark.restore(state, self.history)  # back to the last whole epoch, so a resumed fit continues exactly
@@ -265,22 +291,38 @@ class Loop:
 
     def _track(self, state: TrainState, objective: float) -> bool:
         """the stop rule for a finished epoch: within tol of the exact answer when there is one; without,
-        no improvement of the objective by tol (relative) for ``n_iter_no_change`` epochs"""
+        no improvement of the objective by tol (relative) for ``n_iter_no_change`` epochs (with early
+        stopping the held-out rule takes the place of that one)"""
         if self.at_optimum is not None:
             return bool(self.at_optimum(self.reported(state)))
-        if self.tol is None:
+        if self.tol is None or self.early_stopping:
             return False
-        margin = self.tol * abs(state.best) if math.isfinite(state.best) else 0.0
-        state.no_improve = state.no_improve + 1 if objective > state.best - margin else 0
+        state.no_improve = 0 if improved(objective, state.best, self.tol) else state.no_improve + 1
         state.best = min(state.best, objective)
         return state.no_improve >= self.n_iter_no_change
 
-    def _should_stop(self, state, objective, lr, epochs, outcome, converged: bool) -> bool:
-        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history)
+    def _validate(self, state: TrainState, objective: float) -> float | None:
+        """the validation loss at the reported parameters after an epoch (None without held-out data); keeps
+        the best epoch and counts the epochs without an improvement by tol (relative)"""
+        if self.held_out is None:
+            return None
+        coef, intercept = self.original(state)
+        val_loss = self.held_out.loss_at(coef, intercept)
+        best = state.val_best.val_loss if state.val_best is not None else math.inf
+        state.val_no_improve = 0 if improved(val_loss, best, self.tol) else state.val_no_improve + 1
+        if val_loss < best:
+            state.val_best = Best(state.epoch, val_loss, float(objective), list(coef), float(intercept))
+        return val_loss
+
+    def _should_stop(self, state, objective, lr, epochs, outcome, converged: bool, val_loss=None) -> bool:
+        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history, val_loss)
         if any(bool(cb(info)) for cb in self.callbacks):
             outcome.stopped_by = "callback"
             return True
         if converged:
             outcome.converged, outcome.stopped_by = True, "tol"
+            return True
+        if self.early_stopping and state.val_no_improve >= self.n_iter_no_change:
+            outcome.stopped_by = "validation"
             return True
         return False

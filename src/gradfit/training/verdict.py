@@ -4,7 +4,8 @@ The exact answer is known beside every fit (``gradfit.optimum.exact``), so where
 measured, never guessed: the relative distance of its parameters from the optimum, or,
 when the optimum is not a single point (collinear or constant columns), the relative
 distance of its fitted values from the optimal ones. A fit farther than ``tol`` gets a
-diagnosis, tried in this order: interrupted; AdamW's weight decay (not part of the objective);
+diagnosis, tried in this order: interrupted; early stopping kept an earlier epoch on purpose (the
+held-out rows' loss was lowest there); AdamW's weight decay (not part of the objective);
 badly scaled features (the condition number
 would drop by standardizing); a learning rate far below the stable one; minibatch noise;
 a loss with a kink (epsilon_insensitive, quantile), whose subgradient steps hover; too few epochs (with the number that would do, from the observed contraction rate).
@@ -21,6 +22,7 @@ import numpy as np
 from ..descent.curvature import Curvature
 from ..optimum.exact import ExactSolution, Gap
 from ..optimum.gram import GramStats
+from .validation import Best
 
 #: the distance from the optimum below which a fit is called converged when ``tol`` is None
 DEFAULT_TOL = 1e-6
@@ -28,6 +30,8 @@ DEFAULT_TOL = 1e-6
 SCALING_FACTOR = 10.0
 #: a learning rate below this share of the stable one is called too small
 SMALL_LR = 0.1
+#: the reason of a fit whose early stopping returned an earlier epoch's parameters, on purpose
+EARLY_STOPPED = "early-stopped"
 
 
 @dataclass
@@ -35,7 +39,7 @@ class Verdict:
     """where a fit ended, measured against the exact answer"""
 
     converged: bool
-    reason: str  # "at-optimum", "interrupted", "weight-decay", "badly-scaled", "lr-too-small", "noise-floor",
+    reason: str  # "at-optimum", "interrupted", "early-stopped", "weight-decay", "badly-scaled", "lr-too-small", "noise-floor",
     #              "kink", "too-few-epochs", "not-contracting" or "no-exact-answer"
     message: str  # where the fit ended and why
     remedy: str  # what would bring it to the optimum ("" when it is there)
@@ -103,6 +107,9 @@ class Facts(NamedTuple):
     kinked: bool = False  # the loss has a kink (its gradient jumps): descent takes subgradient steps
     averaged: bool = False  # the fit reports the average of its iterates
     weight_decay: float = 0.0  # AdamW's decoupled decay (0 for every other optimizer)
+    kept: Best | None = None  # the earlier epoch whose parameters early stopping returned (None: the last ones)
+    stopped_by: str = "epochs"  # what ended the run: "epochs", "tol", "validation", "callback", "interrupted"
+    n_iter_no_change: int = 5
 
 
 def diagnose(f: Facts) -> Verdict:
@@ -114,7 +121,7 @@ def diagnose(f: Facts) -> Verdict:
     where = f"the fit ended at a relative distance of {f.distance:.3g} from the exact optimum (tol={f.tol:g})"
     if f.distance <= f.tol:
         return Verdict(True, "at-optimum", f"{where}: converged", "", f.tol, f.distance)
-    for rule in (_interrupted, _decoupled_decay, _badly_scaled, _lr_too_small, _noise_floor, _kink,
+    for rule in (_interrupted, _early_stopped, _decoupled_decay, _badly_scaled, _lr_too_small, _noise_floor, _kink,
                  _too_few_epochs):
         found = rule(f, where)
         if found is not None:
@@ -128,6 +135,29 @@ def _interrupted(f: Facts, where: str) -> Verdict | None:
         return None
     return Verdict(False, "interrupted", f"{where}: it was interrupted after {f.epochs_run} epochs",
                    "continue it with partial_fit, or fit again with warm_start=True", f.tol, f.distance)
+
+
+def _early_stopped(f: Facts, where: str) -> Verdict | None:
+    """early stopping returned an earlier epoch's parameters: short of the training optimum on purpose"""
+    if f.kept is None:
+        return None
+    if f.kept.epoch == f.epochs_run:  # stopped where it was lowest: it fell by too little to go on
+        message = (f"{where}, on purpose: the validation loss fell by less than tol={f.tol:g} (relative) in each of "
+                   f"the last {f.n_iter_no_change} epochs, so the held-out rule stopped the fit at epoch "
+                   f"{f.epochs_run}, where it was lowest ({f.kept.val_loss:.6g})")
+        return Verdict(False, EARLY_STOPPED, message, "a smaller tol lets it go on; early_stopping=False (and no "
+                       "validation_data) descends to the training optimum", f.tol, f.distance)
+    then = {"validation": f"the validation loss then failed to improve for {f.n_iter_no_change} epochs, so the "
+                          f"held-out rule stopped the fit at epoch {f.epochs_run}",
+            "tol": f"the descent went on to the training optimum (epoch {f.epochs_run}), where the held-out rows "
+                   f"fit worse",
+            "callback": f"a callback stopped the fit at epoch {f.epochs_run}"}.get(
+        f.stopped_by, f"the fit ran its {f.epochs_run} epochs")
+    message = (f"{where}, on purpose: early stopping returned epoch {f.kept.epoch}'s parameters, where the "
+               f"validation loss was lowest ({f.kept.val_loss:.6g}), not the training objective's optimum; {then}")
+    remedy = ("the last parameters are kept too (last_coef_ and last_intercept_, the history's last entry); "
+              "early_stopping=False (and no validation_data) descends to the training optimum")
+    return Verdict(False, EARLY_STOPPED, message, remedy, f.tol, f.distance)
 
 
 def _badly_scaled(f: Facts, where: str) -> Verdict | None:

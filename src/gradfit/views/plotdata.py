@@ -23,6 +23,7 @@ from ..optimum.gram import GramStats, block_stats, rss_around
 from ..training.history import History
 from ..training.result import FitResult
 from .plottext import tr
+from ..training.validation import HeldOutResult
 
 
 @dataclass
@@ -37,14 +38,23 @@ class FitView:
     stats: GramStats | None = None
     settings: dict = field(default_factory=dict)
     converged: bool | None = None
+    #: what held-out rows decided (the best epoch; whether the fit returned it); None without them
+    held_out: HeldOutResult | None = None
 
     @property
     def coef(self) -> np.ndarray:
-        return np.asarray(self.history.coef[-1], dtype=np.float64)
+        """the coefficients the fit returned: the best epoch's under early stopping, else the last entry's"""
+        kept = self._kept()
+        return np.asarray(kept.coef if kept is not None else self.history.coef[-1], dtype=np.float64)
 
     @property
     def intercept(self) -> float:
-        return float(self.history.intercept[-1])
+        kept = self._kept()
+        return float(kept.intercept if kept is not None else self.history.intercept[-1])
+
+    def _kept(self):
+        """the best epoch on held-out data, when the fit returned its parameters"""
+        return self.held_out.best if self.held_out is not None and self.held_out.restored else None
 
     @property
     def feature_names(self) -> list[str]:
@@ -114,7 +124,7 @@ def view(obj: Any) -> FitView:
 def _from_result(result: FitResult) -> FitView:
     settings = {**result.config.to_dict(), "lr": result.lr, "seed": result.seed}
     return FitView(result.history, result.model, result.prep, result.exact, result.gap, result.stats, settings,
-                   result.converged)
+                   result.converged, result.held_out)
 
 
 def _from_estimator(est) -> FitView:
@@ -135,7 +145,8 @@ def _from_estimator(est) -> FitView:
     prep = getattr(est, "preprocessor_", None) or Preprocessor.identity(d)
     settings = {**params, "lr": getattr(est, "lr_", params.get("lr")), "seed": getattr(est, "seed_", None)}
     return FitView(history, model, prep, getattr(est, "exact_", None), getattr(est, "gap_", None),
-                   getattr(est, "gram_stats_", None), settings, getattr(est, "converged_", None))
+                   getattr(est, "gram_stats_", None), settings, getattr(est, "converged_", None),
+                   getattr(est, "held_out_", None))
 
 
 def _from_history(history: History) -> FitView:

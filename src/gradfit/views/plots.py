@@ -78,7 +78,9 @@ def learning_curve(*fits, x: str = "epoch", log: bool = False, gap: bool = False
     Returns
     -------
     matplotlib.axes.Axes
-        The exact optimum's objective, where known, is a dashed horizontal line.
+        The exact optimum's objective, where known, is a dashed horizontal line. A fit with
+        held-out data also draws its validation loss (dashed, in the fit's colour; not with
+        ``gap=True``) and marks the epoch where it was lowest.
 
     Examples
     --------
@@ -93,23 +95,41 @@ def learning_curve(*fits, x: str = "epoch", log: bool = False, gap: bool = False
         raise OptionError(f"option x={x!r} is not one of ['epoch', 'step']")
     views = [view(f) for f in fits]
     labels = _labels(views, labels)
+    validation = not gap and any(fv.history.has_validation for fv in views)
     ax = new_axes(ax)
     for fv, label in zip(views, labels):
         ys = np.asarray(fv.history.loss, dtype=np.float64)
         if gap:
             ys = ys - _exact(fv, "gap=True").objective
-        xs = fractional_epochs(fv.history) if x == "epoch" else fv.history.step
-        line = ax.plot(xs, ys, label=label, lw=1.6)[0]
+        xs = fractional_epochs(fv.history) if x == "epoch" else np.asarray(fv.history.step)
+        shown = tr("{label} (training)", label=label) if validation and fv.history.has_validation else label
+        line = ax.plot(xs, ys, label=shown, lw=1.6)[0]
         line.set_gid("loss")
+        if validation and fv.history.has_validation:
+            _validation_curve(ax, fv, xs, label, line.get_color())
     if optimum and not gap:
         _optimum_lines(ax, views, labels)
     if log:
         log_yaxis(ax)
-    ax.set(xlabel=tr(x), ylabel=tr("loss − exact optimum" if gap else "loss (training objective)"),
-           title=tr("Gap to the exact optimum" if gap else "Learning curve"))
+    ylabel = "loss − exact optimum" if gap else ("loss" if validation else "loss (training objective)")
+    ax.set(xlabel=tr(x), ylabel=tr(ylabel), title=tr("Gap to the exact optimum" if gap else "Learning curve"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax
+
+
+def _validation_curve(ax, fv: FitView, xs: np.ndarray, label: str, color) -> None:
+    """the held-out loss of every entry that has one (dashed), and a dot at the best epoch"""
+    val = np.array([np.nan if v is None else v for v in fv.history.val_loss], dtype=np.float64)
+    ax.plot(xs, val, color=color, ls="--", lw=1.4, label=tr("{label} (validation)", label=label))[0].set_gid(
+        "val_loss")
+    held = fv.held_out
+    at = [k for k, e in enumerate(fv.history.epoch) if held is not None and e == held.best.epoch]
+    if not at:
+        return
+    text = "lowest validation loss (epoch {epoch}, returned)" if held.restored else "lowest validation loss (epoch {epoch})"
+    ax.plot([xs[at[-1]]], [held.best.val_loss], "o", color=color, mec=EXACT_COLOR, ms=7, zorder=5,
+            label=tr(text, epoch=held.best.epoch))[0].set_gid("best_epoch")
 
 
 def log_yaxis(ax) -> None:

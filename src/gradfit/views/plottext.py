@@ -70,6 +70,10 @@ KOREAN = {
     "epoch {epoch}, step {step}: loss {loss:.5g}": "에포크 {epoch}, 스텝 {step}: 손실 {loss:.5g}",
     "epoch {epoch}: y = {equation}, loss {loss:.4g}": "에포크 {epoch}: y = {equation}, 손실 {loss:.4g}",
     "fit": "학습",
+    "{label} (training)": "{label} (학습)",
+    "{label} (validation)": "{label} (검증)",
+    "lowest validation loss (epoch {epoch}, returned)": "가장 낮은 검증 손실 (에포크 {epoch}, 반환됨)",
+    "lowest validation loss (epoch {epoch})": "가장 낮은 검증 손실 (에포크 {epoch})",
 }
 
 

@@ -180,7 +180,19 @@ def metrics_section(fv: FitView, X, y, stats: GramStats | None) -> str:
         rows += [["R²", r2], ["MSE", mse], ["RMSE", float(np.sqrt(mse))]]
     if X is not None:
         rows.append(["MAE", float(np.abs(y - fv.predict(X)).mean())])
-    return table(["metric", "value"], rows)
+    return table(["metric", "value"], rows + held_out_rows(fv))
+
+
+def held_out_rows(fv: FitView) -> list[list]:
+    """the held-out rows' verdict: the best epoch, its validation loss and the last one, what was returned"""
+    held = fv.held_out
+    if held is None:
+        return []
+    returned = f"epoch {held.best.epoch}'s (early stopping)" if held.restored else "the last epoch's"
+    return [["held-out rows", held.n_rows], ["lowest validation loss", held.best.val_loss],
+            ["at epoch", held.best.epoch], ["training objective at that epoch", held.best.loss],
+            ["validation loss at the end", fv.history.val_loss[-1]],
+            ["parameters returned", returned]]
 
 
 def gap_section(fv: FitView) -> str | None:
@@ -196,8 +208,10 @@ def gap_section(fv: FitView) -> str | None:
     verdict = ""
     if gap is not None and fv.converged is not None:
         what = "at" if fv.converged else "not at"
+        kept = fv.held_out is not None and fv.held_out.restored and fv.held_out.best.epoch < fv.history.epoch[-1]
+        why = f"; early stopping returned epoch {fv.held_out.best.epoch}'s parameters on purpose" if kept else ""
         verdict = (f'<p class="{"good" if fv.converged else "warn"}">The descent is {what} the exact solution '
-                   f'(relative distance {gap.distance:.3g}).</p>')
+                   f'(relative distance {gap.distance:.3g}{why}).</p>')
     return verdict + table(["quantity", "value"], rows)
 
 
