@@ -14,6 +14,7 @@ from .config import FitConfig
 from .data import check_arrays, check_X
 from .engines import get_engine
 from .errors import DataError, OptionError
+from .weights import check_weights
 
 __all__ = ["GDRegressor", "load_model"]
 
@@ -241,7 +242,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
 
-    def fit(self, X, y, *, feature_names=None):
+    def fit(self, X, y, sample_weight=None, *, feature_names=None):
         """Fit by gradient descent from the start (or from the last fit with warm_start=True).
 
         Parameters
@@ -250,6 +251,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             Training data (a Dask array or DataFrame with engine="dask").
         y : array-like of shape (n_samples,)
             Targets.
+        sample_weight : array-like of shape (n_samples,) or float, optional
+            Row weights >= 0 (not all 0). The objective is then Σ wᵢ·lossᵢ / Σ wᵢ (+ penalty), as
+            in statsmodels' WLS and scikit-learn: integer weights fit as repeated rows would (the full
+            batch and the exact answer exactly). A minibatch step's gradient is
+            Σ_{i∈B} wᵢ·∇lossᵢ / (|B|·w̄), w̄ the mean weight, and a per-sample step is wᵢ/w̄ times the
+            unweighted one (``gradfit.weights``). ``summary()`` is then that of weighted least squares.
         feature_names : list of str, optional
             Names of X's columns when X is a Dask array (engine="dask"), which has none.
 
@@ -258,18 +265,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self : GDRegressor
         """
         if self.warm_start and resume_point(self) is not None:
-            return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True")
+            return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", sample_weight)
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       callbacks=self.callbacks or (),
-                                      start=self._warm_start(X.shape[1])))
+                                      start=self._warm_start(X.shape[1]), sample_weight=sample_weight))
 
-    def resume(self, X, y, *, feature_names=None):
+    def resume(self, X, y, sample_weight=None, *, feature_names=None):
         """Continue an interrupted fit to ``epochs`` epochs in all, exactly as if it had never stopped.
 
         The model may come from ``load_model``: its file keeps the descent's position
         (optimizer state, epoch, step, seed, lr, preprocessing, history). Give the same
-        training data.
+        training data (and the same ``sample_weight``).
 
         Returns
         -------
@@ -278,7 +285,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if resume_point(self) is None:
             raise OptionError("nothing to resume: this model has no kept descent state "
                               "(fit it first; files written by gradfit 0.1 or with the torch.optim backend lack it)")
-        return self._continue(X, y, max(self.epochs_budget_ - self.n_iter_, 0), feature_names, "resume")
+        return self._continue(X, y, max(self.epochs_budget_ - self.n_iter_, 0), feature_names, "resume",
+                              sample_weight)
 
     @property
     def epochs_budget_(self) -> int:
@@ -288,7 +296,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         steps = getattr(resume_point(self), "steps", None)
         return int(steps.epochs) if steps is not None else self.n_iter_
 
-    def _continue(self, X, y, epochs: int, feature_names, how: str):
+    def _continue(self, X, y, epochs: int, feature_names, how: str, sample_weight=None):
         """``epochs`` more epochs of the kept descent (optimizer state, clock, shuffles and history go on)"""
         start = resume_point(self)
         shape = getattr(X, "shape", None)
@@ -299,10 +307,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         start = replace(start, history=resumable_history(start.history, self.record_every))
         result = solver.fit(X, y, self._config(), feature_names=names, resume=start, epochs=epochs,
                             callbacks=self.callbacks or (),
-                            progress=bool(self.verbose))
+                            progress=bool(self.verbose), sample_weight=sample_weight)
         return self._store(result)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One more epoch on (X, y), continuing the optimizer state of the previous fit.
 
         The first call starts a fit (from the last ``coef_`` with warm_start=True).
@@ -311,6 +319,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,) or float, optional
+            Row weights, as in ``fit`` (scaled to mean 1 within this call's rows).
 
         Returns
         -------
@@ -321,7 +331,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         start = self._warm_start(X.shape[1]) if previous is None else None
         result = solver.fit(X, y, self._config(), feature_names=names, resume=previous, epochs=1,
                             callbacks=self.callbacks or (),
-                            progress=bool(self.verbose), warn=False, start=start)
+                            progress=bool(self.verbose), warn=False, start=start, sample_weight=sample_weight)
         return self._store(result)
 
     def predict(self, X):
@@ -342,6 +352,18 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_X(X)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X @ self.coef_ + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """R² of the predictions on (X, y), weighted by ``sample_weight`` when given (scikit-learn's ``r2_score``)
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if sample_weight is not None:
+            sample_weight = check_weights(sample_weight, len(y))
+        return super().score(X, y, sample_weight=sample_weight)
 
     def summary(self, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None):
         """Inference statistics, as statsmodels' OLS summary gives them.

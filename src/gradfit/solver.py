@@ -32,6 +32,8 @@ from .result import FitResult
 from .schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
 from .train import Loop, Outcome, Steps, TrainState
 from .verdict import DEFAULT_TOL, Facts, GapMeter, diagnose
+from .weights import check_weights, normalized
+from .weights import info as weight_info
 
 #: seconds a fit runs before its progress bar appears (quick fits print nothing)
 PROGRESS_DELAY = 0.5
@@ -70,11 +72,17 @@ class Prepared:
         return curv.quadratic_model(self.model).loss.c
 
 
-def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:
+def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None,
+            sample_weight=None) -> Prepared:
     """build the engine and get it ready; the engine is closed again if that fails"""
     engine = get_engine(config.engine)(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
     try:
-        return _prepare_engine(engine, config, prep, feature_names)
+        given = check_weights(sample_weight, engine.n_rows)
+        engine.weigh(normalized(given))
+        p = _prepare_engine(engine, config, prep, feature_names)
+        if given is not None and p.stats is not None:
+            p.stats.weights = weight_info(given)._replace(total=p.stats.weight_total)
+        return p
     except BaseException:
         engine.close()
         raise
@@ -270,18 +278,19 @@ def resolve_seed(seed: int | None) -> int:
 def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
         resume: FitResult | None = None, epochs: int | None = None,
         callbacks: Sequence[Callable] = (), progress: bool = False, warn: bool = True,
-        start: tuple[Sequence[float], float] | None = None) -> FitResult:
+        start: tuple[Sequence[float], float] | None = None, sample_weight=None) -> FitResult:
     """fit a linear model by gradient descent; ``resume`` continues an earlier fit's state.
 
     ``start``: (coef, intercept) in the data's units to start from instead of ``config.init``
     (a warm start: the preprocessing of this fit may differ from the one that produced them).
+    ``sample_weight``: one weight >= 0 per row (``gradfit.weights`` states the convention); None: unweighted.
 
     The fit ends with a verdict from the exact answer; when it is not at the optimum to
     ``config.tol`` (1e-6 when tol is None), ``warn`` issues a NotAtOptimumWarning saying why
     and what would fix it.
     """
     validate(config)
-    p = prepare(X, y, config, resume.prep if resume else None, feature_names)
+    p = prepare(X, y, config, resume.prep if resume else None, feature_names, sample_weight)
     try:
         steps = resume.steps if resume is not None else choose_steps(config, p)
         seed = resume.seed if resume is not None else resolve_seed(config.seed)

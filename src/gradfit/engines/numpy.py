@@ -72,6 +72,12 @@ class NumpyEngine(Engine):
         self.y = np.asarray(y, dtype=self.dtype).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
 
+    w = None  # the weights in the descent's dtype (None: unweighted)
+
+    def weigh(self, weights) -> None:
+        super().weigh(weights)
+        self.w = None if weights is None else np.asarray(weights, dtype=self.dtype)
+
     def prepare(self, model, prep) -> None:
         super().prepare(model, prep)
         self.shift = np.asarray(prep.x_shift, dtype=self.dtype)
@@ -109,16 +115,19 @@ class NumpyEngine(Engine):
         step = self._pass_rows()
         for start in range(0, self.n_rows, step):
             Xb = self.X[start : start + step]
-            parts = self._row_parts(Xb, self.y[start : start + step], v, offset)
+            wb = None if self.w is None else self.w[start : start + step]
+            parts = self._row_parts(Xb, self.y[start : start + step], v, offset, wb)
             total, xtg, gsum = total + parts[0], xtg + parts[1], gsum + parts[2]
         return total, xtg, gsum
 
-    def _row_parts(self, X, y, v, offset) -> tuple[float, np.ndarray, float]:
-        """(Σ loss, Xᵀg, Σg) over these rows"""
+    def _row_parts(self, X, y, v, offset, w=None) -> tuple[float, np.ndarray, float]:
+        """(Σ loss, Xᵀg, Σg) over these rows (each row's terms times its weight w)"""
         loss = self.model.loss
         r = X @ v + offset - y
-        g = loss.deriv(r, loss.params)
-        return float(loss.value(r, loss.params).sum()), g @ X, float(g.sum())
+        g, value = loss.deriv(r, loss.params), loss.value(r, loss.params)
+        if w is not None:
+            g, value = g * w, value * w
+        return float(value.sum()), g @ X, float(g.sum())
 
     def loss_grad(self, theta, rows: Rows = None):
         v, offset = self._raw_params(theta)
@@ -127,14 +136,14 @@ class NumpyEngine(Engine):
             m = self.n_rows
         else:
             X, y = self.X[rows], self.y[rows]
-            total, xtg, gsum = self._row_parts(X, y, v, offset)
+            total, xtg, gsum = self._row_parts(X, y, v, offset, None if self.w is None else self.w[rows])
             m = y.shape[0]
         grad_w = (xtg - self.shift * gsum) / self.scale / m
         grad = np.append(grad_w, gsum / m) if self.model.fit_intercept else grad_w
         return float(total / m), grad.astype(self.dtype, copy=False)
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
-        return residual_pass(*self._float64(), coef, intercept, precise)
+        return residual_pass(*self._float64(), coef, intercept, precise, self.weights)
 
     def design(self) -> tuple[np.ndarray, np.ndarray]:
         return self._float64()
@@ -145,16 +154,19 @@ class NumpyEngine(Engine):
         return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
-        best = 0.0
+        best, extra = 0.0, 1.0 if self.model.fit_intercept else 0.0
         for start in range(0, self.n_rows, 65536):
             xt = (self.X[start : start + 65536] - self.shift) / self.scale
-            best = max(best, float(np.einsum("ij,ij->i", xt, xt).max()))
-        return best + (1.0 if self.model.fit_intercept else 0.0)
+            norms = np.einsum("ij,ij->i", xt, xt) + extra
+            if self.weights is not None:
+                norms = norms * self.weights[start : start + 65536]
+            best = max(best, float(norms.max()))
+        return best
 
     def gram(self) -> GramStats:
         if self.source is not None:
-            return block_stats(*self._float64())
-        return block_stats(self.X, self.y)
+            return block_stats(*self._float64(), weights=self.weights)
+        return block_stats(self.X, self.y, weights=self.weights)
 
     def run_epoch(self, task: EpochTask, state: TrainState, order) -> bool:
         """a minibatch / per-sample epoch in the compiled kernel; False where it does not apply"""
@@ -169,7 +181,8 @@ class NumpyEngine(Engine):
         avg = np.array(state.avg if averaging and state.avg is not None else theta, dtype=np.float64)
         slots = np.array([np.asarray(a, dtype=np.float64) for a in state.opt_state.slots]).reshape(-1, len(theta))
         rows = kernels.Rows(self.X, self.y, order if order is not None else np.empty(0, np.int64), order is not None,
-                            int(task.batch_size))
+                            int(task.batch_size), self.weights if self.weights is not None else np.empty(0),
+                            self.weights is not None)
         fold = kernels.Fold(self.shift, 1.0 / self.scale, float(self.y_shift), model.fit_intercept)
         descent = kernels.Descent(theta, slots, avg, task.average_from if averaging else -1, optimizer.hyper,
                                   float(task.lr), loss.params)
