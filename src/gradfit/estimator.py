@@ -365,12 +365,13 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             sample_weight = check_weights(sample_weight, len(y))
         return super().score(X, y, sample_weight=sample_weight)
 
-    def summary(self, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None):
-        """Inference statistics, as statsmodels' OLS summary gives them.
+    def summary(self, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None, sample_weight=None):
+        """Inference statistics, as statsmodels' OLS summary gives them (its WLS summary for a weighted fit).
 
         Computed from the training data's Gram statistics, so no data is needed except for
         the heteroskedasticity-robust covariances (``cov_type`` "HC0" to "HC3"), which read
-        each row's residual: pass the training ``X`` and ``y`` for those.
+        each row's residual: pass the training ``X`` and ``y`` (and the ``sample_weight`` of a
+        weighted fit) for those.
 
         ``at``: "fit" (the fitted parameters) or "exact" (the exact optimum). By default the
         summary is at the fit when it reached the optimum, and at the exact optimum, said so in
@@ -392,7 +393,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         from . import stats
 
-        return stats.model_summary(self, X, y, cov_type=cov_type, at=at)
+        return stats.model_summary(self, X, y, cov_type=cov_type, at=at, sample_weight=sample_weight)
 
     def save(self, path, include_history: bool | str = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.persist.save``)"""
