@@ -178,7 +178,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     gram_stats_ : gradfit.gram.GramStats or None
         Centered Gram statistics of the training data (n, means, XᵀX, Xᵀy, yᵀy).
     preprocessor_ : gradfit.preprocess.Preprocessor
-        Preprocessing the descent ran on.
+        Preprocessing the descent ran on (weighted means and scales in a weighted fit).
+    weighted_ : bool
+        Whether the last fit was given ``sample_weight`` (model files record it; not the weights).
     result_ : gradfit.FitResult or None
         Everything the last fit produced (None for a model read with ``load_model``).
 
@@ -457,6 +459,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gap_ = result.gap
         self.gram_stats_ = result.stats
         self.preprocessor_ = result.prep
+        self.weighted_ = result.weighted
         return self
 
 

@@ -28,6 +28,7 @@ from .model_schema import FORMAT, SCHEMA_VERSION
 from .preprocess import Preprocessor
 from .train import Steps
 from .verdict import Verdict
+from .weights import WeightInfo
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load", "atomic_write", "train_metrics", "jsonable"]
 
@@ -85,8 +86,11 @@ def train_metrics(model) -> dict:
 def _gram_to_dict(stats: GramStats | None) -> dict | None:
     if stats is None or len(stats.x_mean) > GRAM_IN_FILE_MAX:
         return None
-    return {"n": stats.n, "x_mean": stats.x_mean, "y_mean": stats.y_mean,
-            "xtx": stats.xtx, "xty": stats.xty, "yty": stats.yty, "rss_min": stats.rss_min}
+    doc = {"n": stats.n, "x_mean": stats.x_mean, "y_mean": stats.y_mean,
+           "xtx": stats.xtx, "xty": stats.xty, "yty": stats.yty, "rss_min": stats.rss_min}
+    if stats.weights is not None:  # the weights' totals (for the WLS summary), never the weights
+        doc["weights"] = stats.weights._asdict()  # log_sum −inf (a weight of 0) is written as null
+    return doc
 
 
 def _descent(model) -> dict | None:
@@ -135,6 +139,7 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "exact": model.exact_.to_dict() if model.exact_ is not None else None,
         "gap": model.gap_.to_dict() if model.gap_ is not None else None,
         "gram_stats": _gram_to_dict(getattr(model, "gram_stats_", None)),
+        "weighted": bool(getattr(model, "weighted_", False)),
         "history": _history_to_dict(history, include_history),
         "descent": _descent(model) if include_history else None,
     }
@@ -189,9 +194,13 @@ def _float(value) -> float:
 
 
 def _gram_stats(data: dict) -> GramStats:
+    weights = data.get("weights")
     return GramStats(int(data["n"]), np.asarray(data["x_mean"], dtype=np.float64), float(data["y_mean"]),
                      np.asarray(data["xtx"], dtype=np.float64), np.asarray(data["xty"], dtype=np.float64),
-                     float(data["yty"]), None if data.get("rss_min") is None else float(data["rss_min"]))
+                     float(data["yty"]), None if data.get("rss_min") is None else float(data["rss_min"]),
+                     None if weights is None else WeightInfo(float(weights["total"]), float(weights["mean"]),
+                                                             -math.inf if weights["log_sum"] is None
+                                                             else float(weights["log_sum"])))
 
 
 def _exact(data: dict) -> ExactSolution:
@@ -255,6 +264,7 @@ def load(path, estimator_class):
     model.exact_ = _restore(_exact, doc["exact"], "exact", path)
     model.gap_ = _restore(_gap, doc["gap"], "gap", path)
     model.gram_stats_ = _restore(_gram_stats, doc["gram_stats"], "gram_stats", path)
+    model.weighted_ = bool(doc.get("weighted", False))
     model.history_ = _restore(_history, doc["history"], "history", path)
     model.result_ = None
     model.checkpoint_ = _restore(

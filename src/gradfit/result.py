@@ -36,6 +36,8 @@ class FitResult:
     steps: Steps
     verdict: Verdict
     curvature: Curvature | None = None
+    #: whether the fit was weighted (``sample_weight``)
+    weighted: bool = False
     extras: dict = field(default_factory=dict)
 
     @property

@@ -305,6 +305,7 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     finally:
         p.engine.close()
     result = _result(config, p, loop, outcome, steps, seed)
+    result.weighted = sample_weight is not None
     if warn and not result.verdict.converged and not outcome.interrupted:  # an interruption is said where it happens
         warnings.warn(str(result.verdict), NotAtOptimumWarning, stacklevel=3)
     return result

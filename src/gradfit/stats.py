@@ -445,6 +445,9 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
                                            fig["df_resid"])
     cond = condition_number(stats, fit_intercept)
     notes = _notes(cov_type, penalized, centered, cond, design, names, ssr)
+    if stats.weights is not None:
+        notes.insert(0, "Weighted least squares (sample_weight): the figures are those of statsmodels' WLS with "
+                        "these weights; the RSS is Σ wᵢ·rᵢ².")
     gap_note = _gap_note(gap, at, exact)
     if gap_note is not None:
         notes.append(gap_note)

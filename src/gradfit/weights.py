@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["WeightInfo", "check_weights", "normalized", "info"]
+__all__ = ["WeightInfo", "check_weights", "problem", "normalized", "info"]
 
 
 class WeightInfo(NamedTuple):
@@ -54,19 +54,24 @@ def check_weights(sample_weight, n_rows: int) -> np.ndarray | None:
         raise DataError(f"sample_weight must be one number per row; got an array of shape {w.shape}")
     if len(w) != n_rows:
         raise DataError(f"sample_weight has {len(w)} values but X has {n_rows} rows")
-    _check_values(w)
+    found = problem(w)
+    if found is not None:
+        at, what = found
+        raise DataError(f"sample_weight{'' if at is None else f'[{at}]'} {what}")
     return w
 
 
-def _check_values(w: np.ndarray) -> None:
+def problem(w: np.ndarray) -> tuple[int | None, str] | None:
+    """(index of the first bad weight or None for all of them, what is wrong) or None when the weights are usable"""
     bad = np.flatnonzero(~np.isfinite(w))
     if len(bad):
-        raise DataError(f"sample_weight[{bad[0]}] is {w[bad[0]]}: weights must be finite numbers")
+        return int(bad[0]), f"is {w[bad[0]]}: weights must be finite numbers"
     negative = np.flatnonzero(w < 0.0)
     if len(negative):
-        raise DataError(f"sample_weight[{negative[0]}] is {w[negative[0]]:g}: weights must be >= 0")
+        return int(negative[0]), f"is {w[negative[0]]:g}: weights must be >= 0"
     if not w.sum() > 0.0:
-        raise DataError("sample_weight is all zeros: at least one row needs a positive weight")
+        return None, "is all zeros: at least one row needs a positive weight"
+    return None
 
 
 def normalized(w: np.ndarray | None) -> np.ndarray | None:

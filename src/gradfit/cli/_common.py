@@ -211,6 +211,7 @@ def fit_summary(model: GDRegressor, files: dict) -> dict:
         "intercept": model.intercept_,
         "lr": model.lr_, "seed": model.seed_, "epochs": model.n_iter_, "steps": model.t_,
         "converged": model.converged_,
+        "weighted": bool(getattr(model, "weighted_", False)),
         "verdict": model.verdict_.to_dict(),
         "loss": model.history_.loss[-1],
         "metrics": train_metrics(model),

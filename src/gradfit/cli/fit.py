@@ -8,12 +8,13 @@ from typing import Annotated, Optional
 import typer
 
 from ..callbacks import CSVLogger
-from ..data import without
+from ..data import column_names, read_features, without
 from ..engines import get_engine
-from ..errors import OptionError
+from ..errors import DataError, OptionError
 from ..estimator import GDRegressor, load_model
 from ..outputs import is_stdout, make_folder, same_file
 from ..persist import atomic_write
+from ..weights import problem
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
@@ -36,6 +37,9 @@ def fit_command(
     exclude: Annotated[Optional[str], typer.Option(
         "--exclude", "-x", help="columns to leave out (all others but the target are features), comma-separated")
     ] = None,
+    weights: Annotated[Optional[str], typer.Option(
+        "--weights", help="column of row weights >= 0: a weighted fit (weighted least squares: the loss is "
+                          "Σ w·loss / Σ w); the column is not a feature", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="model file to write", rich_help_panel=c.OUTPUT)] = Path(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
@@ -101,6 +105,8 @@ def fit_command(
 
     gradfit fit houses.csv -t price --optimizer adam --lr 0.05 --batch-size 32 --seed 1 --json
 
+    gradfit fit survey.csv -t income --weights weight    (weighted least squares)
+
     gradfit fit houses.csv -t price --plots plots/ --report report.html
 
     gradfit fit houses.csv -t price --resume model.json    (after Ctrl-C: continue where it stopped)
@@ -128,7 +134,9 @@ def fit_command(
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
-    X, y, fit_kwargs = c.load_training_data(model, data, target, _features(data, target, features, exclude))
+    X, y, fit_kwargs = c.load_training_data(model, data, target, _features(data, target, features, exclude, weights))
+    if weights is not None:
+        fit_kwargs["sample_weight"] = _weights(model, data, weights, target)
     if log is not None:
         model.callbacks = [CSVLogger(log)]
     if resume is not None:
@@ -149,13 +157,43 @@ def fit_command(
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
 
 
-def _features(data: Path, target: str, features: str | None, exclude: str | None) -> list[str] | None:
-    """the feature columns from --features or --exclude (None: every column but the target)"""
+def _features(data: Path, target: str, features: str | None, exclude: str | None,
+              weights: str | None = None) -> list[str] | None:
+    """the feature columns from --features or --exclude (None: every column but the target), never the
+    --weights column"""
+    if weights is not None:
+        _check_weights_column(data, target, weights, c.split_names(features))
     if exclude is None:
-        return c.split_names(features)
+        return without(data, target, [weights]) if features is None and weights is not None else c.split_names(features)
     if features is not None:
         raise OptionError("options --features and --exclude both choose the columns; give one of them")
-    return without(data, target, c.split_names(exclude))
+    return without(data, target, c.split_names(exclude) + ([weights] if weights is not None else []))
+
+
+def _check_weights_column(data: Path, target: str, weights: str, features: list[str] | None) -> None:
+    """DataError / OptionError, one line, for a --weights column that is missing or has another role"""
+    available = column_names(data)
+    if weights not in available:
+        raise DataError(f"data file {data} has no weights column {weights!r} (option --weights); "
+                        f"its columns are {available}")
+    if weights == target:
+        raise OptionError(f"option --weights names the target column {target!r}; the weights must be another column")
+    if features is not None and weights in features:
+        raise OptionError(f"option --features names the weights column {weights!r}; the weights are not a feature")
+
+
+def _weights(model: GDRegressor, data: Path, column: str, target: str):
+    """the --weights column: in memory, checked, with the row at fault named (lazy Dask data: as a Dask array)"""
+    engine = get_engine(model.engine)
+    if engine.lazy_data:
+        return engine.read_dataset(data, column, [target])[1]
+    w = read_features(data, [column])[:, 0]
+    found = problem(w)
+    if found is not None:
+        at, what = found
+        where = f" row {at + 1}" if at is not None else ""
+        raise DataError(f"data file {data}: weights column {column!r}{where} {what}")
+    return w
 
 
 def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None:
