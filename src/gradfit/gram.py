@@ -142,7 +142,7 @@ def _centered(n: int, shift: np.ndarray, ZtZ: np.ndarray, weighted: bool = False
     """centered statistics from the shifted moments: S − W·m·mᵀ with m the shifted mean, W the weight total"""
     d = len(shift) - 1
     total = float(ZtZ[d + 1, d + 1]) if weighted else n
-    m = ZtZ[d + 1, : d + 1] / total
+    m = ZtZ[d + 1, : d + 1] / total if total > 0.0 else np.zeros(d + 1)  # rows all of weight 0 add nothing
     S = ZtZ[: d + 1, : d + 1] - total * np.outer(m, m)
     mean = shift + m
     weights = WeightInfo(total, 1.0, 0.0) if weighted else None

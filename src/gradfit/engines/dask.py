@@ -28,6 +28,7 @@ import time
 from dataclasses import replace
 
 import dask
+import dask.array as da
 import numpy as np
 import pyarrow as pa
 from distributed import KilledWorker, as_completed, futures_of
@@ -132,6 +133,7 @@ class DaskEngine(Engine):
                 self.X, self.y, self.feature_names = as_dask_arrays(X, y)
             self.n_rows, self.n_features = (int(s) for s in self.X.shape)
             self.sizes = [int(c) for c in self.X.chunks[0]]
+            self.persist = persist
             self.sources = self._sources(persist)
         except BaseException:
             self.conn.close()
@@ -151,6 +153,16 @@ class DaskEngine(Engine):
             return [tasks.LazyBlock(xd, yd, self._label(p)) for p, (xd, yd) in enumerate(zip(xs, ys))]
         self.X, self.y = self.client.persist([self.X, self.y])
         return _block_sources(self.X, self.y)
+
+    def weigh(self, weights) -> None:
+        """the weights become y's second column (partition by partition), so they travel with their rows"""
+        super().weigh(weights)
+        if weights is None:
+            return
+        bounds = np.cumsum([0, *self.sizes])
+        w = da.concatenate([da.from_array(weights[a:b], chunks=b - a) for a, b in zip(bounds[:-1], bounds[1:])])
+        self.y = da.stack([self.y, w], axis=1).rechunk({1: 2})
+        self.sources = self._sources(self.persist)
 
     def _label(self, p: int) -> str:
         start = sum(self.sizes[:p])
@@ -173,9 +185,7 @@ class DaskEngine(Engine):
     def _batch_engine(self, rows) -> NumpyEngine:
         """a NumPy engine over exactly these rows, gathered from the cluster"""
         X, y = self.client.compute([self.X[rows], self.y[rows]], sync=True)
-        engine = NumpyEngine(X, y, dtype=self.dtype.name)
-        engine.prepare(self.model, self.prep)
-        return engine
+        return tasks.prepared(X, y, self.model, self.prep, self.dtype.name)
 
     def residual_pass(self, coef, intercept, precise=False):
         futures = self._map(tasks.block_residual_pass, np.asarray(coef, dtype=np.float64), float(intercept), precise)
@@ -186,7 +196,7 @@ class DaskEngine(Engine):
         if self.n_rows * (self.n_features + 1) * 8 > GATHER_BYTES:
             return None
         X, y = self.client.compute([self.X, self.y], sync=True)
-        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
+        return np.asarray(X, dtype=np.float64), np.asarray(tasks.split(np.asarray(y))[0], dtype=np.float64).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
         return float(self._reduce(self._map(tasks.block_max_row_sq_norm, self.model, self.prep), max))
@@ -195,7 +205,7 @@ class DaskEngine(Engine):
         """one minibatch / per-sample epoch, the model travelling from segment to segment"""
         plan, _held = self._epoch_plan(order, task.seed, state.epoch)  # _held: alive until the chain has run
         job = tasks.EpochJob(task, self.model, self.prep, self.dtype.name)
-        carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype))
+        carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype, self.weights is not None))
         for i, (source, perm) in enumerate(plan):
             carried = self.client.submit(tasks.run_segment, job, source, perm, carried, i == len(plan) - 1,
                                          pure=False)
