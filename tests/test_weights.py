@@ -168,6 +168,21 @@ def test_partial_fit_with_integer_weights_is_partial_fit_on_repeated_rows():
     assert_same_history(b.history_, a.history_, rtol=1e-10)
 
 
+def test_resume_continues_a_weighted_fit_only_with_weights(tmp_path):
+    X, y, w = weighted_data()
+    settings = dict(seed=0, lr=0.01, epochs=6, tol=None, batch_size=5)
+    whole = GDRegressor(**settings).fit(X, y, sample_weight=w)
+    stopped = GDRegressor(**{**settings, "epochs": 3}).fit(X, y, sample_weight=w)
+    stopped.save(tmp_path / "m.json")
+    model = load_model(tmp_path / "m.json")
+    model.set_params(epochs=6)
+    with pytest.raises(OptionError, match="^resume: this fit was weighted; pass its sample_weight"):
+        model.resume(X, y)
+    assert_same_history(whole.history_, model.resume(X, y, sample_weight=w).history_, rtol=1e-12)
+    with pytest.raises(OptionError, match="^resume: this fit was not weighted"):
+        GDRegressor(**{**settings, "epochs": 3}).fit(X, y).set_params(epochs=6).resume(X, y, sample_weight=w)
+
+
 def test_equal_weights_change_nothing_and_zero_weights_drop_rows():
     X, y, w = weighted_data()
     settings = dict(seed=0, epochs=50, tol=None, batch_size=7)

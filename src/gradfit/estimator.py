@@ -287,6 +287,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if resume_point(self) is None:
             raise OptionError("nothing to resume: this model has no kept descent state "
                               "(fit it first; files written by gradfit 0.1 or with the torch.optim backend lack it)")
+        if bool(getattr(self, "weighted_", False)) != (sample_weight is not None):
+            raise OptionError("resume: this fit was weighted; pass its sample_weight (--weights) to continue it"
+                              if sample_weight is None else
+                              "resume: this fit was not weighted; continue it without sample_weight (--weights)")
         return self._continue(X, y, max(self.epochs_budget_ - self.n_iter_, 0), feature_names, "resume",
                               sample_weight)
 
