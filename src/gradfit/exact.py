@@ -310,13 +310,15 @@ def qr_refined(X: np.ndarray, y: np.ndarray, fit_intercept: bool, coef: np.ndarr
     k = R.shape[1]
     rank = int((sv > max(X.shape[0], k) * np.finfo(float).eps * sv[0]).sum()) if k else 0
     cond = float((sv[0] / sv[-1]) ** 2) if k and sv[-1] > 0.0 and len(sv) == k else math.inf
-    measure = lambda c, b0: accurate.residual_pass(X, y, c, b0, precise=True, weights=weights)  # noqa: E731
+    def measure(c, b0):
+        return accurate.residual_pass(X, y, c, b0, precise=True, weights=weights)
+
     if rank == k and weights is None:
         coef, b, digits = _augmented(X, y, sd, Q, R, coef, b)
         method = "qr+refinement"
-    elif rank == k:
-        semi_normal = lambda g: sd.raw(scipy.linalg.cho_solve((R, False), sd.scaled_grad(g)))  # noqa: E731
-        coef, b, digits = _refine(measure, semi_normal, coef, b, fit_intercept)
+    elif rank == k:  # the semi-normal equations RᵀR·δz = D̃ᵀW·r
+        coef, b, digits = _refine(measure, lambda g: sd.raw(scipy.linalg.cho_solve((R, False), sd.scaled_grad(g))),
+                                  coef, b, fit_intercept)
         method = "qr+refinement"
     else:
         Ur, Vr, sr = U[:, :rank], Vt[:rank].T, sv[:rank]
