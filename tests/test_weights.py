@@ -95,6 +95,7 @@ def test_robust_covariances_of_a_weighted_fit_need_its_weights():
         unweighted.summary(X, y, cov_type="HC1", sample_weight=w)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")  # statsmodels' log(0)
 def test_zero_weights_give_statsmodels_figures_and_its_infinite_likelihood():
     X, y, w = weighted_data()
     model = GDRegressor(seed=0).fit(X, y, sample_weight=w)
