@@ -10,7 +10,7 @@ $(BIN)/gradfit: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(PIP) -e ".[all,test]"
-	$(BIN)/python -m gradfit.jit_cache  # compile the epoch kernels into Numba's cache now, not at the first fit
+	$(BIN)/python -m gradfit.engines.jit_cache  # compile the epoch kernels into Numba's cache now, not at the first fit
 	touch $(BIN)/gradfit
 
 venv: $(BIN)/gradfit

@@ -27,9 +27,9 @@ import pyarrow.parquet as pa_parquet
 from dask.utils import format_bytes, parse_bytes
 from distributed import Client, LocalCluster
 
-from gradfit.config import FitConfig
 from gradfit.engines.dask import read_dataset
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 N_FEATURES = 20
 ROW_BYTES = (N_FEATURES + 1) * 8

@@ -20,12 +20,12 @@ import warnings
 import numpy as np
 from numba import njit
 from sklearn.linear_model import SGDRegressor
-
-from gradfit import kernels
-from gradfit.losses import make_loss
-from gradfit.optim import average, make_optimizer
-from gradfit.kernels import prefetch_lines, prefetch_row
 from synthetic import make_data
+
+from gradfit.descent.losses import make_loss
+from gradfit.descent.optim import average, make_optimizer
+from gradfit.engines import kernels
+from gradfit.engines.kernels import prefetch_lines, prefetch_row
 
 
 @njit(cache=True, error_model="numpy")

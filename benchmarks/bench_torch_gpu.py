@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
-from gradfit.config import FitConfig
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 
 @dataclass

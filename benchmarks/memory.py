@@ -9,10 +9,10 @@ per-sample epoch and one minibatch epoch; gradfit must never copy X on the way.
 
 import sys
 
-from gradfit.config import FitConfig
-from gradfit.solver import fit
-
 from synthetic import make_data
+
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 
 def main(n: int, d: int) -> None:

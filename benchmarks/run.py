@@ -23,15 +23,15 @@ import warnings
 import numpy as np
 import torch
 from sklearn.linear_model import LinearRegression, SGDRegressor
-
-from timing import best_of  # benchmarks/ is on the path: these files run as scripts
-from gradfit.config import FitConfig
-from gradfit.engines.numpy import NumpyEngine
-from gradfit.gram import block_stats
-from gradfit.model import LinearModel
-from gradfit.preprocess import Preprocessor
-from gradfit.solver import fit
 from synthetic import make_data
+from timing import best_of  # benchmarks/ is on the path: these files run as scripts
+
+from gradfit.descent.model import LinearModel
+from gradfit.descent.preprocess import Preprocessor
+from gradfit.engines.numpy import NumpyEngine
+from gradfit.optimum.gram import block_stats
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 SIZES = {"smoke": (2_000, 5), "quick": (200_000, 50), "full": (2_000_000, 50)}
 GRIDS = {

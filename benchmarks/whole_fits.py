@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import SGDRegressor
-
-from timing import best_of  # benchmarks/ is on the path: these files run as scripts
-from gradfit import GDRegressor
 from synthetic import make_data
+from timing import best_of  # benchmarks/ is on the path: these files run as scripts
+
+from gradfit import GDRegressor
 
 SIZES = {"smoke": (2_000, 5), "full": (1_000_000, 50)}
 REPEATS = {"smoke": 1, "full": 3}

@@ -33,7 +33,7 @@ TRY_IT = {
         ("Change the learning rate and compare the costs: 0.05 creeps towards W = 1, 0.15 jumps past it and back, "
          "and anything above 2 / (2·mean(x²)) ≈ 0.214 diverges."),
         '''from gradfit import GDRegressor
-from gradfit.plots import learning_curve
+from gradfit.views.plots import learning_curve
 
 X, y = [[1.0], [2.0], [3.0]], [1.0, 2.0, 3.0]
 fits = [GDRegressor(fit_intercept=False, preprocess="none", lr=lr, epochs=10, tol=None).fit(X, y)
@@ -45,7 +45,7 @@ learning_curve(*fits, log=True);''',
         ("The same fit as a gradfit model on the torch engine: the loss surface over (W, b) with the descent's path, "
          "and the fitted estimator's HTML view."),
         '''from gradfit import GDRegressor
-from gradfit.surface import loss_surface
+from gradfit.views.surface import loss_surface
 
 heights = [[166.0], [176.0], [171.0], [173.0], [169.0]]
 weights = [58.7, 75.7, 62.1, 70.4, 60.1]
@@ -81,7 +81,7 @@ max(abs(a - c) + abs(b - d) for (a, b), (c, d) in zip(forgot, heavy_ball))''',
     "from-scratch": (
         ("`minimize` takes any function. Rosenbrock's valley defeats plain gradient descent with a fixed step, "
          "but Adam walks it in a few thousand steps."),
-        '''from gradfit.minimize import maximize, minimize
+        '''from gradfit import maximize, minimize
 
 def rosenbrock(v):
     return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
@@ -115,8 +115,8 @@ TOUR = [
             "beside every fit. Nothing is downloaded.")),
     ("code", '''import numpy as np
 from gradfit import GDRegressor, load_diabetes, load_model
-from gradfit.plots import learning_curve, predicted_vs_actual, residuals
-from gradfit.surface import loss_surface
+from gradfit.views.plots import learning_curve, predicted_vs_actual, residuals
+from gradfit.views.surface import loss_surface
 
 data = load_diabetes()
 frame = data.to_frame()
@@ -146,7 +146,7 @@ learning_curve(*fits.values(), labels=list(fits), log=True, gap=True);'''),
     ("code", '''print(f"R² on the training data: {model.score(X, y):.4f}")
 predicted_vs_actual(model, X, y, target="progression");'''),
     ("code", "residuals(model, X, y, target=\"progression\");"),
-    ("code", '''from gradfit.stats import model_summary
+    ("code", '''from gradfit.inference.stats import model_summary
 
 model_summary(model)'''),
     ("md", ("## The loss over two coefficients\n\nThe other coefficients are held at the fit; the path is the "

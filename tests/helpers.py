@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradfit.history import FIELDS
+from gradfit.training.history import FIELDS
 
 
 def uncentered_data(n=40, d=3, seed=0, noise=0.1):

@@ -12,8 +12,8 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from gradfit import GDRegressor, load_model
-from gradfit.callbacks import CSVLogger
 from gradfit.cli import app
+from gradfit.training.callbacks import CSVLogger
 
 from .helpers import uncentered_data
 

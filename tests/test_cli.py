@@ -225,7 +225,7 @@ def test_ctrl_c_exits_130(plane_csv, tmp_path, monkeypatch):
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("gradfit.model_reader.read_document", interrupted)
+    monkeypatch.setattr("gradfit.io.model_reader.read_document", interrupted)
     result = gradfit("predict", tmp_path / "m.json", plane_csv)
     assert result.exit_code == 130 and result.stderr == "interrupted; nothing was written\n"
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from gradfit.config import FitConfig
 from gradfit.errors import OptionError
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 X = np.arange(12.0).reshape(6, 2) ** 1.5
 Y = np.arange(6.0)
@@ -53,7 +53,7 @@ def test_zero_variance_column_named_under_standardize():
 
 
 def test_auto_lr_without_statistics_asks_for_a_number(monkeypatch):
-    monkeypatch.setattr("gradfit.solver.GRAM_MAX_ENTRIES", 1)
+    monkeypatch.setattr("gradfit.training.solver.GRAM_MAX_ENTRIES", 1)
     with pytest.raises(OptionError, match=r"option lr='auto' needs the curvature of the data, which is not "
                                           r"gathered for 2 features; give lr a number"):
         fit(X, Y, FitConfig(lr="auto"))

@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
-from gradfit import train
-from gradfit.config import FitConfig
 from gradfit.engines import dask_cluster
 from gradfit.engines.dask import DaskEngine, partition_order, read_dataset
 from gradfit.errors import DataError, OptionError
-from gradfit.solver import fit
+from gradfit.training import train
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
 from .test_engine_grid import BATCHES, LOSSES, OPTIMIZERS

@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 import sklearn.datasets
 
-from gradfit.data import check_arrays, read_features, read_table
-from gradfit.datasets import load_diabetes, make_regression_data
 from gradfit.errors import DataError
+from gradfit.io.data import check_arrays, read_features, read_table
+from gradfit.io.datasets import load_diabetes, make_regression_data
 
 CSV = "a,b,y\n1,2.5,3\n2,-1,5\n3,0,4\n"
 

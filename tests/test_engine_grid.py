@@ -17,8 +17,8 @@ through its distance from the exact answer instead (tests/test_losses.py).
 
 import pytest
 
-from gradfit.config import FitConfig
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
 

@@ -24,8 +24,8 @@ from gradfit import (
     OptionError,
     engines,
 )
-from gradfit.datasets import make_regression_data
 from gradfit.engines.numpy import NumpyEngine
+from gradfit.io.datasets import make_regression_data
 
 from .helpers import assert_same_history
 
@@ -167,7 +167,7 @@ def test_default_lr_is_safe_for_large_features():
 def test_verbose_shows_a_progress_bar(data, capsys, monkeypatch):
     GDRegressor(epochs=4, verbose=True).fit(data.X, data.y)
     assert "fitting" not in capsys.readouterr().out  # a quick fit ends before the bar's delay
-    monkeypatch.setattr("gradfit.solver.PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr("gradfit.training.solver.PROGRESS_DELAY", 0.0)
     GDRegressor(epochs=4, verbose=True).fit(data.X, data.y)
     assert "fitting" in capsys.readouterr().out
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 
-from gradfit.config import FitConfig
 from gradfit.errors import AccuracyWarning
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 from .helpers import uncentered_data
 

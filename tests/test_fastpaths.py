@@ -11,15 +11,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-import gradfit.kernels as kernels
-from gradfit.config import FitConfig
+import gradfit.engines.kernels as kernels
+from gradfit.descent.model import LinearModel
+from gradfit.descent.preprocess import Preprocessor
 from gradfit.engines.numpy import NumpyEngine, block_order
 from gradfit.errors import OptionError
-from gradfit.exact import solve_spd
-from gradfit.gram import block_stats
-from gradfit.model import LinearModel
-from gradfit.preprocess import Preprocessor
-from gradfit.solver import fit
+from gradfit.optimum.exact import solve_spd
+from gradfit.optimum.gram import block_stats
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
 
@@ -159,7 +159,7 @@ def test_cost_model_and_user_choice():
 
 
 def test_gram_true_on_too_wide_data_names_the_option(monkeypatch):
-    monkeypatch.setattr("gradfit.solver.GRAM_MAX_ENTRIES", 4)
+    monkeypatch.setattr("gradfit.training.solver.GRAM_MAX_ENTRIES", 4)
     X, y = uncentered_data(n=10, d=3, seed=17)
     with pytest.raises(OptionError, match=r"option gram=True needs the Gram statistics"):
         fit(X, y, FitConfig(epochs=1, gram=True))

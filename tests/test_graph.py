@@ -12,13 +12,13 @@ import torch
 import typer
 from typer.testing import CliRunner
 
+from gradfit import load_model
 from gradfit.cli.graph import register
-from gradfit.config import FitConfig
 from gradfit.errors import OptionError
 from gradfit.estimator import GDRegressor
-from gradfit.graph import GraphvizMissingWarning, autograd_graph, graph, lesson_graph
-from gradfit import load_model
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
+from gradfit.views.graph import GraphvizMissingWarning, autograd_graph, graph, lesson_graph
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,

@@ -170,7 +170,7 @@ def test_unwritable_output_folder_is_named_before_fitting(work, monkeypatch):
 @pytest.mark.parametrize("failing", ["r.html", "h.csv", "learning_curve.png"])
 def test_a_disk_full_output_takes_back_every_file_of_the_command(failing, work, monkeypatch):
     (work / "m.json").write_text("the previous model")
-    import gradfit.outputs as outputs_module
+    import gradfit.io.outputs as outputs_module
 
     real = outputs_module._temporary_beside
 
@@ -278,7 +278,7 @@ def test_math_text_column_names_draw_as_text(work):
 
 
 def test_warnings_are_not_printed_before_an_error(work, monkeypatch):
-    import gradfit.outputs as outputs_module
+    import gradfit.io.outputs as outputs_module
 
     def full(real_path, payload, user_path):
         raise OSError(errno.ENOSPC, "No space left on device", str(user_path))

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from gradfit.cli import app
-from gradfit.data import read_table
 from gradfit.errors import DataError
+from gradfit.io.data import read_table
 
 ROWS = [(1.0, 2.0, 7.0, 3.1), (2.0, 1.0, 5.0, 3.9), (3.0, 5.0, 1.0, 8.2), (4.0, 2.0, 8.0, 6.1), (5.0, 5.0, 2.0, 9.8),
         (6.0, 1.0, 3.0, 7.2), (7.0, 3.0, 9.0, 10.1)]
@@ -72,7 +72,7 @@ def test_folders_and_globs_that_cannot_be_read_get_one_line(tmp_path, setup, giv
 
 def test_data_that_would_not_fit_in_memory_points_to_dask(tmp_path, monkeypatch):
     (tmp_path / "1.csv").write_text(text(ROWS))
-    monkeypatch.setattr("gradfit.data.MEMORY_SHARE", 1e-12)
+    monkeypatch.setattr("gradfit.io.data.MEMORY_SHARE", 1e-12)
     with pytest.raises(DataError, match=r"needs about .* GiB in memory, more than the .* free; fit it with --engine dask"):
         read_table(str(tmp_path / "*.csv"), "y")
 

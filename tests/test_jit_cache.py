@@ -8,13 +8,13 @@ import textwrap
 import numpy as np
 from numba import njit
 
-from gradfit import jit_cache
+from gradfit.engines import jit_cache
 
 _SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {folder!r})
     import tiny
-    from gradfit.jit_cache import compiling, will_compile
+    from gradfit.engines.jit_cache import compiling, will_compile
     before = will_compile(tiny.double, (2.0,))
     assert compiling(tiny.double, "tiny")(2.0) == 4.0
     assert not will_compile(tiny.double, (3.0,))  # the overload is loaded now

@@ -205,7 +205,7 @@ def test_korean_lessons_draw_korean_plots_without_missing_glyphs(monkeypatch, tm
     import warnings
 
     from gradfit.lessons import session as session_module
-    from gradfit.plottext import hangul_font
+    from gradfit.views.plottext import hangul_font
 
     if hangul_font() is None:
         pytest.skip("no font with Hangul (install fonts-noto-cjk: make system-deps)")

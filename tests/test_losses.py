@@ -16,14 +16,14 @@ import torch
 from sklearn.linear_model import QuantileRegressor, SGDRegressor
 
 from gradfit import GDRegressor
-from gradfit.config import FitConfig
+from gradfit.descent.losses import LOSSES, make_loss
+from gradfit.descent.model import LinearModel
+from gradfit.descent.preprocess import Preprocessor
 from gradfit.engines.torch import default_dtype
 from gradfit.errors import OptionError
-from gradfit.losses import LOSSES, make_loss
-from gradfit.model import LinearModel
-from gradfit.preprocess import Preprocessor
-from gradfit.robust import design, objective, solve
-from gradfit.solver import fit
+from gradfit.optimum.robust import design, objective, solve
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 ROBUST = {"huber": {"epsilon": 0.7}, "epsilon_insensitive": {"epsilon": 0.4}, "quantile": {"quantile": 0.3},
           "squared_epsilon_insensitive": {"epsilon": 0.4}}
@@ -222,7 +222,7 @@ def test_model_has_the_loss_object():
 
 
 def test_graph_draws_the_loss():
-    from gradfit.graph import graph
+    from gradfit.views.graph import graph
 
     assert graph(loss="huber", epsilon=0.5).ops == ["Mul", "Add", "Sub", "huber", "Mean"]
     assert "huber(r, ε=0.5)" in graph(loss="huber", epsilon=0.5).to_dot()
@@ -230,7 +230,7 @@ def test_graph_draws_the_loss():
 
 
 def test_loss_surface_of_a_robust_fit_needs_the_rows():
-    from gradfit.surface import loss_surface
+    from gradfit.views.surface import loss_surface
 
     X, y = heavy_tailed(n=40, d=1, seed=12)
     model = GDRegressor(loss="epsilon_insensitive", epsilon=0.3, epochs=20).fit(X, y)

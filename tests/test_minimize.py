@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from gradfit.descent.minimize import Step, check_grad, maximize, minimize, numerical_gradient
 from gradfit.errors import DivergenceError, OptionError
-from gradfit.minimize import Step, check_grad, maximize, minimize, numerical_gradient
 
 A = np.array([[3.0, 0.5, 0.0], [0.5, 2.0, 0.3], [0.0, 0.3, 1.0]])
 B = np.array([1.0, -2.0, 0.5])

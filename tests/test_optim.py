@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from gradfit.descent.optim import make_optimizer
 from gradfit.engines.python import Vec
 from gradfit.errors import OptionError
-from gradfit.optim import make_optimizer
 
 CASES = [
     ("sgd", {}, lambda p: torch.optim.SGD(p, lr=0.1)),
@@ -84,7 +84,7 @@ def test_hyperparameters_are_named():
 
 
 def test_average_is_the_mean_of_the_iterates_after_the_start():
-    from gradfit.optim import average
+    from gradfit.descent.optim import average
 
     iterates = [np.array([float(k), -2.0 * k]) for k in range(1, 8)]
     avg = None

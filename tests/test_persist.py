@@ -12,8 +12,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import mean_squared_error
 
 from gradfit import GDRegressor, ModelFileError, OptionError, load_model
-from gradfit.datasets import make_regression_data
-from gradfit.persist import SCHEMA_VERSION, atomic_write, save
+from gradfit.io.datasets import make_regression_data
+from gradfit.io.persist import SCHEMA_VERSION, atomic_write, save
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +219,7 @@ def test_deep_nesting_and_huge_files_are_refused(tmp_path, monkeypatch):
     (tmp_path / "deep.json").write_text('{"format": "gradfit-model", "x": ' + "[" * 10_000 + "]" * 10_000 + "}")
     with pytest.raises(ModelFileError, match=r"deep\.json is not a gradfit model: its JSON is nested too deeply"):
         load_model(tmp_path / "deep.json")
-    monkeypatch.setattr("gradfit.model_schema.MAX_BYTES", 100)
+    monkeypatch.setattr("gradfit.io.model_schema.MAX_BYTES", 100)
     (tmp_path / "big.json").write_text(" " * 200)
     with pytest.raises(ModelFileError, match=r"big\.json is 0 MiB, above the limit"):
         load_model(tmp_path / "big.json")
@@ -241,7 +241,7 @@ def test_loading_never_restores_where_to_connect(fitted, tmp_path):
 def test_the_schema_accepts_every_file_gradfit_writes(tmp_path):
     from jsonschema import Draft202012Validator
 
-    from gradfit.model_schema import SCHEMA
+    from gradfit.io.model_schema import SCHEMA
 
     Draft202012Validator.check_schema(SCHEMA)
     X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
@@ -282,7 +282,7 @@ def test_an_interrupted_fit_resumed_from_its_file_ends_bit_for_bit_where_an_unbr
     stop = int(np.random.default_rng().integers(1, 12))  # a random epoch: any one must do
     cut = GDRegressor(**base)
     cut._callbacks = [_interrupt_at(stop)]
-    from gradfit import solver
+    from gradfit.training import solver
 
     result = solver.fit(data.X, data.y, cut._config(), callbacks=[_interrupt_at(stop)])
     assert result.outcome.interrupted and result.n_iter == stop
@@ -319,7 +319,7 @@ def test_resume_needs_a_kept_descent(fitted, tmp_path):
 
 def test_a_long_fit_keeps_a_bounded_history_in_its_file(tmp_path):
     # a model fitted for many epochs used to carry every entry (a 6-feature, 200,000-epoch model was 59.5 MB)
-    from gradfit.persist import HISTORY_IN_FILE
+    from gradfit.io.persist import HISTORY_IN_FILE
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 6))

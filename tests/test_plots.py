@@ -13,18 +13,17 @@ from PIL import Image
 from sklearn.metrics import r2_score
 from typer.testing import CliRunner
 
-from gradfit import DataError, GDRegressor, History, OptionError, fit
-import gradfit.animate as animate_module
-from gradfit.animate import animate_line, animate_path, frame_indices
+import gradfit.views.animate as animate_module
+from gradfit import DataError, GDRegressor, History, OptionError, fit, load_model
 from gradfit.cli import GradfitGroup
 from gradfit.cli import plot as plot_cli
 from gradfit.cli import report as report_cli
-from gradfit.config import FitConfig
-from gradfit.figures import standard_figures, write_standard_plots
-from gradfit import load_model
-from gradfit.plotdata import Objective, view
-from gradfit.plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
-from gradfit.surface import loss_surface
+from gradfit.training.config import FitConfig
+from gradfit.views.animate import animate_line, animate_path, frame_indices
+from gradfit.views.figures import standard_figures, write_standard_plots
+from gradfit.views.plotdata import Objective, view
+from gradfit.views.plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
+from gradfit.views.surface import loss_surface
 
 HOURS = np.array([[1.0], [2.0], [3.0]])
 POINTS = np.array([1.0, 2.0, 3.0])
@@ -321,7 +320,7 @@ def test_animation_errors(heights, three, tmp_path, monkeypatch):
         animate_path(heights, tmp_path / "a.avi")
     with pytest.raises(OptionError, match="option fps=0 must be an integer from 1 to 60"):
         animate_path(heights, tmp_path / "a.gif", fps=0)
-    monkeypatch.setattr("gradfit.animate.shutil.which", lambda name: None)
+    monkeypatch.setattr("gradfit.views.animate.shutil.which", lambda name: None)
     with pytest.raises(OptionError, match="writing 'a.mp4' needs ffmpeg on PATH; write a .gif instead"):
         animate_line(heights, HEIGHT, WEIGHT, tmp_path / "a.mp4")
     result, X, y = three
@@ -516,7 +515,7 @@ def test_animation_frames_follow_the_path_so_each_frame_moves(monkeypatch, tmp_p
 def test_korean_plots_have_korean_labels_and_no_missing_glyph(heights, hypothesis, tmp_path):
     import warnings
 
-    from gradfit.plottext import hangul_font, plot_language
+    from gradfit.views.plottext import hangul_font, plot_language
 
     if hangul_font() is None:
         pytest.skip("no font with Hangul (install fonts-noto-cjk: make system-deps)")
@@ -538,7 +537,7 @@ def test_korean_plots_have_korean_labels_and_no_missing_glyph(heights, hypothesi
 
 
 def test_plot_language_errors_and_missing_font(monkeypatch):
-    from gradfit import plottext
+    from gradfit.views import plottext
 
     with pytest.raises(OptionError, match=r"option lang='fr' is not one of \['en', 'ko'\]"):
         with plottext.plot_language("fr"):
@@ -550,7 +549,7 @@ def test_plot_language_errors_and_missing_font(monkeypatch):
 
 
 def test_plot_command_draws_korean_labels(cli, tmp_path, monkeypatch):
-    from gradfit.plottext import hangul_font
+    from gradfit.views.plottext import hangul_font
 
     if hangul_font() is None:
         pytest.skip("no font with Hangul (install fonts-noto-cjk: make system-deps)")

@@ -19,9 +19,9 @@ from gradfit import GDRegressor, OptionError, fit
 from gradfit.cli import GradfitGroup
 from gradfit.cli import plot as plot_cli
 from gradfit.cli import report as report_cli
-from gradfit.config import FitConfig
-from gradfit.figures import standard_figures
-from gradfit.report import render_report, write_report
+from gradfit.training.config import FitConfig
+from gradfit.views.figures import standard_figures
+from gradfit.views.report import render_report, write_report
 
 HEIGHT = np.array([166.0, 176.0, 171.0, 173.0, 169.0])
 WEIGHT = np.array([58.7, 75.7, 62.1, 70.4, 60.1])

@@ -15,7 +15,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from typer.testing import CliRunner
 
 from gradfit import load_model
@@ -24,7 +23,7 @@ from gradfit.cli import app
 #: runs ``gradfit`` with a pause at step GRADFIT_PAUSE_STEP and (optionally) during the commit of outputs
 HARNESS = r"""
 import os, sys, time
-import gradfit.train as train, gradfit.outputs as outputs
+import gradfit.training.train as train, gradfit.io.outputs as outputs
 pause, at_commit = int(os.environ.get("GRADFIT_PAUSE_STEP", "-1")), os.environ.get("GRADFIT_PAUSE_COMMIT")
 apply = train.Loop.apply
 def paused_apply(self, state, grad, lr):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from gradfit.descent.schedules import make_schedule, power_iteration, safe_sgd_lr
 from gradfit.errors import OptionError
-from gradfit.schedules import make_schedule, power_iteration, safe_sgd_lr
 
 
 def torch_lrs(make_sched, epochs):

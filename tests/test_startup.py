@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from gradfit.cli import COMMANDS, app
-from gradfit.cli import _lazy
+from gradfit.cli import COMMANDS, _lazy, app
 
 #: what printing help or building the predict command must not load
 HEAVY = ("matplotlib", "torch", "dask", "sklearn.datasets", "panel", "numba")
@@ -117,4 +116,4 @@ with contextlib.redirect_stdout(out):
 assert out.getvalue().startswith("prediction\\n") and len(out.getvalue().splitlines()) == 51
 """)
     assert _heavy(modules) == []
-    assert not {"sklearn", "scipy", "gradfit.estimator", "gradfit.solver", "gradfit.engines.numpy"} & modules
+    assert not {"sklearn", "scipy", "gradfit.estimator", "gradfit.training.solver", "gradfit.engines.numpy"} & modules

@@ -19,9 +19,9 @@ from gradfit.cli import GradfitGroup
 from gradfit.cli.summary import register
 from gradfit.errors import ConvergenceWarning, DataError, OptionError
 from gradfit.estimator import GDRegressor
-from gradfit.exact import Gap
-from gradfit.gram import block_stats
-from gradfit.stats import COV_TYPES, Summary, model_summary, summarize
+from gradfit.inference.stats import COV_TYPES, Summary, model_summary, summarize
+from gradfit.optimum.exact import Gap
+from gradfit.optimum.gram import block_stats
 
 RTOL = 1e-8
 
@@ -321,7 +321,7 @@ def test_cli_warns_about_an_unconverged_model(cli, tmp_path):
 def test_near_perfect_fit_uses_the_measured_rss(tmp_path):
     """RSS* measured from residuals by the solver travels with the model (and its file)"""
     from gradfit import GDRegressor, load_model
-    from gradfit.persist import train_metrics
+    from gradfit.io.persist import train_metrics
 
     rng = np.random.default_rng(11)
     X = rng.normal(size=(200, 3)) * [1.0, 10.0, 100.0] + [5.0, -50.0, 300.0]

@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 import torch
 
-from gradfit.config import FitConfig
+from gradfit.descent.model import LinearModel
+from gradfit.descent.preprocess import Preprocessor
 from gradfit.engines import get_engine
 from gradfit.engines.torch import TorchEngine, autograd_gradient
 from gradfit.engines.torch_data import DeviceData, HostData, needs_streaming, resolve_dtype
 from gradfit.engines.torch_optim import TorchOptState
 from gradfit.errors import DataError, OptionError
-from gradfit.gram import block_stats
-from gradfit.model import LinearModel
-from gradfit.preprocess import Preprocessor
-from gradfit.solver import fit
+from gradfit.optimum.gram import block_stats
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
 from .test_engine_grid import BATCHES, LOSSES, OPTIMIZERS

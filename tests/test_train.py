@@ -6,9 +6,9 @@ import warnings
 import numpy as np
 import pytest
 
-from gradfit.config import FitConfig
 from gradfit.errors import ConvergenceWarning, DivergenceError
-from gradfit.solver import fit
+from gradfit.training.config import FitConfig
+from gradfit.training.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
 
@@ -151,7 +151,7 @@ def test_history_exports(tmp_path):
     assert list(df.columns) == ["epoch", "step", "loss", "coef[a]", "coef[b]", "coef[c]", "intercept", "grad_norm", "lr", "time"]
     h.to_csv(tmp_path / "h.csv")
     assert (tmp_path / "h.csv").read_text().splitlines()[0].startswith("epoch,step,loss,coef[a]")
-    from gradfit.history import History
+    from gradfit.training.history import History
 
     assert History.from_dict(__import__("json").loads(h.to_json())).loss == h.loss
     assert "History(4 entries" in repr(h) and "<table>" in h._repr_html_()

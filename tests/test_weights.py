@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from gradfit import GDRegressor, load_model
 from gradfit.cli import app
-from gradfit.config import FitConfig
+from gradfit.training.config import FitConfig
 from gradfit.errors import DataError, OptionError
-from gradfit.solver import fit
+from gradfit.training.solver import fit
 
 from .helpers import assert_same_history, uncentered_data
 

@@ -4,9 +4,7 @@ The names below are imported on first use (PEP 562): ``import gradfit`` and the 
 load scikit-learn, SciPy or Numba only when something needs them.
 """
 
-import sys
 from importlib import import_module
-from types import ModuleType
 
 __version__ = "0.1.0"
 
@@ -14,14 +12,14 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "GDRegressor": "estimator",
     "load_model": "estimator",
-    "load_diabetes": "datasets",
-    "fit": "solver",
-    "FitResult": "result",
-    "minimize": "minimize",
-    "maximize": "minimize",
-    "check_grad": "minimize",
-    "graph": "graph",
-    "History": "history",
+    "load_diabetes": "io.datasets",
+    "fit": "training.solver",
+    "FitResult": "training.result",
+    "minimize": "descent.minimize",
+    "maximize": "descent.minimize",
+    "check_grad": "descent.minimize",
+    "graph": "views.graph",
+    "History": "training.history",
     **dict.fromkeys(("GradfitError", "DataError", "OptionError", "DivergenceError", "ModelFileError",
                      "ConvergenceWarning", "NotAtOptimumWarning", "PrecisionWarning", "AccuracyWarning"), "errors"),
 }
@@ -40,14 +38,3 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
-
-class _Package(ModuleType):
-    """keeps ``gradfit.graph`` and ``gradfit.minimize`` the functions when their modules are imported"""
-
-    def __setattr__(self, name: str, value) -> None:
-        if isinstance(value, ModuleType) and _EXPORTS.get(name) == name:
-            return  # the submodule stays reachable as sys.modules["gradfit.<name>"]
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -8,13 +8,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import persist, solver
-from .checkpoint import resume_point, resumable_history
-from .config import FitConfig
-from .data import check_arrays, check_X
 from .engines import get_engine
 from .errors import DataError, OptionError
-from .weights import check_weights
+from .descent.weights import check_weights
+from .io import persist
+from .io.data import check_arrays, check_X
+from .training import solver
+from .training.checkpoint import resumable_history, resume_point
+from .training.config import FitConfig
 
 __all__ = ["GDRegressor", "load_model"]
 
@@ -32,12 +33,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Fit ``b``; False fits ``H(x) = x·W``.
     loss : {"mse", "half_mse", "huber", "epsilon_insensitive", "squared_epsilon_insensitive", "quantile"}, default="mse"
-        The mean over rows of a loss of r = ŷ − y (``gradfit.losses``): "mse" r² (PyTorch's
+        The mean over rows of a loss of r = ŷ − y (``gradfit.descent.losses``): "mse" r² (PyTorch's
         convention); "half_mse" ½r² (scikit-learn's); "huber" ½r² for |r| ≤ epsilon and
         epsilon·|r| − ½epsilon² beyond (SGDRegressor's); "epsilon_insensitive" max(0, |r| − epsilon),
         "squared_epsilon_insensitive" its square (both SGDRegressor's);
         "quantile" the pinball loss of level ``quantile`` (QuantileRegressor's). Each has an exact
-        answer (``gradfit.robust`` for the robust ones; with a penalty: the smooth ones with L2 only, the
+        answer (``gradfit.optimum.robust`` for the robust ones; with a penalty: the smooth ones with L2 only, the
         others with L1 only). Inference statistics (``summary``) are for the squared losses.
     epsilon : float > 0, default=0.1
         The width of Huber's quadratic zone and of epsilon_insensitive's dead zone.
@@ -84,7 +85,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         last epoch) for lr="auto" with minibatches or an adaptive optimizer, and "constant"
         otherwise; the schedule used is ``schedule_``.
     schedule_options : dict, optional
-        Settings of the schedule (see ``gradfit.schedules.DEFAULTS``), e.g. ``{"gamma": 0.9}``.
+        Settings of the schedule (see ``gradfit.descent.schedules.DEFAULTS``), e.g. ``{"gamma": 0.9}``.
     epochs : int or "auto", default="auto"
         The most passes over the data; the fit stops earlier once it is within ``tol`` of
         the optimum. "auto": for full-batch SGD, three times what the exact curvature says
@@ -134,9 +135,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         ``fit`` continues the previous descent (also one read with ``load_model``) for
         ``epochs`` more epochs: optimizer state, epoch count, shuffles and history go on.
     callbacks : list of callables, optional
-        Called after every epoch with a ``gradfit.train.EpochInfo`` (epoch, step, loss, lr,
+        Called after every epoch with a ``gradfit.training.train.EpochInfo`` (epoch, step, loss, lr,
         epochs_total, and the history so far); a callback that returns True stops the fit.
-        Built in: ``gradfit.callbacks.CSVLogger(path)`` appends each recorded entry to a CSV
+        Built in: ``gradfit.training.callbacks.CSVLogger(path)`` appends each recorded entry to a CSV
         file as it happens.
     verbose : bool, default=False
         Show a progress bar while fitting.
@@ -163,21 +164,21 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Seed used (drawn when seed=None).
     converged_ : bool
         Whether the fit ended at the optimum, to ``tol`` (1e-6 when tol is None).
-    verdict_ : gradfit.verdict.Verdict
+    verdict_ : gradfit.training.verdict.Verdict
         Where the fit ended and, when not at the optimum, why (``reason``) and what would
         fix it (``remedy``, ``epochs_needed``).
     momentum_ : float
         Momentum used (the one chosen when momentum="auto").
     schedule_ : str
         Schedule used (the one chosen when schedule="auto").
-    exact_ : gradfit.exact.ExactSolution or None
+    exact_ : gradfit.optimum.exact.ExactSolution or None
         Closed-form optimum of the same objective (coef, intercept, objective, method).
-    gap_ : gradfit.exact.Gap or None
+    gap_ : gradfit.optimum.exact.Gap or None
         Relative parameter distance, relative fitted-value distance and objective difference
         between the fit and ``exact_``; ``gap_.distance`` is the one that decides convergence.
-    gram_stats_ : gradfit.gram.GramStats or None
+    gram_stats_ : gradfit.optimum.gram.GramStats or None
         Centered Gram statistics of the training data (n, means, XᵀX, Xᵀy, yᵀy).
-    preprocessor_ : gradfit.preprocess.Preprocessor
+    preprocessor_ : gradfit.descent.preprocess.Preprocessor
         Preprocessing the descent ran on (weighted means and scales in a weighted fit).
     weighted_ : bool
         Whether the last fit was given ``sample_weight`` (model files record it; not the weights).
@@ -258,7 +259,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             in statsmodels' WLS and scikit-learn: integer weights fit as repeated rows would (the full
             batch and the exact answer exactly). A minibatch step's gradient is
             Σ_{i∈B} wᵢ·∇lossᵢ / (|B|·w̄), w̄ the mean weight, and a per-sample step is wᵢ/w̄ times the
-            unweighted one (``gradfit.weights``). ``summary()`` is then that of weighted least squares.
+            unweighted one (``gradfit.descent.weights``). ``summary()`` is then that of weighted least squares.
         feature_names : list of str, optional
             Names of X's columns when X is a Dask array (engine="dask"), which has none.
 
@@ -385,7 +386,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        gradfit.summary_table.Summary
+        gradfit.inference.summary_table.Summary
             prints as a table, shows as HTML in notebooks, ``to_dict()`` for scripts
 
         Examples
@@ -397,12 +398,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         0.5177
         """
         check_is_fitted(self)
-        from . import stats
+        from .inference import stats
 
         return stats.model_summary(self, X, y, cov_type=cov_type, at=at, sample_weight=sample_weight)
 
     def save(self, path, include_history: bool | str = True) -> None:
-        """write the fitted model to a JSON file (see ``gradfit.persist.save``)"""
+        """write the fitted model to a JSON file (see ``gradfit.io.persist.save``)"""
         persist.save(self, path, include_history=include_history)
 
     def _config(self) -> FitConfig:
@@ -471,7 +472,7 @@ def load_model(path) -> GDRegressor:
     """Read a model file written by ``save`` (or ``gradfit fit``) back into a fitted GDRegressor.
 
     The file is treated as untrusted input: it is parsed with limits (size, nesting,
-    digits; no NaN or Infinity), validated whole against ``gradfit.model_schema.SCHEMA``,
+    digits; no NaN or Infinity), validated whole against ``gradfit.io.model_schema.SCHEMA``,
     its fields are checked against each other, and its settings are checked like the
     estimator's own. Where to connect (``engine_options``) is never restored.
 

@@ -14,15 +14,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..config import FitConfig, validate
-from ..data import read_table
+from ..descent.losses import LOSSES
+from ..descent.optim import OPTIMIZERS
 from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor
-from ..losses import LOSSES
-from ..optim import OPTIMIZERS
-from ..outputs import is_stdout
-from ..persist import atomic_write, jsonable, train_metrics
+from ..io.data import read_table
+from ..io.outputs import is_stdout
+from ..io.persist import atomic_write, jsonable, train_metrics
+from ..training.config import FitConfig, validate
 from ._outputs import OUTPUT, JsonOut, Quiet, all_or_nothing, check_outputs  # noqa: F401 (the commands' c.*)
 
 console = Console(highlight=False)

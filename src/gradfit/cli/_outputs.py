@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..outputs import transaction
+from ..io.outputs import transaction
 from . import signals
 
 OUTPUT = "Output"
@@ -18,7 +18,7 @@ JsonOut = Annotated[bool, typer.Option("--json", help="print the result as JSON 
 
 def check_outputs(outputs: dict, inputs: dict | None = None, folders: dict | None = None) -> None:
     """refuse, before any work, outputs that collide with inputs or each other, or cannot be written"""
-    from ..outputs import check_outputs as check
+    from ..io.outputs import check_outputs as check
 
     check(outputs, inputs or {}, folders or {})
 

@@ -7,14 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..callbacks import CSVLogger
-from ..data import column_names, read_features, without
+from ..descent.weights import problem
 from ..engines import get_engine
 from ..errors import DataError, OptionError
 from ..estimator import GDRegressor, load_model
-from ..outputs import is_stdout, make_folder, same_file
-from ..persist import atomic_write
-from ..weights import problem
+from ..io.data import column_names, read_features, without
+from ..io.outputs import is_stdout, make_folder, same_file
+from ..io.persist import atomic_write
+from ..training.callbacks import CSVLogger
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
@@ -233,8 +233,8 @@ def _resumable(ctx: typer.Context, resume: Path, out: Path, silent: bool) -> tup
 
 def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Path | None) -> dict:
     """the plots and report asked for (lazy Dask data is not drawn: plots use the history and statistics)"""
-    from ..figures import write_standard_plots
-    from ..report import write_report
+    from ..views.figures import write_standard_plots
+    from ..views.report import write_report
 
     if get_engine(model.engine).lazy_data:
         X = y = None
@@ -265,7 +265,7 @@ def demo_command(
     gradfit demo --out-dir /tmp/gradfit-demo
     """
     c.check_outputs({}, folders={"--out-dir": out_dir})
-    from ..datasets import load_diabetes  # scikit-learn's datasets take a second to import: only here
+    from ..io.datasets import load_diabetes  # scikit-learn's datasets take a second to import: only here
 
     data = load_diabetes()
     model = GDRegressor(**DEMO_SETTINGS, verbose=True).fit(c.frame(data.X, data.feature_names), data.y)

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import GradfitError, OptionError
-from ..graph import LESSONS, Graph, graph, lesson_graph, write_graph
 from ..estimator import load_model
+from ..views.graph import LESSONS, Graph, graph, lesson_graph, write_graph
 from ._common import all_or_nothing, check_outputs
 
 

@@ -7,15 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..animate import animate_line, animate_path
-from ..data import read_table
 from ..errors import OptionError
 from ..estimator import load_model
-from ..plotdata import view
-from ..plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
-from ..plottext import PLOT_LANGUAGES, plot_language
-from ..surface import loss_surface
-from ..outputs import is_stdout
+from ..io.data import read_table
+from ..io.outputs import is_stdout
+from ..views.animate import animate_line, animate_path
+from ..views.plotdata import view
+from ..views.plots import cost_curve, fitted_line, learning_curve, predicted_vs_actual, residuals, save_figure
+from ..views.plottext import PLOT_LANGUAGES, plot_language
+from ..views.surface import loss_surface
 from ._common import all_or_nothing, check_outputs, drawing
 
 #: kind -> (what it draws, whether it needs the data)

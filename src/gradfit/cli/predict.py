@@ -38,8 +38,8 @@ def predict_command(
 
     gradfit predict model.json new-houses.parquet --out predictions.csv
     """
-    from ..model_reader import read_predictor
-    from ..outputs import write
+    from ..io.model_reader import read_predictor
+    from ..io.outputs import write
 
     check_outputs({"--out": out}, {"model": model_file, "data": data})
     model = read_predictor(model_file)
@@ -55,7 +55,7 @@ def predict_command(
 
 def _prediction_matrix(model, path: Path) -> np.ndarray:
     """the model's feature columns of a data file, in the order the model was fitted on them"""
-    from ..data import read_features
+    from ..io.data import read_features
 
     if model.feature_names is not None:
         return read_features(path, list(model.feature_names))
@@ -92,8 +92,8 @@ def evaluate_command(
     from rich.table import Table
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-    from ..data import read_table
     from ..estimator import load_model
+    from ..io.data import read_table
     from . import _common as c
 
     model = load_model(model_file)

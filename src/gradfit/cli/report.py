@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..report import write_report
-from ..outputs import is_stdout
+from ..io.outputs import is_stdout
+from ..views.report import write_report
 from ._common import all_or_nothing, check_outputs, drawing
 from .plot import DataFile, ModelFile, Target, model_data
 

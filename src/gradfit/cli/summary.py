@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..stats import COV_TYPES, model_summary
+from ..inference.stats import COV_TYPES, model_summary
 from ._common import JsonOut, print_json
 from .plot import ModelFile, Target, model_data
 

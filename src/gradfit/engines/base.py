@@ -2,8 +2,8 @@
 
 An engine holds (X, y), applies the preprocessing inside its arithmetic, and answers
 ``loss_grad(theta, rows)``: the mean over the rows of the model's loss
-(``gradfit.losses``) of the residuals, each row's term weighed by its weight w̃ᵢ in a
-weighted fit (``gradfit.weights``: weights scaled to mean 1), and its gradient with respect to theta. Everything else (optimizers, penalties, schedules,
+(``gradfit.descent.losses``) of the residuals, each row's term weighed by its weight w̃ᵢ in a
+weighted fit (``gradfit.descent.weights``: weights scaled to mean 1), and its gradient with respect to theta. Everything else (optimizers, penalties, schedules,
 batch order, history) lives in the trainer and is shared by all engines.
 """
 
@@ -15,10 +15,10 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from ..accurate import ResidualPass
-from ..gram import GramStats
-from ..model import LinearModel, soft_threshold
-from ..preprocess import Preprocessor
+from ..descent.model import LinearModel, soft_threshold
+from ..descent.preprocess import Preprocessor
+from ..optimum.accurate import ResidualPass
+from ..optimum.gram import GramStats
 
 Vector = Any  # an engine's parameter vector: Vec, numpy array, torch tensor, ...
 Rows = Any  # None (all rows), a slice, or an array of row indices
@@ -41,7 +41,7 @@ class Engine(ABC):
     lazy_data: ClassVar[bool] = False
     #: optimizer backends it offers (``make_optimizer``); "gradfit" is gradfit's own optimizers
     optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
-    #: the row weights w̃ (scaled to mean 1, ``gradfit.weights``) as float64, or None: unweighted
+    #: the row weights w̃ (scaled to mean 1, ``gradfit.descent.weights``) as float64, or None: unweighted
     weights: np.ndarray | None = None
 
     def weigh(self, weights: np.ndarray | None) -> None:
@@ -75,8 +75,8 @@ class Engine(ABC):
         """Σr² and [Xᵀr, Σr] over all rows for r = y − X·coef − intercept, in the raw data's units
         (Σw̃r² and [Xᵀ(w̃r), Σw̃r] in a weighted fit).
 
-        For the exact answer's check and refinement (``gradfit.exact``); ``precise``: residuals
-        and sums in double-double (``gradfit.accurate``), else in float64.
+        For the exact answer's check and refinement (``gradfit.optimum.exact``); ``precise``: residuals
+        and sums in double-double (``gradfit.optimum.accurate``), else in float64.
         """
 
     def design(self) -> tuple[np.ndarray, np.ndarray] | None:

@@ -13,7 +13,7 @@ next segment's task. Row orders (``order=`` engine option):
 
 * ``shuffle=False``: rows 0..n-1, the NumPy engine's order;
 * ``order="global"`` (default): the NumPy engine's seeded permutation
-  (``gradfit.batching.epoch_order``), made by Dask (``X[order]``) once per epoch,
+  (``gradfit.descent.batching.epoch_order``), made by Dask (``X[order]``) once per epoch,
   so the trajectory equals the NumPy engine's; this moves every row each epoch;
 * ``order="partition"``: no data moves: partitions are visited in the order
   ``default_rng([seed, epoch]).permutation(n_partitions)`` and the rows of
@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import DataError, GradfitError, OptionError
-from ..gram import GramStats
+from ..optimum.gram import GramStats
 from . import dask_tasks as tasks
 from .base import Engine, Rows
 from .dask_cluster import connect

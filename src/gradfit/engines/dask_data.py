@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
-from ..data import SUFFIXES, check_features, check_unique
 from ..errors import DataError
+from ..io.data import SUFFIXES, check_features, check_unique
 
 __all__ = ["read_dataset", "as_dask_arrays"]
 

@@ -16,17 +16,16 @@ from typing import Any
 
 import dask
 import numpy as np
-
 import pyarrow as pa
 
-from ..accurate import ResidualPass, residual_pass
-from ..batching import batches
-from ..data import check_X
+from ..descent.batching import batches
+from ..descent.model import LinearModel
+from ..descent.preprocess import Preprocessor
 from ..errors import DataError
-from ..gram import GramStats, block_stats
-from ..model import LinearModel
-from ..preprocess import Preprocessor
-from ..train import EpochTask, TrainState, smooth_gradient, take_step
+from ..io.data import check_X
+from ..optimum.accurate import ResidualPass, residual_pass
+from ..optimum.gram import GramStats, block_stats
+from ..training.train import EpochTask, TrainState, smooth_gradient, take_step
 from .dask_data import release_memory
 from .numpy import NumpyEngine
 

@@ -1,7 +1,7 @@
 """The full-batch shortcut: the loss and gradient over all rows from Gram statistics.
 
 After one pass that gathers the Gram statistics, each full-batch epoch costs O(d²)
-instead of O(n·d), and the loss stays exact near the optimum (see ``gradfit.gram``).
+instead of O(n·d), and the loss stays exact near the optimum (see ``gradfit.optimum.gram``).
 Minibatch and per-sample steps still go to the data engine underneath.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..gram import Quadratic
+from ..optimum.gram import Quadratic, rss_around
 from .base import Engine, Rows
 
 
@@ -35,7 +35,7 @@ class GramPath:
         dw = w - self.w_star
         a = float(q.u @ dw) + (b - self.b_star)  # = u·w + b − ε, without cancelling near the optimum
         Adw = q.A @ dw
-        loss = c / 2.0 * ((float(dw @ Adw) + self.rss_star) / n + a * a)
+        loss = c / 2.0 * float(rss_around(dw, a, self.rss_star, n, gram=q.A)) / n
         grad_w = Adw * (c / n) + (c * a) * q.u
         grad = np.append(grad_w, c * a) if model.fit_intercept else grad_w
         return loss, grad

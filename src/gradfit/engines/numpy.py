@@ -3,7 +3,7 @@
 Preprocessing is folded into the parameters instead of the data: with v = w / s,
 r = X·v + (b − shift·v + y_shift) − y, and the gradient is ((Xᵀr − shift·Σr) / s)·c/m.
 A full pass computes X·v and Xᵀr block by cache-sized block, so X is read once per
-epoch. Minibatch and per-sample epochs run in a compiled kernel (``gradfit.kernels``)
+epoch. Minibatch and per-sample epochs run in a compiled kernel (``gradfit.engines.kernels``)
 that makes exactly the generic loop's steps.
 
 Engine options (``engine_options=``): ``kernels`` ("auto" or "off": the plain loop),
@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
-from ..accurate import ResidualPass, residual_pass
+from ..descent.model import soft_threshold
+from ..descent.optim import OptState, average
 from ..errors import OptionError
-from ..gram import GramStats, block_stats
-from ..model import soft_threshold
-from ..optim import OptState, average
-from ..train import EpochTask, TrainState
+from ..optimum.accurate import ResidualPass, residual_pass
+from ..optimum.gram import GramStats, block_stats
+from ..training.train import EpochTask, TrainState
+from . import kernels
 from .base import Engine, Rows
 
 #: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)

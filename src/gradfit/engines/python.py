@@ -10,9 +10,9 @@ import math
 from fractions import Fraction
 from typing import Sequence
 
-from ..accurate import DD, ResidualPass
-from ..gram import GramStats
-from ..weights import WeightInfo
+from ..descent.weights import WeightInfo
+from ..optimum.accurate import DD, ResidualPass
+from ..optimum.gram import GramStats
 from .base import Engine, Rows
 
 
@@ -86,7 +86,7 @@ class PythonEngine(Engine):
         self.X = [[float(v) for v in row] for row in X]
         self.y = [float(v) for v in y]
         self.n_rows, self.n_features = len(self.X), len(self.X[0]) if self.X else 0
-        self.w = [1.0] * self.n_rows  # the rows' weights (gradfit.weights), all 1 unless ``weigh`` gives others
+        self.w = [1.0] * self.n_rows  # the rows' weights (gradfit.descent.weights), all 1 unless ``weigh`` gives others
 
     def weigh(self, weights) -> None:
         super().weigh(weights)
@@ -115,7 +115,7 @@ class PythonEngine(Engine):
             x = self.Xt[i]
             r = sum(wj * xj for wj, xj in zip(w, x)) + b - self.yt[i]
             value, g = loss.value(r, loss.params), loss.deriv(r, loss.params)
-            if weights is not None:  # row i's terms weighed by its weight (gradfit.weights)
+            if weights is not None:  # row i's terms weighed by its weight (gradfit.descent.weights)
                 value, g = weights[i] * value, weights[i] * g
             total += value
             for j in range(d):

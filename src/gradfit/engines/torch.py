@@ -17,13 +17,13 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from ..accurate import DD, ResidualPass, residual_pass
+from ..descent.losses import Loss
+from ..descent.model import LinearModel, soft_threshold
+from ..descent.weights import WeightInfo
 from ..errors import DataError, OptionError
-from ..graph import Graph, autograd_graph, hypothesis_text
-from ..gram import GramStats, block_stats
-from ..losses import Loss
-from ..model import LinearModel, soft_threshold
-from ..weights import WeightInfo
+from ..optimum.accurate import DD, ResidualPass, residual_pass
+from ..optimum.gram import GramStats, block_stats
+from ..views.graph import Graph, autograd_graph, hypothesis_text
 from .base import Engine, Rows
 from .torch_data import as_tensor, place, resolve_device, resolve_dtype
 from .torch_optim import torch_optimizer

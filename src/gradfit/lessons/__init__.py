@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from ..errors import NotAtOptimumWarning, OptionError
-from ..plottext import plot_language
+from ..views.plottext import plot_language
 from .session import Agreement, LessonCheckError, LessonResult, Session
 from .text import LANGUAGES, narration
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from ..estimator import GDRegressor
-from ..graph import GraphvizMissingWarning, autograd_graph
-from ..plots import fitted_line, learning_curve
+from ..views.graph import GraphvizMissingWarning, autograd_graph
+from ..views.plots import fitted_line, learning_curve
 from .session import Session
 
 HEIGHTS = [166.0, 176.0, 171.0, 173.0, 169.0]

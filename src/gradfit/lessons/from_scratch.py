@@ -11,9 +11,9 @@ import math
 import random
 from collections.abc import Iterator
 
+from ..descent.minimize import maximize, minimize
 from ..estimator import GDRegressor
-from ..minimize import maximize, minimize
-from ..plots import learning_curve
+from ..views.plots import learning_curve
 from .session import Session
 
 Vector = list[float]

@@ -10,7 +10,7 @@ then the same descent derived by hand in plain Python; then gradfit in one call.
 from __future__ import annotations
 
 from ..estimator import GDRegressor
-from ..plots import cost_curve
+from ..views.plots import cost_curve
 from .session import Session
 
 try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sklearn.datasets import load_diabetes
 
 from ..estimator import GDRegressor
-from ..plots import fitted_line, learning_curve
+from ..views.plots import fitted_line, learning_curve
 from .session import Session
 
 FEATURE = 2  # body mass index

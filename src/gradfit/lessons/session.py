@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from ..errors import GradfitError
-from ..plots import save_figure
+from ..views.plots import save_figure
 from .text import narration
 
 #: the line under a block of code

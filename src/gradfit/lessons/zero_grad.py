@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from ..estimator import GDRegressor
-from ..plots import learning_curve
+from ..views.plots import learning_curve
 from .session import Session
 
 X = [1.0, 2.0, 3.0]

@@ -21,9 +21,9 @@ from bokeh.models import ColumnDataSource, CustomJSTickFormatter, Range1d
 from bokeh.plotting import figure
 
 from ..errors import GradfitError
-from ..plotdata import Objective
-from ..plots import padded_range
-from ..plottext import plot_language
+from ..views.plotdata import Objective
+from ..views.plots import padded_range
+from ..views.plottext import plot_language
 from . import export
 from .data import PlayData, read_csv, tutorial_sets
 from .descent import LOSSES, OPTIMIZERS, PREPROCESS, Run, Settings
@@ -454,7 +454,7 @@ class Playground:
             return
         import matplotlib.pyplot as plt
 
-        from ..surface import loss_surface
+        from ..views.surface import loss_surface
 
         with plot_language(self.lang):
             ax = loss_surface(run_view(self.run), self.data.X, self.data.y, params=self._params(), kind="surface",

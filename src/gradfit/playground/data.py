@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..data import read_table
-from ..datasets import load_diabetes
+from ..io.data import read_table
+from ..io.datasets import load_diabetes
 
 
 class PlayData(NamedTuple):

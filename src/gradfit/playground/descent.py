@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..batching import n_batches
+from ..descent.batching import n_batches
 from ..estimator import GDRegressor
 from .data import PlayData
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..batching import batches, epoch_order
+from ..descent.batching import batches, epoch_order
 from ..engines import get_engine
 from .descent import Run
 

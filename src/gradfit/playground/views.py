@@ -6,10 +6,10 @@ from html import escape
 
 import numpy as np
 
-from ..history import Entry, History
-from ..plotdata import FitView, view
-from ..plots import padded_range
-from ..surface import Slice, contour_levels, make_slice
+from ..training.history import Entry, History
+from ..views.plotdata import FitView, view
+from ..views.plots import padded_range
+from ..views.surface import Slice, contour_levels, make_slice
 from .descent import Run
 from .steps import MAX_ROWS, step_numbers
 from .text import word

@@ -1,0 +1,81 @@
+"""Numba's compiled kernels: where they are cached, and a message when a call is about to compile.
+
+The kernels are compiled with ``cache=True``. Numba keeps the machine code in ``__pycache__`` beside
+the installed ``gradfit/engines/kernels.py`` (one cache per install location); where that folder is not
+writable it falls back to a per-user folder that names the install's path (``NUMBA_CACHE_DIR``
+chooses another place). Compiling the epoch kernels takes up to a minute for each kind of array
+(C order, F order, read-only: one Numba signature each); loading them from the cache a fraction of a
+second. ``compiling(dispatcher)(*args)`` says so on stderr when (and only when) a call is about to
+compile; ``python -m gradfit.engines.jit_cache`` compiles the usual kinds ahead of time (``make venv`` runs it).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable
+
+#: what the message says to expect (measured on 2 shared cores: 16-27 s for the first layout, 7 s for each next)
+COMPILE_TIME = "up to a minute"
+
+
+def will_compile(dispatcher, args: tuple) -> bool:
+    """True when calling ``dispatcher(*args)`` compiles: no such overload in this process, none in the cache"""
+    sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+    if sig in dispatcher.overloads:
+        return False
+    cache = getattr(dispatcher, "_cache", None)  # numba.core.caching.FunctionCache with cache=True
+    index = getattr(cache, "_cache_file", None)
+    if index is None:
+        return True  # no cache: every new signature compiles
+    try:
+        return cache._index_key(sig, dispatcher.targetctx.codegen()) not in index._load_index()
+    except (AttributeError, TypeError, ValueError, OSError):  # another Numba's internals: assume the worst
+        return True
+
+
+def cache_folder(dispatcher) -> str | None:
+    """the folder where Numba keeps this dispatcher's machine code (None without a cache)"""
+    return getattr(getattr(dispatcher, "_cache", None), "cache_path", None)
+
+
+def compiling(dispatcher, what: str = "the epoch kernels", stream=None) -> Callable:
+    """``dispatcher``, saying on stderr before a call that compiles what is happening and after it how long it took
+    (a plain function, as with NUMBA_DISABLE_JIT=1 or a test's stand-in, is returned as it is)"""
+    if not hasattr(dispatcher, "overloads"):
+        return dispatcher
+
+    def call(*args):
+        if not will_compile(dispatcher, args):
+            return dispatcher(*args)
+        out = stream or sys.stderr
+        print(f"gradfit: compiling {what} for this kind of array, once per install ({COMPILE_TIME}; "
+              f"later runs load them from {cache_folder(dispatcher) or 'the cache'})...", file=out, flush=True)
+        start = time.perf_counter()
+        result = dispatcher(*args)
+        print(f"gradfit: compiled {what} in {time.perf_counter() - start:.0f} s", file=out, flush=True)
+        return result
+
+    return call
+
+
+def warm() -> None:
+    """compile (or load) the epoch kernels for the layouts fits meet: a NumPy array (C order), a DataFrame
+    (a read-only F-order view) and an F-order array; each is one Numba signature"""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from ..estimator import GDRegressor
+
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    y = X @ [1.0, 2.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one short epoch is not at the optimum, and need not be
+        for data in (X, pd.DataFrame(X, columns=["a", "b"]), np.asfortranarray(X)):
+            GDRegressor(batch_size=8, epochs=1, tol=None, seed=0).fit(data, y)
+
+
+if __name__ == "__main__":
+    warm()

@@ -1,0 +1,277 @@
+"""Compiled epoch kernels (Numba): one minibatch or per-sample epoch of any gradfit optimizer and loss.
+
+``run_epoch`` walks the rows of X in the epoch's order, batch by batch, and for each
+batch makes exactly the step of the generic training loop: the loss's derivative at each
+row's residual (preprocessing x̃ = (x − shift)·inv_scale applied on the fly, X is never
+copied), times the row's weight in a weighted fit (``gradfit.descent.weights``), the gradient over the batch plus the L2 gradient, the optimizer's rule, the L1
+proximal step, and the running average of the iterates when asked. The optimizer's rule
+(``gradfit.descent.optim``) and the loss's derivative (``gradfit.descent.losses``) are the very functions
+the other engines apply to whole vectors, compiled here as they are and applied to one
+coordinate (one row) at a time.
+
+A step is two passes: the loss's derivative g_i at the batch's rows (x·v), then one fused
+pass over the coordinates that forms each one's gradient, updates it and its slots,
+soft-thresholds it, averages it and refreshes v = w·inv_scale. The epoch loop is compiled
+once per (rule, derivative) pair, so a step carries no dispatch. Its inputs are a few
+named tuples (``Rows``, ``Fold``, ``Penalty``, ``Descent``), so adding a field breaks no
+call. A shuffled epoch hints the memory ``PREFETCH_ROWS`` rows ahead, for each row and its
+target y_i alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ..descent.model import soft_threshold
+from .jit_cache import compiling
+
+__all__ = ["Rows", "Fold", "Penalty", "Descent", "run_epoch"]
+
+#: a shuffled epoch asks the memory for the row this many steps ahead while it works on the current one
+PREFETCH_ROWS = 16
+
+#: let LLVM reorder sums into SIMD lanes (and fuse multiply-adds); no assumptions about NaN or inf
+FAST = {"reassoc", "contract"}
+
+#: decorator of the kernels' inlined helpers (inlined code takes the flags of its caller)
+fast = njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
+
+
+class Rows(NamedTuple):
+    """the data and the epoch's order: batches of ``batch_size`` rows of ``order`` (row order when not shuffled);
+    ``w``: the rows' weights w̃ when ``weighted`` (else empty)"""
+
+    X: np.ndarray
+    y: np.ndarray
+    order: np.ndarray
+    shuffled: bool
+    batch_size: int
+    w: np.ndarray = np.empty(0)
+    weighted: bool = False
+
+
+class Fold(NamedTuple):
+    """the preprocessing folded into the parameters: x̃ = (x − shift)·inv_scale, ỹ = y − y_shift"""
+
+    shift: np.ndarray
+    inv_scale: np.ndarray
+    y_shift: float
+    fit_intercept: bool
+
+
+class Penalty(NamedTuple):
+    """½·l2·‖w‖² (in the gradient) and l1·‖w‖₁ (a proximal step); never on the intercept"""
+
+    l2: float
+    l1: float
+
+
+class Descent(NamedTuple):
+    """the parameters and everything the steps change or read, updated in place
+
+    ``slots``: the optimizer's state slots as rows (k × p); ``avg``: the average of the
+    iterates after step ``average_from`` (untouched when ``average_from`` < 0).
+    """
+
+    theta: np.ndarray
+    slots: np.ndarray
+    avg: np.ndarray
+    average_from: int
+    hyper: Any  # the optimizer's NamedTuple of hyperparameters
+    lr: float
+    loss: Any  # the loss's LossParams
+
+
+# the slot values of coordinate j as a tuple; one function per slot count (Numba needs a tuple's length at
+# compile time); ``run_epoch`` picks the one of the optimizer's slot count
+def gather1(slots, j):
+    return (slots[0, j],)
+
+
+def gather2(slots, j):
+    return (slots[0, j], slots[1, j])
+
+
+def gather3(slots, j):
+    return (slots[0, j], slots[1, j], slots[2, j])
+
+
+@fast
+def scatter(slots, j, values):
+    for k in range(len(values)):
+        slots[k, j] = values[k]
+
+
+_COMPILED: dict = {}
+
+#: the L1 proximal step (``model.soft_threshold``), compiled
+shrink = fast(soft_threshold)
+
+
+def compiled(fn: Callable):
+    """``fn`` (an optimizer rule, a loss derivative, the average) compiled for the kernels, once
+
+    The dispatcher gets an identity named after the function, the same in every process:
+    Numba's on-disk cache of ``epoch`` keys its entries by the compiled functions it was
+    given, and finds them again by that identity (a random one would miss, and fail).
+    """
+    if fn not in _COMPILED:
+        dispatcher = fast(fn)
+        dispatcher._set_uuid(f"gradfit.engines.kernels.compiled:{fn.__module__}.{fn.__qualname__}")
+        _COMPILED[fn] = dispatcher
+    return _COMPILED[fn]
+
+
+@intrinsic
+def prefetch(typingctx, address):
+    """LLVM's prefetch hint (read, keep in all cache levels) for the byte at ``address``"""
+
+    def codegen(context, builder, signature, args):
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.inttoptr(args[0], i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(types.intp), codegen
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def prefetch_lines(address, nbytes):
+    """hint each 64-byte cache line of the ``nbytes`` bytes at ``address``, each line once"""
+    for line in range(address & -64, address + nbytes, 64):
+        prefetch(line)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def prefetch_row(X, y, order, k):
+    """hint each cache line of row order[k] and its target y[order[k]], where k is inside the order
+
+    Random reads then overlap. The target matters as much as the row: y (16 MB at the
+    reference size) falls out of the caches while X streams through, and an unhinted
+    y[i] is a cache miss on the path of every residual.
+    """
+    if k < order.shape[0]:
+        i = order[k]
+        prefetch_lines(X.ctypes.data + i * X.strides[0], X.shape[1] * X.itemsize)
+        prefetch(y.ctypes.data + i * y.strides[0])
+
+
+@fast
+def residual(X, y, i, v, offset):
+    """r = x_i·v + offset − y_i"""
+    r = 0.0
+    for j in range(X.shape[1]):
+        r += X[i, j] * v[j]
+    return r + offset - y[i]
+
+
+@fast
+def weight(rows, i):
+    """row i's weight w̃ᵢ (1 when unweighted)"""
+    return rows.w[i] if rows.weighted else 1.0
+
+
+@fast
+def batch_xtg(rows, start, stop, v, offset, deriv, lp, g, acc):
+    """acc ← Σ x_i·g_i over the batch's rows, g_i the loss's derivative at r_i (times w̃ᵢ); returns Σ g_i
+    (residuals first: independent dot products)"""
+    X, y, order = rows.X, rows.y, rows.order
+    gsum = 0.0
+    for k in range(start, stop):
+        i = k
+        if rows.shuffled:
+            prefetch_row(X, y, order, k + PREFETCH_ROWS)
+            i = order[k]
+        g[k - start] = deriv(residual(X, y, i, v, offset), lp) * weight(rows, i)
+        gsum += g[k - start]
+    acc[:] = 0.0
+    for k in range(start, stop):
+        i = order[k] if rows.shuffled else k
+        for j in range(X.shape[1]):
+            acc[j] += X[i, j] * g[k - start]
+    return gsum
+
+
+@fast
+def raw_params(theta, fold, v):
+    """v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
+    off = 0.0
+    for j in range(v.shape[0]):
+        v[j] = theta[j] * fold.inv_scale[j]
+        off += fold.shift[j] * v[j]
+    return (theta[v.shape[0]] if fold.fit_intercept else 0.0) - off + fold.y_shift
+
+
+@fast
+def update_coord(j, g, s, k, rule, gather):
+    """coordinate j of theta after the optimizer's rule (with step scalars k), its slots updated; returns it"""
+    w, new = rule(s.theta[j], g, gather(s.slots, j), s.hyper, k)
+    scatter(s.slots, j, new)
+    return w
+
+
+@fast
+def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gather, average, v):
+    """one fused pass over w: gradient ((Xᵀg − shift·Σg)·inv_scale·f + l2·w), rule, L1 prox, average, v;
+    returns shift·v"""
+    off, threshold = 0.0, s.lr * penalty.l1
+    for j in range(v.shape[0]):
+        xtg = X[i, j] * gsum if single else acc[j]
+        g = (xtg - fold.shift[j] * gsum) * fold.inv_scale[j] * f + penalty.l2 * s.theta[j]
+        w = update_coord(j, g, s, k, rule, gather)
+        w = shrink(w, threshold)
+        s.theta[j] = w
+        if s.average_from >= 0:
+            s.avg[j] = average(s.avg[j], w, t, s.average_from)
+        v[j] = w * fold.inv_scale[j]
+        off += fold.shift[j] * v[j]
+    return off
+
+
+# inlined helpers take the flags of the function they land in, so the loop itself needs FAST
+@njit(cache=True, fastmath=FAST, error_model="numpy")
+def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average):
+    """``run_epoch`` with the compiled step scalars, rule, slot gatherer, loss derivative and average"""
+    X, y, order, batch_size = rows.X, rows.y, rows.order, rows.batch_size
+    n, d = X.shape
+    acc, g, v = np.zeros(d), np.empty(min(batch_size, n)), np.empty(d)
+    offset = raw_params(s.theta, fold, v)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        i = order[start] if rows.shuffled else start
+        single = stop - start == 1
+        if single:
+            if rows.shuffled:
+                prefetch_row(X, y, order, start + PREFETCH_ROWS)
+            gsum = deriv(residual(X, y, i, v, offset), s.loss) * weight(rows, i)
+        else:
+            gsum = batch_xtg(rows, start, stop, v, offset, deriv, s.loss, g, acc)
+        t += 1
+        k = scalars(s.hyper, t, s.lr)
+        f = 1.0 / (stop - start)
+        off = update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gather, average, v)
+        if fold.fit_intercept:
+            s.theta[d] = update_coord(d, gsum * f, s, k, rule, gather)
+            if s.average_from >= 0:
+                s.avg[d] = average(s.avg[d], s.theta[d], t, s.average_from)
+        offset = (s.theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
+    return t
+
+
+def run_epoch(rows: Rows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
+              average: Callable) -> int:
+    """one epoch of steps from step count t, on descent's arrays in place; returns the step count afterwards
+
+    ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions
+    of ``gradfit.descent.optim`` and ``gradfit.descent.losses``; they are compiled here (once each).
+    """
+    gather = compiled((gather1, gather2, gather3)[descent.slots.shape[0] - 1])
+    return compiling(epoch)(rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule),
+                            gather, compiled(deriv), compiled(average))

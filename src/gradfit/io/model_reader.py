@@ -1,0 +1,74 @@
+"""A model file read and checked whole, without building the estimator.
+
+``estimator.load_model`` builds a GDRegressor from this document; ``gradfit predict`` needs only the
+coefficients (``read_predictor``), so it never loads scikit-learn's estimator machinery or the solver.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import GradfitError, ModelFileError, OptionError
+from ..training.config import FitConfig, validate
+from .model_schema import check_consistency, read_document
+
+
+def read_model_document(path) -> dict:
+    """the document of a model file, parsed with limits, validated against the schema, its fields
+    checked against each other and its settings (as GDRegressor takes them) like the estimator's own"""
+    path = Path(path)
+    doc = read_document(path)
+    check_consistency(doc, path)
+    return {**doc, "params": _params(doc["params"], path)}
+
+
+def _params(data: dict, path: Path) -> dict:
+    """settings as GDRegressor takes them, checked like the estimator's own.
+
+    Where to connect or what to run is never taken from a file: ``engine_options``
+    (a Dask scheduler address, cluster settings) is dropped.
+    """
+    params = {**data, "engine_options": None}
+    if isinstance(params.get("betas"), list):
+        params["betas"] = tuple(params["betas"])
+    if isinstance(params.get("init"), list):
+        params["init"] = tuple(params["init"])
+    try:
+        validate(FitConfig.from_params(params))
+        get_engine_name(params.get("engine", "numpy"))
+    except GradfitError as exc:
+        raise ModelFileError(f"model file {path}: field 'params': {exc}") from None
+    return params
+
+
+def get_engine_name(name: str) -> str:
+    """``name`` if it is a registered engine; OptionError otherwise (nothing is imported)"""
+    from ..engines import available_engines
+
+    if name not in available_engines():
+        raise OptionError(f"option engine={name!r} is not one of {available_engines()}")
+    return name
+
+
+class Predictor(NamedTuple):
+    """what predicting needs from a model file: ``X·coef + intercept`` (as ``GDRegressor.predict``)"""
+
+    coef: np.ndarray
+    intercept: float
+    feature_names: list[str] | None
+
+    @property
+    def n_features(self) -> int:
+        return len(self.coef)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.coef + self.intercept
+
+
+def read_predictor(path) -> Predictor:
+    """the coefficients of a model file, checked as ``load_model`` checks the whole file"""
+    doc = read_model_document(path)
+    return Predictor(np.asarray(doc["coef"], dtype=np.float64), float(doc["intercept"]), doc["feature_names"])

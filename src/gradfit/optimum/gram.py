@@ -1,0 +1,210 @@
+"""Gram statistics: everything a squared-error fit needs from the data, in O(d²).
+
+Stored centered (by column means) so nothing cancels: ``xtx = X_cᵀX_c``,
+``xty = X_cᵀy_c``, ``yty = y_cᵀy_c``. From them, for any preprocessing, the
+objective of theta = (w, b) in the descent's units is, exactly,
+
+    (c/2)·[ ((w − w*)ᵀ A (w − w*) + RSS*) / n + a² ],   a = u·w + b − ε
+
+with A = S⁻¹ xtx S⁻¹, w* the least-squares coefficients, RSS* their residual sum of
+squares (measured by one pass over the data, never by expanding squares),
+u = (x̄ − shift)/scale and ε = ȳ − y_shift. Every term is non-negative, so the loss
+stays accurate as it nears its minimum.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..descent.model import LinearModel
+from ..descent.preprocess import Preprocessor
+from ..descent.weights import WeightInfo
+
+
+@dataclass
+class GramStats:
+    """centered second moments of (X, y)"""
+
+    n: int
+    x_mean: np.ndarray
+    y_mean: float
+    xtx: np.ndarray
+    xty: np.ndarray
+    yty: float
+    #: residual sum of squares of the least-squares fit (with intercept), measured from the
+    #: residuals by the solver's one extra pass; None until measured. Expanding the squares
+    #: instead would cancel catastrophically for a near-perfect fit.
+    rss_min: float | None = None
+    #: a weighted fit's statistics are weighted sums (rows weighed by w̃, ``gradfit.descent.weights``), with the
+    #: weights' totals kept here; None: unweighted
+    weights: WeightInfo | None = None
+
+    @property
+    def weight_total(self) -> float:
+        """Σ w̃ over the rows (the row count when unweighted): what the means divide by"""
+        return self.weights.total if self.weights is not None else float(self.n)
+
+    @property
+    def x_std(self) -> np.ndarray:
+        return np.sqrt(np.maximum(np.diag(self.xtx), 0.0) / self.n)
+
+    @property
+    def x_rms(self) -> np.ndarray:
+        """root mean square of each column (about 0, not the mean)"""
+        return np.sqrt(np.maximum(np.diag(self.xtx), 0.0) / self.n + self.x_mean**2)
+
+    def second_moments(self, fit_intercept: bool) -> np.ndarray:
+        """mean of z·zᵀ over rows, z = [x, 1] (or x): ‖Z·δ‖²/n = δᵀ·M·δ for a change δ of (coef, intercept)"""
+        d = len(self.x_mean)
+        M = np.empty((d + 1, d + 1))
+        M[:d, :d] = self.xtx / self.n + np.outer(self.x_mean, self.x_mean)
+        M[:d, d] = M[d, :d] = self.x_mean
+        M[d, d] = 1.0
+        return M if fit_intercept else M[:d, :d]
+
+    @classmethod
+    def merge(cls, parts: "list[GramStats]") -> "GramStats":
+        """combine statistics of disjoint row blocks (Chan et al.'s parallel update)"""
+        total = parts[0]
+        for part in parts[1:]:
+            total = _merge_two(total, part)
+        return total
+
+
+def _merge_two(a: GramStats, b: GramStats) -> GramStats:
+    wa, wb = a.weight_total, b.weight_total
+    total = wa + wb
+    dx = b.x_mean - a.x_mean
+    dy = b.y_mean - a.y_mean
+    f = wa * wb / total if total > 0.0 else 0.0
+    share = wb / total if total > 0.0 else 0.0
+    weights = None if a.weights is None else a.weights._replace(total=total)
+    return GramStats(
+        n=a.n + b.n,
+        x_mean=a.x_mean + dx * share,
+        y_mean=a.y_mean + dy * share,
+        xtx=a.xtx + b.xtx + f * np.outer(dx, dx),
+        xty=a.xty + b.xty + f * dx * dy,
+        yty=a.yty + b.yty + f * dy * dy,
+        weights=weights,
+    )
+
+
+#: rows per block of the statistics pass (a block and its copy stay in the L2 cache)
+STATS_BLOCK = 4096
+
+
+def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers: int | None = None,
+                weights: np.ndarray | None = None) -> GramStats:
+    """Gram statistics of in-memory arrays in one read of X, never copying more than a block.
+
+    Each worker thread takes a contiguous share of the rows and, block by block, copies
+    Z = [X − k, y − k_y, 1] into its own small buffer and accumulates ZᵀZ (ZᵀW̃Z with row
+    ``weights`` w̃), which holds the shifted second moments, cross products and column sums
+    at once. The shift k (the mean of the first block) keeps the final centering free of
+    cancellation.
+    """
+    n, d = X.shape
+    head = np.asarray(X[:block], dtype=np.float64)
+    shift = np.append(head.mean(axis=0), float(np.mean(y[:block], dtype=np.float64)))
+    workers = max(1, min(workers or len(os.sched_getaffinity(0)), -(-n // block)))
+    if workers == 1:
+        return _centered(n, shift, _shifted_moments(X, y, weights, shift, 0, n, block), weights is not None)
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    # one BLAS thread per worker: the workers already keep every core busy
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        parts = pool.map(lambda k: _shifted_moments(X, y, weights, shift, bounds[k], bounds[k + 1], block),
+                         range(workers))
+        return _centered(n, shift, sum(parts), weights is not None)
+
+
+def _shifted_moments(X, y, weights, shift, lo: int, hi: int, block: int) -> np.ndarray:
+    """ZᵀZ (ZᵀW̃Z with weights) over rows lo:hi for Z = [X − shift_x, y − shift_y, 1]"""
+    d = X.shape[1]
+    buf = np.empty((block, d + 2))
+    buf[:, d + 1] = 1.0
+    ZtZ = np.zeros((d + 2, d + 2))
+    for start in range(lo, hi, block):
+        stop = min(start + block, hi)
+        z = buf[: stop - start]
+        np.subtract(X[start:stop], shift[:d], out=z[:, :d])
+        np.subtract(y[start:stop], shift[d], out=z[:, d])
+        ZtZ += z.T @ z if weights is None else z.T @ (z * weights[start:stop, None])
+    return ZtZ
+
+
+def _centered(n: int, shift: np.ndarray, ZtZ: np.ndarray, weighted: bool = False) -> GramStats:
+    """centered statistics from the shifted moments: S − W·m·mᵀ with m the shifted mean, W the weight total"""
+    d = len(shift) - 1
+    total = float(ZtZ[d + 1, d + 1]) if weighted else n
+    m = ZtZ[d + 1, : d + 1] / total if total > 0.0 else np.zeros(d + 1)  # rows all of weight 0 add nothing
+    S = ZtZ[: d + 1, : d + 1] - total * np.outer(m, m)
+    mean = shift + m
+    weights = WeightInfo(total, 1.0, 0.0) if weighted else None
+    return GramStats(n, mean[:d], float(mean[d]), S[:d, :d].copy(), S[:d, d].copy(), float(S[d, d]),
+                     weights=weights)
+
+
+@dataclass
+class Quadratic:
+    """the squared-error objective in the descent's units, as Gram algebra"""
+
+    model: LinearModel
+    n: int
+    A: np.ndarray  # S⁻¹ xtx S⁻¹
+    q: np.ndarray  # S⁻¹ xty
+    u: np.ndarray  # (x̄ − shift) / scale
+    eps: float  # ȳ − y_shift
+    yty: float
+
+    @classmethod
+    def from_stats(cls, stats: GramStats, prep: Preprocessor, model: LinearModel) -> "Quadratic":
+        s = np.asarray(prep.x_scale, dtype=np.float64)
+        A = stats.xtx / np.outer(s, s)
+        q = stats.xty / s
+        u = (stats.x_mean - np.asarray(prep.x_shift)) / s
+        return cls(model, stats.n, A, q, u, float(stats.y_mean - prep.y_shift), float(stats.yty))
+
+    def hessian(self) -> np.ndarray:
+        """Hessian of the data loss (no penalty) with respect to theta"""
+        c, n, d = self.model.loss.c, self.n, self.model.n_features
+        H = np.empty((self.model.n_params,) * 2)
+        H[:d, :d] = self.A / n + np.outer(self.u, self.u)
+        if self.model.fit_intercept:
+            H[:d, d] = H[d, :d] = self.u
+            H[d, d] = 1.0
+        return c * H
+
+    def coef_system(self) -> tuple[np.ndarray, np.ndarray]:
+        """(M, r): the data loss as a function of w alone, b at its optimum, is ½wᵀMw − rᵀw + const"""
+        c, n = self.model.loss.c, self.n
+        if self.model.fit_intercept:
+            return c * self.A / n, c * self.q / n
+        return c * (self.A / n + np.outer(self.u, self.u)), c * (self.q / n + self.eps * self.u)
+
+    def best_intercept(self, w: np.ndarray) -> float:
+        """the b that zeroes a = u·w + b − ε"""
+        return self.eps - float(self.u @ w)
+
+
+def rss_around(dw, offset, rss_star: float, n: int, *, gram=None, factor=None):
+    """the residual sum of squares at a point, RSS* + (w − w*)ᵀG(w − w*) + n·offset², around the optimum
+
+    The one form of the squared-error objective that the Gram path, the statistics and the plots
+    use: every term is non-negative, so nothing cancels near the optimum. ``dw`` = w − w*, shape (d,)
+    or (k, d); ``offset`` = the mean residual (ȳ − x̄·w − b, in whatever units ``dw`` is in), shape ()
+    or (k,). G is given as the Gram matrix ``gram`` or as a factor R with RᵀR = G (``factor``, more
+    accurate for an ill-conditioned design).
+    """
+    dw = np.asarray(dw, dtype=np.float64)
+    if factor is not None:
+        z = dw @ np.asarray(factor, dtype=np.float64).T
+        spread = np.einsum("...i,...i->...", z, z)
+    else:
+        spread = np.einsum("...i,ij,...j->...", dw, np.asarray(gram, dtype=np.float64), dw)
+    return rss_star + spread + n * np.square(offset)

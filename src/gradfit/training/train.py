@@ -1,0 +1,286 @@
+"""The one training loop every engine shares; stopping rules; the divergence guard.
+
+Each epoch walks the batches of a seeded order; each step asks the engine for the
+gradient over the batch's rows, adds the L2 penalty's gradient, lets the optimizer
+propose an update, and applies the L1 proximal step. After each epoch the full
+training objective is measured (cheaply, through Gram statistics, where available)
+for the history, the stopping rule and the divergence guard.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Callable, NamedTuple, Sequence
+
+from ..descent.batching import batches, epoch_order, n_batches
+from ..descent.model import LinearModel
+from ..descent.optim import Optimizer, average
+from ..descent.preprocess import Preprocessor
+from ..descent.schedules import Schedule
+from ..errors import DivergenceError
+from .history import Entry, History
+
+#: the objective may grow to this many times its starting value (+1) before we call it divergence
+BLOWUP = 1e8
+
+
+@dataclass
+class TrainState:
+    """where a descent stands: enough to continue it (warm start, partial_fit)
+
+    ``avg``: the Polyak–Ruppert average of the iterates (None when the fit does not average).
+    """
+
+    theta: Any
+    opt_state: Any
+    epoch: int = 0
+    step: int = 0
+    best: float = math.inf
+    no_improve: int = 0
+    avg: Any = None
+
+
+class EpochTask(NamedTuple):
+    """what an engine's own epoch (``Engine.run_epoch``) needs, and nothing more"""
+
+    optimizer: Optimizer
+    batch_size: int | None
+    lr: float
+    seed: int
+    #: average the iterates after this step (None: no average)
+    average_from: int | None
+
+
+@dataclass
+class _Mark:
+    """a copy of the state at an epoch boundary, and the history's length there"""
+
+    state: TrainState
+    entries: int
+
+    @classmethod
+    def take(cls, state: TrainState, history: History) -> "_Mark":
+        return cls(replace(state, theta=copy.deepcopy(state.theta), opt_state=copy.deepcopy(state.opt_state),
+                           avg=copy.deepcopy(state.avg)), len(history))
+
+    def restore(self, state: TrainState, history: History) -> None:
+        """put ``state`` and ``history`` back where they were when the mark was taken"""
+        for name, value in vars(self.state).items():
+            setattr(state, name, value)
+        for column in history.columns.values():
+            del column[self.entries:]
+
+
+class Steps(NamedTuple):
+    """the step rule a fit runs with, after 'auto' settings are resolved"""
+
+    lr: float
+    momentum: float
+    schedule: str
+    epochs: int
+
+
+@dataclass
+class Outcome:
+    """how a run of the loop ended"""
+
+    state: TrainState
+    converged: bool = False
+    interrupted: bool = False
+    stopped_by: str = "epochs"
+
+
+@dataclass
+class EpochInfo:
+    """what a callback receives after each epoch; it returns True to stop the fit there.
+
+    ``history`` is the fit's History so far: its last entry is this epoch's when the epoch was
+    recorded (``record_every``), with the coefficients in the data's units.
+    """
+
+    epoch: int  # epochs done
+    step: int  # optimizer steps done
+    loss: float  # training objective at the end of the epoch
+    lr: float  # the epoch's learning rate
+    epochs_total: int  # epochs this run was given
+    history: History | None = None
+
+
+def smooth_gradient(engine, model: LinearModel, theta, rows=None, mask=None) -> tuple[float, Any]:
+    """the data loss over ``rows`` and the gradient of loss + L2 penalty (``mask``: the engine's mask)"""
+    loss, grad = engine.loss_grad(theta, rows)
+    if model.l2 > 0.0:
+        grad = grad + model.l2 * (theta * (engine.mask() if mask is None else mask))
+    return loss, grad
+
+
+def take_step(engine, model: LinearModel, task: EpochTask, state: TrainState, grad) -> None:
+    """one optimizer step, then the L1 proximal step, then the average, on ``state``"""
+    theta, state.opt_state = task.optimizer.update(grad, state.opt_state, state.theta, task.lr)
+    if model.l1 > 0.0:
+        theta = engine.prox_l1(theta, task.lr * model.l1)
+    state.theta = theta
+    state.step += 1
+    if task.average_from is not None:
+        state.avg = average(state.avg, theta, state.step, task.average_from)
+
+
+@dataclass
+class Loop:
+    """the training loop over one prepared engine"""
+
+    engine: Any
+    model: LinearModel
+    prep: Preprocessor
+    optimizer: Optimizer
+    schedule: Schedule
+    batch_size: int | None
+    shuffle: bool
+    seed: int
+    history: History
+    record_every: Any = 1
+    tol: float | None = None
+    n_iter_no_change: int = 5
+    callbacks: Sequence[Callable] = ()
+    safe_lr: Callable[[], float] | None = None
+    #: theta -> whether it is within tol of the exact answer; when given, it is the stopping rule
+    at_optimum: Callable[[Any], bool] | None = None
+    #: keep the average of the iterates after this step, and report it (None: report the iterate)
+    average_from: int | None = None
+    _t0: float = field(default=0.0, init=False)
+
+    @cached_property
+    def mask(self):
+        """the engine's vector of 1 on coefficients, 0 on the intercept"""
+        return self.engine.mask()
+
+    def objective_grad(self, theta, rows=None) -> tuple[float, Any]:
+        """training objective (loss + penalty) and its smooth gradient; objective only on all rows"""
+        loss, grad = smooth_gradient(self.engine, self.model, theta, rows, self.mask)
+        if rows is not None or self.model.alpha == 0.0:
+            return loss, grad
+        return loss + self.model.penalty(self.engine.to_list(theta)), grad
+
+    def apply(self, state: TrainState, grad, lr: float) -> None:
+        """one optimizer step (then the L1 proximal step, then the average) on ``state``"""
+        take_step(self.engine, self.model, self.task(lr), state, grad)
+
+    def reported(self, state: TrainState):
+        """the parameters a fit reports and records: the average of the iterates when averaging, else the iterate"""
+        return state.avg if self.average_from is not None and state.avg is not None else state.theta
+
+    def task(self, lr: float) -> EpochTask:
+        return EpochTask(self.optimizer, self.batch_size, float(lr), self.seed, self.average_from)
+
+    def record(self, state: TrainState, objective: float, grad, lr: float) -> None:
+        """one history entry at the reported parameters (objective and gradient norm given at them)"""
+        coef, intercept = self.prep.to_original(self.engine.to_list(self.reported(state)), self.model)
+        entry = Entry(state.epoch, state.step, objective, coef, intercept,
+                      self.engine.norm(grad), lr, self._elapsed())
+        self.history.append(entry)
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def run(self, state: TrainState, epochs: int) -> Outcome:
+        """run up to ``epochs`` epochs from ``state``; Ctrl-C stops cleanly after recording"""
+        prior = self.history.time[-1] if len(self.history) else 0.0
+        self._t0 = time.perf_counter() - prior
+        objective, grad = self.objective_grad(state.theta)
+        start_objective = objective
+        if not len(self.history):
+            self.record(state, *self._at_reported(state, objective, grad), self.schedule(state.epoch))
+        outcome = Outcome(state)
+        lr = self.schedule(state.epoch)
+        mark = _Mark.take(state, self.history)
+        try:
+            for _ in range(epochs):
+                lr = self.schedule(state.epoch)
+                objective, grad = self._epoch(state, grad, lr)
+                state.epoch += 1
+                self._guard(objective, start_objective, state)
+                converged = self._track(state, objective)
+                mark = _Mark.take(state, self.history)  # a whole epoch: where an interrupted fit stops
+                if self._due(state):
+                    self.record(state, *self._at_reported(state, objective, grad), lr)
+                if self._should_stop(state, objective, lr, epochs, outcome, converged):
+                    break
+        except KeyboardInterrupt:
+            mark.restore(state, self.history)  # back to the last whole epoch, so a resumed fit continues exactly
+            outcome.interrupted, outcome.stopped_by = True, "interrupted"
+            lr = self.schedule(max(state.epoch - 1, 0))
+            objective, grad = self.objective_grad(state.theta)
+        if self.history.step[-1] != state.step:
+            self.record(state, *self._at_reported(state, objective, grad), lr)
+        return outcome
+
+    def _at_reported(self, state: TrainState, objective: float, grad) -> tuple[float, Any]:
+        """the objective and gradient at the reported parameters, given them at the iterate"""
+        if self.reported(state) is state.theta:
+            return objective, grad
+        return self.objective_grad(state.avg)
+
+    def _epoch(self, state: TrainState, grad, lr: float) -> tuple[float, Any]:
+        """one epoch; returns the objective and full gradient at its end.
+
+        An engine with ``fast_epochs`` may take over a whole minibatch / per-sample epoch
+        with ``run_epoch(task, state, order) -> bool`` (a compiled kernel, a distributed
+        pass); it must make exactly the steps the generic loop below would make, and
+        returns False to decline (for an optimizer it does not handle).
+        """
+        if self.batch_size is None or self.batch_size >= self.engine.n_rows:
+            self.apply(state, grad, lr)
+            return self.objective_grad(state.theta)
+        order = epoch_order(self.engine.n_rows, state.epoch, self.shuffle, self.seed)
+        if self.engine.fast_epochs and self.record_every != "step" and self.engine.run_epoch(
+                self.task(lr), state, order):
+            return self.objective_grad(state.theta)
+        last = n_batches(self.engine.n_rows, self.batch_size) - 1
+        for k, rows in enumerate(batches(self.engine.n_rows, self.batch_size, order)):
+            _, batch_grad = self.objective_grad(state.theta, rows)
+            self.apply(state, batch_grad, lr)
+            if self.record_every == "step" and k < last:  # the epoch's last step is recorded by run()
+                self.record(state, *self.objective_grad(self.reported(state)), lr)
+        return self.objective_grad(state.theta)
+
+    def _due(self, state: TrainState) -> bool:
+        return self.record_every == "step" or state.epoch % self.record_every == 0
+
+    def _guard(self, objective: float, start: float, state: TrainState) -> None:
+        """stop at once, with a useful message, when the objective explodes"""
+        if math.isfinite(objective) and objective <= BLOWUP * (abs(start) + 1.0):
+            return
+        lr = self.schedule(state.epoch - 1)
+        safe = self.safe_lr() if self.safe_lr is not None else None
+        hint = f"; a stable learning rate for this data is lr={safe:.3g} or below (or use lr='auto')" if safe else ""
+        raise DivergenceError(
+            f"the fit diverged at epoch {state.epoch}: the loss went from {start:.4g} to {objective:.4g} "
+            f"with lr={lr:.4g}{hint}",
+            epoch=state.epoch, suggested_lr=safe, history=self.history,
+        )
+
+    def _track(self, state: TrainState, objective: float) -> bool:
+        """the stop rule for a finished epoch: within tol of the exact answer when there is one; without,
+        no improvement of the objective by tol (relative) for ``n_iter_no_change`` epochs"""
+        if self.at_optimum is not None:
+            return bool(self.at_optimum(self.reported(state)))
+        if self.tol is None:
+            return False
+        margin = self.tol * abs(state.best) if math.isfinite(state.best) else 0.0
+        state.no_improve = state.no_improve + 1 if objective > state.best - margin else 0
+        state.best = min(state.best, objective)
+        return state.no_improve >= self.n_iter_no_change
+
+    def _should_stop(self, state, objective, lr, epochs, outcome, converged: bool) -> bool:
+        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history)
+        if any(bool(cb(info)) for cb in self.callbacks):
+            outcome.stopped_by = "callback"
+            return True
+        if converged:
+            outcome.converged, outcome.stopped_by = True, "tol"
+            return True
+        return False
