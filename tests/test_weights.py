@@ -315,13 +315,15 @@ def test_the_dask_engine_walks_the_numpy_engines_weighted_trajectory(dask_client
     (np.nan, r"sample_weight\[0\] is nan: weights must be finite numbers"),
     (np.inf, r"sample_weight\[0\] is inf: weights must be finite numbers"),
     (0.0, r"sample_weight is all zeros: at least one row needs a positive weight"),
+    ("huge", r"sample_weight sums to more than a float64 holds: scale the weights down \(only their ratios matter\)"),
     ("short", r"sample_weight has 3 values but X has 40 rows"),
     ("table", r"sample_weight must be one number per row; got an array of shape \(40, 2\)"),
     ("text", r"sample_weight must be numbers, one per row"),
 ])
 def test_unusable_weights_are_refused_with_one_line(weights, message):
     X, y, w = weighted_data()
-    given = {"short": [1.0, 2.0, 3.0], "table": np.ones((40, 2)), "text": ["a"] * 40}.get(weights, None)
+    given = {"short": [1.0, 2.0, 3.0], "table": np.ones((40, 2)), "text": ["a"] * 40,
+             "huge": np.full(40, 1e308)}.get(weights, None)
     if given is None:
         given = np.ones(40) if weights != 0.0 else np.zeros(40)
         given[0] = weights

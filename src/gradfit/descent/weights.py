@@ -69,8 +69,12 @@ def problem(w: np.ndarray) -> tuple[int | None, str] | None:
     negative = np.flatnonzero(w < 0.0)
     if len(negative):
         return int(negative[0]), f"is {w[negative[0]]:g}: weights must be >= 0"
-    if not w.sum() > 0.0:
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not total > 0.0:
         return None, "is all zeros: at least one row needs a positive weight"
+    if not np.isfinite(total):
+        return None, "sums to more than a float64 holds: scale the weights down (only their ratios matter)"
     return None
 
 
