@@ -400,6 +400,22 @@ def test_cli_weights_errors_are_one_line_with_status_2(weighted_csv, tmp_path, a
     assert re.search(message, result.stderr), result.stderr
 
 
+def test_cli_summary_takes_the_weights_column_for_robust_covariances(weighted_csv, tmp_path):
+    out = tmp_path / "m.json"
+    assert gradfit("fit", weighted_csv, "-t", "y", "--weights", "w", "--seed", "0", "-o", out).exit_code == 0
+    result = gradfit("summary", out, "--data", weighted_csv, "-t", "y", "--weights", "w", "--cov-type", "HC1",
+                     "--at", "exact", "--json")
+    assert result.exit_code == 0, result.output
+    X, y, w = weighted_data()
+    ref = wls(X, y, w, True, "HC1")
+    np.testing.assert_allclose([c["std_err"] for c in json.loads(result.stdout)["coefficients"]], ref.bse, rtol=1e-8)
+    unweighted = gradfit("summary", out, "--data", weighted_csv, "-t", "y", "--cov-type", "HC1")
+    assert unweighted.exit_code == 2
+    assert "error: option cov_type='HC1' of a weighted fit needs its sample_weight (--weights" in unweighted.stderr
+    no_data = gradfit("summary", out, "--weights", "w")
+    assert no_data.exit_code == 2 and "option --weights needs --data" in no_data.stderr
+
+
 def test_cli_names_the_row_of_a_negative_weight(weighted_csv, tmp_path):
     frame = pd.read_csv(weighted_csv)
     frame.loc[4, "w"] = -2.0

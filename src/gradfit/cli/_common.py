@@ -17,9 +17,10 @@ from rich.text import Text
 from ..descent.losses import LOSSES
 from ..descent.optim import OPTIMIZERS
 from ..engines import get_engine
-from ..errors import OptionError
+from ..descent.weights import problem
+from ..errors import DataError, OptionError
 from ..estimator import GDRegressor
-from ..io.data import read_table
+from ..io.data import column_names, read_features, read_table
 from ..io.outputs import is_stdout
 from ..io.persist import atomic_write, jsonable, train_metrics
 from ..training.config import FitConfig, validate
@@ -190,6 +191,26 @@ def load_training_data(model: GDRegressor, path: Path, target: str, features: li
         return X, y, {"feature_names": names}
     X, y, names = read_table(path, target, features)
     return frame(X, names), y, {}
+
+
+def check_weights_column(data: Path, column: str) -> None:
+    """DataError (one line) when the data has no --weights column ``column``"""
+    available = column_names(data)
+    if column not in available:
+        raise DataError(f"data file {data} has no weights column {column!r} (option --weights); "
+                        f"its columns are {available}")
+
+
+def weights_column(data: Path, column: str) -> np.ndarray:
+    """the --weights column of a data file, checked, with the row at fault named"""
+    check_weights_column(data, column)
+    w = read_features(data, [column])[:, 0]
+    found = problem(w)
+    if found is not None:
+        at, what = found
+        where = f" row {at + 1}" if at is not None else ""
+        raise DataError(f"data file {data}: weights column {column!r}{where} {what}")
+    return w
 
 
 def frame(X: np.ndarray, names: list[str] | None):

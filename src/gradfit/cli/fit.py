@@ -7,11 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..descent.weights import problem
 from ..engines import get_engine
-from ..errors import DataError, OptionError
+from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
-from ..io.data import column_names, read_features, without
+from ..io.data import without
 from ..io.outputs import is_stdout, make_folder, same_file
 from ..io.persist import atomic_write
 from ..training.callbacks import CSVLogger
@@ -172,10 +171,7 @@ def _features(data: Path, target: str, features: str | None, exclude: str | None
 
 def _check_weights_column(data: Path, target: str, weights: str, features: list[str] | None) -> None:
     """DataError / OptionError, one line, for a --weights column that is missing or has another role"""
-    available = column_names(data)
-    if weights not in available:
-        raise DataError(f"data file {data} has no weights column {weights!r} (option --weights); "
-                        f"its columns are {available}")
+    c.check_weights_column(data, weights)
     if weights == target:
         raise OptionError(f"option --weights names the target column {target!r}; the weights must be another column")
     if features is not None and weights in features:
@@ -187,13 +183,7 @@ def _weights(model: GDRegressor, data: Path, column: str, target: str):
     engine = get_engine(model.engine)
     if engine.lazy_data:
         return engine.read_dataset(data, column, [target])[1]
-    w = read_features(data, [column])[:, 0]
-    found = problem(w)
-    if found is not None:
-        at, what = found
-        where = f" row {at + 1}" if at is not None else ""
-        raise DataError(f"data file {data}: weights column {column!r}{where} {what}")
-    return w
+    return c.weights_column(data, column)
 
 
 def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None:

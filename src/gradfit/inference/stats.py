@@ -291,10 +291,10 @@ def _check_options(stats: GramStats, coef: np.ndarray, feature_names, cov_type: 
         raise DataError(f"X of shape {shape} and y of {np.size(y)} values do not match the model's Gram statistics "
                         f"({stats.n} rows, {d} features); pass the data the model was fitted on")
     if (stats.weights is not None) != (sample_weight is not None):
-        raise OptionError(f"option cov_type={cov_type!r} of a weighted fit needs its sample_weight (and an unweighted "
-                          "fit none): pass the weights the model was fitted with" if stats.weights is not None else
-                          "option sample_weight is for the robust covariances of a weighted fit; this fit was not "
-                          "weighted")
+        raise OptionError(f"option cov_type={cov_type!r} of a weighted fit needs its sample_weight (--weights on the "
+                          "command line): pass the weights the model was fitted with" if stats.weights is not None
+                          else "option sample_weight (--weights) is for the robust covariances of a weighted fit; "
+                          "this fit was not weighted")
 
 
 def _notes(cov_type: str, penalized: bool, centered: bool, cond: float, design: Design, names: list[str],
