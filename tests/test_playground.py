@@ -201,6 +201,10 @@ def url():
     thread.stop()
 
 
+#: how long a page may take to react (generous: a loaded 2-core machine runs the server and Chromium)
+WAIT_MS = 60_000
+
+
 def _page(browser, url, width=1366, height=800):
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url)
@@ -214,7 +218,7 @@ def _status_step(page) -> int:
 
 
 def _wait_step(page, k: int) -> None:
-    page.wait_for_selector(f'.gf-status-line[data-step="{k}"]', timeout=10000)
+    page.wait_for_selector(f'.gf-status-line[data-step="{k}"]', timeout=WAIT_MS)
 
 
 def _cell(page, key: str) -> float:
@@ -224,7 +228,7 @@ def _cell(page, key: str) -> float:
 def test_page_runs_steps_and_shows_gdregressors_numbers(browser, url, tmp_path):
     page = _page(browser, url)
     page.locator(".gf-data select").select_option("autograd")
-    page.wait_for_selector('.gf-status-line:has-text("of 500")', timeout=10000)
+    page.wait_for_selector('.gf-status-line:has-text("of 500")', timeout=WAIT_MS)
     for k in (1, 2, 3):
         page.locator(".gf-step-button button").click()
         _wait_step(page, k)
@@ -255,7 +259,7 @@ def test_page_runs_steps_and_shows_gdregressors_numbers(browser, url, tmp_path):
 def test_page_switches_to_korean_and_exports_code_that_runs(browser, url, tmp_path):
     page = _page(browser, url, 390, 844)
     page.locator(".gf-lang button", has_text="한국어").click()
-    page.wait_for_selector('.gf-status-line:has-text("스텝 0/10")', timeout=10000)
+    page.wait_for_selector('.gf-status-line:has-text("스텝 0/10")', timeout=WAIT_MS)
     assert "경사 하강법" in page.locator(".gf-title h2").inner_text()
     page.locator(".gf-run button").click()  # play runs to the end on its own
     _wait_step(page, 10)
@@ -289,9 +293,9 @@ def test_screenshots_for_the_readme(browser, url, request):
         page = _page(browser, url, width, height)
         if lang == "ko":
             page.locator(".gf-lang button", has_text="한국어").click()
-            page.wait_for_selector('.gf-status-line:has-text("스텝")', timeout=10000)
+            page.wait_for_selector('.gf-status-line:has-text("스텝")', timeout=WAIT_MS)
         page.locator(".gf-data select").select_option("autograd")
-        page.wait_for_selector('.gf-status-line:has-text("500")', timeout=10000)
+        page.wait_for_selector('.gf-status-line:has-text("500")', timeout=WAIT_MS)
         page.locator(".gf-race button", has_text="momentum 0.9").click()
         page.wait_for_timeout(800)
         for _ in range(3):
