@@ -384,6 +384,8 @@ def test_cli_weights_column_fits_weighted_least_squares(weighted_csv, tmp_path):
     assert list(model.feature_names_in_) == ["a", "b", "c"] and model.weighted_
     X, y, w = weighted_data()
     np.testing.assert_allclose(model.exact_.coef, wls(X, y, w, True).params[1:], rtol=1e-10)
+    shown = gradfit("fit", weighted_csv, "-t", "y", "--weights", "w", "--seed", "0", "-o", out)
+    assert shown.exit_code == 0 and "rows weighted by 'w'" in shown.stdout
     excluded = gradfit("fit", weighted_csv, "-t", "y", "--weights", "w", "--exclude", "c", "-o", out, "--json")
     assert excluded.exit_code == 0 and list(json.loads(excluded.stdout)["coef"]) == ["a", "b"]
 

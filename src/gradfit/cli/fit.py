@@ -149,7 +149,8 @@ def fit_command(
     if json_out:
         c.print_json(summary)
     elif not quiet:
-        c.print_fit(model, summary, title=f"{data.name}: {target} ~ {len(summary['coef'])} features")
+        c.print_fit(model, summary, title=f"{data.name}: {target} ~ {len(summary['coef'])} features"
+                    + (f", rows weighted by {weights!r}" if weights is not None else ""))
     if model.result_.outcome.interrupted or signals.received():
         _interrupted(model, data, target, out)
     if strict and not model.converged_:
