@@ -222,7 +222,7 @@ def test_no_intercept_with_centering_is_refused(plane_csv, tmp_path):
 
 
 def test_ctrl_c_exits_130(plane_csv, tmp_path, monkeypatch):
-    def interrupted(path):
+    def interrupted(*args):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("gradfit.io.model_reader.read_document", interrupted)

@@ -121,18 +121,28 @@ def _paths(doc, prefix=()):
             yield from _paths(value, (*prefix, k))
 
 
-def _good_model() -> dict:
+def _good_models() -> list[dict]:
+    """a model of the columns a, b; and one of a formula over a, b and the text column g (with formulaic)"""
+    import importlib.util
+
+    import pandas as pd
+
     X = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 5.0], [4.0, 3.0], [5.0, 1.0]])
-    model = GDRegressor(epochs=3, optimizer="adam", batch_size=2, seed=0)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    models = [GDRegressor(epochs=3, optimizer="adam", batch_size=2, seed=0).fit(frame, X @ [1.0, -1.0] + 0.5)]
+    if importlib.util.find_spec("formulaic") is not None:
+        data = frame.assign(g=["u", "v", "u", "v", "u"], y=X @ [1.0, -1.0] + 0.5)
+        models.append(GDRegressor.from_formula("y ~ a + np.log(b) + C(g)", data, epochs=3, seed=0))
+    docs = []
     with tempfile.TemporaryDirectory() as tmp:
-        import pandas as pd
+        for model in models:
+            model.save(Path(tmp) / "m.json")
+            docs.append(json.loads((Path(tmp) / "m.json").read_text()))
+    return docs
 
-        model.fit(pd.DataFrame(X, columns=["a", "b"]), X @ [1.0, -1.0] + 0.5).save(Path(tmp) / "m.json")
-        return json.loads((Path(tmp) / "m.json").read_text())
 
-
-GOOD_MODEL = _good_model()
-LOCATIONS = [p for p in _paths(GOOD_MODEL) if p]
+GOOD_MODELS = _good_models()
+LOCATIONS = [[p for p in _paths(doc) if p] for doc in GOOD_MODELS]
 
 
 @st.composite
@@ -141,9 +151,10 @@ def model_text(draw) -> str:
     kind = draw(st.integers(0, 9))
     if kind == 0:
         return draw(st.text(max_size=50))
-    doc = json.loads(json.dumps(GOOD_MODEL))
+    which = draw(st.integers(0, len(GOOD_MODELS) - 1))
+    doc = json.loads(json.dumps(GOOD_MODELS[which]))
     for _ in range(draw(st.integers(1, 2))):
-        where = draw(st.sampled_from(LOCATIONS))
+        where = draw(st.sampled_from(LOCATIONS[which]))
         node = doc
         try:
             for part in where[:-1]:
@@ -168,7 +179,7 @@ def test_fuzz_model_files(text, command):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "m.json").write_text(text, encoding="utf-8", errors="surrogatepass")
-        (folder / "d.csv").write_text("a,b,y\n1,2,1\n2,1,2\n3,5,-1\n4,3,1\n5,1,4\n")
+        (folder / "d.csv").write_text("a,b,g,y\n1,2,u,1\n2,1,v,2\n3,5,u,-1\n4,3,v,1\n5,1,u,4\n")
         m, d = folder / "m.json", folder / "d.csv"
         args, outputs = {
             "predict": ([command, m, d, "--out", folder / "p.csv"], ["p.csv"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -182,6 +183,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Preprocessing the descent ran on (weighted means and scales in a weighted fit).
     weighted_ : bool
         Whether the last fit was given ``sample_weight`` (model files record it; not the weights).
+    encoding_ : encoding or None
+        How raw data become X when the model was fitted through one (``from_formula``, or
+        ``gradfit fit --categorical``/``--formula``): ``predict`` then takes raw DataFrames.
     result_ : gradfit.FitResult or None
         Everything the last fit produced (None for a model read with ``load_model``).
 
@@ -270,6 +274,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if self.warm_start and resume_point(self) is not None:
             return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", sample_weight)
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
+        self.encoding_ = None
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       callbacks=self.callbacks or (),
                                       start=self._warm_start(X.shape[1]), sample_weight=sample_weight))
@@ -356,9 +361,68 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if hasattr(X, "__dask_graph__"):
             return getattr(X, "values", X) @ self.coef_ + self.intercept_
+        X = self._design(X)
         check_X(X)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return X @ self.coef_ + self.intercept_
+
+    @classmethod
+    def from_formula(cls, formula: str, data, **settings) -> "GDRegressor":
+        """Fit ``formula`` on ``data``, as statsmodels' ``ols(formula, data).fit()`` does, by gradient descent.
+
+        The design matrix is formulaic's ``model_matrix(formula, data)``: its column names are the
+        model's feature names (``C(region)[T.north]``), and its intercept is ``fit_intercept``
+        (``y ~ x - 1`` or ``y ~ 0 + x`` fits without one). The model keeps the encoding (the
+        formula, the levels of each categorical term, the state of ``center``/``scale``/splines),
+        so ``predict`` takes raw data with the formula's columns, also after ``save`` and
+        ``load_model``. Needs formulaic (``pip install gradfit[formula]``).
+
+        Parameters
+        ----------
+        formula : str
+            ``"y ~ x1 + np.log(x2) + C(region)"``: one target on the left; on the right columns,
+            formulaic's operators and transforms, and NumPy's elementwise functions as ``np.NAME``.
+        data : DataFrame
+            Raw data holding the columns the formula names.
+        **settings
+            GDRegressor's parameters (``fit_intercept`` comes from the formula).
+
+        Returns
+        -------
+        GDRegressor
+            Fitted.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "g": ["a", "b", "a", "b"],
+        ...                      "y": [1.0, 4.0, 5.0, 8.0]})
+        >>> model = GDRegressor.from_formula("y ~ x + C(g)", data)
+        >>> list(model.feature_names_in_), model.coef_.round(4).tolist(), round(model.intercept_, 4)
+        (['x', 'C(g)[T.b]'], [2.0, 1.0], 1.0)
+        >>> model.predict(pd.DataFrame({"x": [4.0], "g": ["b"]})).round(4)
+        array([10.])
+        """
+        from .io.formula import design
+
+        built = design(formula, data)
+        intercept = built.encoding.intercept
+        if settings.get("fit_intercept", intercept) != intercept:
+            raise OptionError(f"option fit_intercept={settings['fit_intercept']} contradicts the formula {formula!r}, "
+                              f"which {'has' if intercept else 'has no'} intercept; say it in the formula "
+                              f"('- 1' leaves it out)")
+        model = cls(**{**settings, "fit_intercept": intercept})
+        model.fit(pd.DataFrame(built.X, columns=built.encoding.names, copy=False), built.y)
+        model.encoding_ = built.encoding
+        return model
+
+    def _design(self, X):
+        """raw data (a DataFrame) through the encoding the model keeps; anything else, or a DataFrame that
+        already has the model's columns, as it is"""
+        encoding = getattr(self, "encoding_", None)
+        if encoding is None or not isinstance(X, pd.DataFrame) or [str(c) for c in X.columns] == encoding.names:
+            return X
+        return pd.DataFrame(encoding.transform(X, "X"), columns=encoding.names, index=X.index, copy=False)
 
     def score(self, X, y, sample_weight=None):
         """R² of the predictions on (X, y), weighted by ``sample_weight`` when given (scikit-learn's ``r2_score``)
@@ -377,8 +441,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         Computed from the training data's Gram statistics, so no data is needed except for
         the heteroskedasticity-robust covariances (``cov_type`` "HC0" to "HC3"), which read
-        each row's residual: pass the training ``X`` and ``y`` (and the ``sample_weight`` of a
-        weighted fit) for those.
+        each row's residual: pass the training ``X`` and ``y`` for those (raw data for a model fitted
+        through a formula or categories), and the ``sample_weight`` of a weighted fit.
 
         ``at``: "fit" (the fitted parameters) or "exact" (the exact optimum). By default the
         summary is at the fit when it reached the optimum, and at the exact optimum, said so in
@@ -400,7 +464,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         from .inference import stats
 
-        return stats.model_summary(self, X, y, cov_type=cov_type, at=at, sample_weight=sample_weight)
+        return stats.model_summary(self, None if X is None else self._design(X), y, cov_type=cov_type, at=at,
+                                   sample_weight=sample_weight)
 
     def save(self, path, include_history: bool | str = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.io.persist.save``)"""

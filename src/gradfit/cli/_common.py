@@ -16,11 +16,12 @@ from rich.text import Text
 
 from ..descent.losses import LOSSES
 from ..descent.optim import OPTIMIZERS
-from ..engines import get_engine
 from ..descent.weights import problem
+from ..engines import get_engine
 from ..errors import DataError, OptionError
 from ..estimator import GDRegressor
-from ..io.data import column_names, read_features, read_table
+from ..io.data import column_names, read_features
+from ..io.encoding import read_formula, read_training
 from ..io.outputs import is_stdout
 from ..io.persist import atomic_write, jsonable, train_metrics
 from ..training.config import FitConfig, validate
@@ -183,14 +184,22 @@ def drawing():
         yield
 
 
-def load_training_data(model: GDRegressor, path: Path, target: str, features: list[str] | None):
-    """(X, y) ready for ``model.fit``: a DataFrame read by gradfit, or lazy Dask collections"""
+def load_training_data(model: GDRegressor, path: Path, target: str | None, features: list[str] | None,
+                       categorical: list[str] | None = None, formula: str | None = None):
+    """(X, y, fit keywords, Training) ready for ``model.fit``: a DataFrame read by gradfit (text columns and
+    ``categorical`` one-hot, or a formula's design matrix; Training says how), or lazy Dask collections"""
     engine = get_engine(model.engine)
     if engine.lazy_data:
+        if formula is not None or categorical:
+            option = "--formula" if formula is not None else "--categorical"
+            raise OptionError(f"option {option} encodes data in memory; it does not work with --engine {model.engine}")
         X, y, names = engine.read_dataset(path, target, features)
-        return X, y, {"feature_names": names}
-    X, y, names = read_table(path, target, features)
-    return frame(X, names), y, {}
+        return X, y, {"feature_names": names}, None
+    if formula is not None:
+        training = read_formula(path, formula)
+    else:
+        training = read_training(path, target, features, categorical or (), model.fit_intercept)
+    return frame(training.X, training.names), training.y, {}, training
 
 
 def check_weights_column(data: Path, column: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NamedTuple, Optional
 
 import typer
 
@@ -17,7 +17,10 @@ from ..training.callbacks import CSVLogger
 from . import _common as c
 from . import signals
 from ._click import ParameterSource
-from .predict import Data, Target
+from .predict import Data
+
+OptionalTarget = Annotated[Optional[str], typer.Option(
+    "--target", "-t", help="the column to predict (with --formula: the formula's left side)", show_default=False)]
 
 #: what ``gradfit demo`` fits: the defaults (standardized features, heavy-ball steps tuned to the data)
 DEMO_SETTINGS = dict(seed=0)
@@ -30,7 +33,7 @@ EXIT_NOT_AT_OPTIMUM = 3
 def fit_command(
     ctx: typer.Context,
     data: Data,
-    target: Target,
+    target: OptionalTarget = None,
     features: Annotated[Optional[str], typer.Option(
         "--features", "-f", help="columns to predict from, comma-separated [default: all but the target]")] = None,
     exclude: Annotated[Optional[str], typer.Option(
@@ -39,6 +42,12 @@ def fit_command(
     weights: Annotated[Optional[str], typer.Option(
         "--weights", help="column of row weights >= 0: a weighted fit (weighted least squares: the loss is "
                           "Σ w·loss / Σ w); the column is not a feature", show_default=False)] = None,
+    categorical: Annotated[Optional[str], typer.Option(
+        "--categorical", help="columns to one-hot encode as categories (column[T.level]), comma-separated; "
+        "text columns are encoded without it, with a note")] = None,
+    formula: Annotated[Optional[str], typer.Option(
+        "--formula", help="the model as a formula, e.g. 'y ~ x1 + np.log(x2) + C(region)' (formulaic; "
+        "'- 1' leaves out the intercept); instead of --target, --features and --categorical")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="model file to write", rich_help_panel=c.OUTPUT)] = Path(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
@@ -106,6 +115,10 @@ def fit_command(
 
     gradfit fit survey.csv -t income --weights weight    (weighted least squares)
 
+    gradfit fit houses.csv -t price --categorical rooms    (text columns are encoded too, with a note)
+
+    gradfit fit houses.csv --formula "price ~ area + np.log(lot) + C(region)"
+
     gradfit fit houses.csv -t price --plots plots/ --report report.html
 
     gradfit fit houses.csv -t price --resume model.json    (after Ctrl-C: continue where it stopped)
@@ -133,7 +146,14 @@ def fit_command(
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
-    X, y, fit_kwargs = c.load_training_data(model, data, target, _features(data, target, features, exclude, weights))
+    training_options = _without_weights(data, _training_options(model, target, features, exclude, categorical,
+                                                                 formula, no_intercept), weights)
+    X, y, fit_kwargs, training = c.load_training_data(model, data, **_columns(data, training_options))
+    target = _target(training, training_options.target)
+    if training is not None and training.encoded and not (quiet or json_out):
+        typer.echo(_encoded_note(training), err=True)
+    if training_options.formula is not None:
+        model.fit_intercept = training.encoding.intercept
     if weights is not None:
         fit_kwargs["sample_weight"] = _weights(model, data, weights, target)
     if log is not None:
@@ -142,6 +162,8 @@ def fit_command(
         model.resume(X, y, **fit_kwargs)
     else:
         model.fit(X, y, **fit_kwargs)
+    if resume is None:
+        model.encoding_ = None if training is None else training.encoding
     with c.all_or_nothing():
         files = c.write_outputs(model, out, history)
         files.update(_views(model, X, y, target, plots, report))
@@ -149,25 +171,70 @@ def fit_command(
     if json_out:
         c.print_json(summary)
     elif not quiet:
-        c.print_fit(model, summary, title=f"{data.name}: {target} ~ {len(summary['coef'])} features"
+        title = _model_title(model, target, len(summary['coef']))
+        c.print_fit(model, summary, title=f"{data.name}: {title}"
                     + (f", rows weighted by {weights!r}" if weights is not None else ""))
     if model.result_.outcome.interrupted or signals.received():
-        _interrupted(model, data, target, out)
+        _interrupted(model, data, None if training_options.formula else target, out)
     if strict and not model.converged_:
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
 
 
-def _features(data: Path, target: str, features: str | None, exclude: str | None,
-              weights: str | None = None) -> list[str] | None:
-    """the feature columns from --features or --exclude (None: every column but the target), never the
-    --weights column"""
-    if weights is not None:
-        _check_weights_column(data, target, weights, c.split_names(features))
-    if exclude is None:
-        return without(data, target, [weights]) if features is None and weights is not None else c.split_names(features)
-    if features is not None:
+class TrainingOptions(NamedTuple):
+    """how the command reads the training data: columns, categories, or a formula"""
+
+    target: str | None
+    features: list[str] | None
+    exclude: list[str] | None
+    categorical: list[str] | None
+    formula: str | None
+
+
+def _training_options(model: GDRegressor, target, features, exclude, categorical, formula,
+                      no_intercept: bool) -> TrainingOptions:
+    """the options that choose the data, checked against each other; a resumed fit reads its data as it did"""
+    encoding = getattr(model, "encoding_", None)
+    if encoding is not None:  # --resume: the model file says how the data were encoded
+        if formula is not None or categorical is not None:
+            option = "--formula" if formula is not None else "--categorical"
+            raise OptionError(f"option {option} cannot be changed with --resume: the data are encoded as the "
+                              f"model file says")
+        if hasattr(encoding, "formula"):
+            return TrainingOptions(target, None, None, None, encoding.formula)
+        return TrainingOptions(target, list(encoding.columns), None, list(encoding.categories), None)
+    if formula is not None:
+        given = [name for name, value in (("--features", features), ("--exclude", exclude),
+                                          ("--categorical", categorical)) if value is not None]
+        if given:
+            raise OptionError(f"options --formula and {given[0]} both choose the columns; give one of them")
+        if no_intercept:
+            raise OptionError("option --no-intercept: with --formula the formula says whether there is an "
+                              "intercept; write 'y ~ x1 + x2 - 1' to leave it out")
+    elif target is None:
+        raise OptionError("option --target is missing: name the column to predict (or give --formula 'y ~ x1 + x2')")
+    return TrainingOptions(target, c.split_names(features), c.split_names(exclude, "--exclude"),
+                           c.split_names(categorical, "--categorical"), formula)
+
+
+def _columns(data: Path, options: TrainingOptions) -> dict:
+    """load_training_data's keywords: the target, the feature columns from --features or --exclude (None:
+    every column but the target), the categorical ones, the formula"""
+    chosen = dict(target=options.target, categorical=options.categorical, formula=options.formula)
+    if options.exclude is None:
+        return {**chosen, "features": options.features}
+    if options.features is not None:
         raise OptionError("options --features and --exclude both choose the columns; give one of them")
-    return without(data, target, c.split_names(exclude) + ([weights] if weights is not None else []))
+    return {**chosen, "features": without(data, options.target, options.exclude)}
+
+
+def _without_weights(data: Path, options: "TrainingOptions", weights: str | None) -> "TrainingOptions":
+    """the options with the --weights column checked and left out of the features"""
+    if weights is None:
+        return options
+    _check_weights_column(data, options.target, weights, options.features)
+    if options.features is not None or options.formula is not None:
+        return options
+    return options._replace(exclude=[*(options.exclude or []), weights])
 
 
 def _check_weights_column(data: Path, target: str, weights: str, features: list[str] | None) -> None:
@@ -187,10 +254,37 @@ def _weights(model: GDRegressor, data: Path, column: str, target: str):
     return c.weights_column(data, column)
 
 
-def _interrupted(model: GDRegressor, data: Path, target: str, out: Path) -> None:
+def _target(training, target: str | None) -> str:
+    """the target's name: the formula's left side must agree with --target, if given"""
+    formula_target = getattr(getattr(training, "encoding", None), "target", None)
+    if formula_target is None:
+        return target
+    if target is not None and target != formula_target:
+        raise OptionError(f"option --target {target!r} differs from the formula's target {formula_target!r}; "
+                          f"leave --target out")
+    return formula_target
+
+
+def _encoded_note(training) -> str:
+    """the one line that says which text columns were encoded without being named"""
+    names = ", ".join(repr(n) for n in training.encoded)
+    what = "text columns {} are" if len(training.encoded) > 1 else "text column {} is"
+    return (f"note: {what.format(names)} encoded as categories (one-hot: a column per level, the first level "
+            f"the reference); name them with --categorical to say so, or leave them out with --exclude")
+
+
+def _model_title(model: GDRegressor, target: str, n_features: int) -> str:
+    encoding = getattr(model, "encoding_", None)
+    if hasattr(encoding, "formula"):
+        return encoding.formula
+    return f"{target} ~ {n_features} features"
+
+
+def _interrupted(model: GDRegressor, data: Path, target: str | None, out: Path) -> None:
     """say where the partial results are and how to go on; exit status 130"""
     where = "standard output" if is_stdout(out) else str(out)
-    again = f"gradfit fit {data} --target {target} --resume {out}" if not is_stdout(out) else "(save it to a file)"
+    target_option = f" --target {target}" if target is not None else ""
+    again = f"gradfit fit {data}{target_option} --resume {out}" if not is_stdout(out) else "(save it to a file)"
     typer.echo(f"interrupted at epoch {model.n_iter_} of {model.epochs_budget_}: the model as it stands is in {where}; "
                f"continue with: {again}", err=True)
     raise typer.Exit(signals.EXIT_INTERRUPTED)

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import OptionError
 from ..estimator import load_model
-from ..io.data import read_table
+from ..io.encoding import read_labelled
 from ..io.outputs import is_stdout
 from ..views.animate import animate_line, animate_path
 from ..views.plotdata import view
@@ -39,13 +39,13 @@ Target = Annotated[Optional[str], typer.Option("--target", "-t", help="the colum
 
 def model_data(model_path: Path, data: Path | None, target: str | None):
     """(model, X, y, target): the saved model, and its training data when --data is given"""
-    if data is not None and target is None:
-        raise OptionError("option --data needs --target, the column the model predicts")
     model = load_model(model_path)
     if data is None:
         return model, None, None, target
+    if target is None and not hasattr(model.encoding_, "formula"):
+        raise OptionError("option --data needs --target, the column the model predicts")
     names = getattr(model, "feature_names_in_", None)
-    X, y, _ = read_table(data, target, None if names is None else [str(n) for n in names])
+    X, y, target = read_labelled(data, None if names is None else [str(n) for n in names], model.encoding_, target)
     return model, X, y, target
 
 

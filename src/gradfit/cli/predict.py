@@ -30,7 +30,8 @@ def predict_command(
 ) -> None:
     """Predict with a saved model: one column, 'prediction', as CSV.
 
-    DATA needs the model's feature columns (others are ignored).
+    DATA needs the model's feature columns (only those are read): for a model fitted with --categorical or
+    --formula, the raw columns the encoding kept in the model file builds them from.
 
     Examples:
 
@@ -54,9 +55,14 @@ def predict_command(
 
 
 def _prediction_matrix(model, path: Path) -> np.ndarray:
-    """the model's feature columns of a data file, in the order the model was fitted on them"""
+    """the model's feature columns of a data file, in the order the model was fitted on them (built from
+    the raw columns by the model's encoding where it keeps one); only those columns are read"""
     from ..io.data import read_features
 
+    if model.encoding is not None:
+        from ..io.encoding import read_encoded
+
+        return read_encoded(path, model.encoding)
     if model.feature_names is not None:
         return read_features(path, list(model.feature_names))
     X = read_features(path, None)
@@ -78,7 +84,9 @@ def check_finite_predictions(predictions: np.ndarray, data: Path) -> None:
 def evaluate_command(
     model_file: ModelFile,
     data: Data,
-    target: Target,
+    target: Annotated[Optional[str], typer.Option(
+        "--target", "-t", help="the column to predict [default: a formula model's own target]",
+        show_default=False)] = None,
     json_out: JsonOut = False,
 ) -> None:
     """Score a saved model on DATA: R², MSE, RMSE and MAE.
@@ -88,17 +96,21 @@ def evaluate_command(
     gradfit evaluate model.json test.csv --target price
 
     gradfit evaluate model.json test.parquet -t price --json
+
+    gradfit evaluate formula-model.json test.csv    (the target is the formula's)
     """
     from rich.table import Table
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
+    from ..io.encoding import read_labelled
     from ..estimator import load_model
     from ..io.data import read_table
     from . import _common as c
 
     model = load_model(model_file)
     fitted_names = getattr(model, "feature_names_in_", None)
-    X, y, names = read_table(data, target, list(fitted_names) if fitted_names is not None else None)
+    names = list(fitted_names) if fitted_names is not None else None
+    X, y, target = read_labelled(data, names, model.encoding_, target)
     if fitted_names is None and X.shape[1] != model.n_features_in_:
         raise DataError(f"data file {data} has {X.shape[1]} columns besides the target {target!r} but the model "
                         f"takes {model.n_features_in_} features (it was fitted without column names)")

@@ -22,7 +22,9 @@ import pyarrow.parquet as pa_parquet
 
 from ..errors import DataError
 
-__all__ = ["SUFFIXES", "FORMATS", "data_files", "column_names", "without", "read_table", "read_features", "check_arrays", "check_X", "check_unique", "check_features"]
+__all__ = ["SUFFIXES", "FORMATS", "data_files", "column_names", "without", "read_table", "read_features",
+           "read_columns", "choose_features", "numeric_column", "numeric_matrix", "check_arrays", "check_X",
+           "check_unique", "check_features"]
 
 #: file suffixes gradfit reads, and how (the Dask engine reads these; in memory, FORMATS below too)
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -206,6 +208,23 @@ def _csv_header(source, kind: str = "csv") -> list[str]:
         return list(reader.schema.names)
 
 
+def choose_features(path, target: str | None, features: Sequence[str] | None) -> list[str]:
+    """the feature columns of a data file: ``features``, or every column but the target; DataError for a
+    name the file does not have"""
+    return _choose(_schema_names(path), target, features, path)
+
+
+def read_columns(path, columns: Sequence[str]) -> pa.Table:
+    """only the named columns of a data file (or folder, or glob) as an Arrow table; DataError naming a
+    column it lacks"""
+    available = _schema_names(path)
+    for name in columns:
+        if name not in available:
+            raise DataError(f"data file {path} has no column {name!r}, which the model needs; its columns are "
+                            f"{available}")
+    return _open_table(path, columns=list(columns))
+
+
 def _choose(available: list[str], target: str | None, features: Sequence[str] | None, path) -> list[str]:
     """the feature columns to use; DataError for names the file does not have"""
     wanted = [target] if target is not None else []
@@ -230,7 +249,7 @@ def check_features(features: Sequence[str], target: str | None, source: str) -> 
     check_unique(features, "option --features")
 
 
-def _numeric_column(table: pa.Table, name: str, path) -> np.ndarray:
+def numeric_column(table: pa.Table, name: str, path) -> np.ndarray:
     """one column as float64 (nulls as NaN); DataError if it holds text"""
     column = table.column(name)
     kind = column.type
@@ -295,8 +314,8 @@ def read_table(path, target: str, features: Sequence[str] | None = None):
     """
     names = _choose(_schema_names(path), target, features, path)
     table = _open_table(path, columns=[*names, target])
-    X = _matrix(table, names, path)
-    y = _numeric_column(table, target, path)
+    X = numeric_matrix(table, names, path)
+    y = numeric_column(table, target, path)
     check_arrays(X, y, names, source=f"data file {path}", target=target, first_row=1)
     return X, y, names
 
@@ -304,17 +323,17 @@ def read_table(path, target: str, features: Sequence[str] | None = None):
 def read_features(path, features: Sequence[str] | None = None) -> np.ndarray:
     """the columns ``features`` (default: all) of a CSV or Parquet file as a float64 matrix, checked"""
     names = _choose(_schema_names(path), None, features, path)
-    X = _matrix(_open_table(path, columns=names), names, path)
+    X = numeric_matrix(_open_table(path, columns=names), names, path)
     if X.shape[0] == 0:
         raise DataError(f"data file {path} has no rows (only a header); there is nothing to predict")
     check_X(X, names, source=f"data file {path}", first_row=1)
     return X
 
 
-def _matrix(table: pa.Table, names: list[str], path) -> np.ndarray:
+def numeric_matrix(table: pa.Table, names: list[str], path) -> np.ndarray:
     X = np.empty((table.num_rows, len(names)))
     for j, name in enumerate(names):
-        X[:, j] = _numeric_column(table, name, path)
+        X[:, j] = numeric_column(table, name, path)
     return X
 
 

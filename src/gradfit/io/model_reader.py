@@ -1,7 +1,8 @@
 """A model file read and checked whole, without building the estimator.
 
 ``estimator.load_model`` builds a GDRegressor from this document; ``gradfit predict`` needs only the
-coefficients (``read_predictor``), so it never loads scikit-learn's estimator machinery or the solver.
+coefficients and the encoding (``read_predictor``): it parses only those fields of the file, and never
+loads scikit-learn's estimator machinery or the solver.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..errors import GradfitError, ModelFileError, OptionError
 from ..training.config import FitConfig, validate
-from .model_schema import check_consistency, read_document
+from .model_schema import PREDICTING, check_consistency, read_document
 
 
 def read_model_document(path) -> dict:
@@ -54,11 +55,13 @@ def get_engine_name(name: str) -> str:
 
 
 class Predictor(NamedTuple):
-    """what predicting needs from a model file: ``X·coef + intercept`` (as ``GDRegressor.predict``)"""
+    """what predicting needs from a model file: ``X·coef + intercept`` (as ``GDRegressor.predict``), and the
+    encoding that builds X from raw data (None: X is the data's feature columns)"""
 
     coef: np.ndarray
     intercept: float
     feature_names: list[str] | None
+    encoding: object | None = None
 
     @property
     def n_features(self) -> int:
@@ -69,6 +72,22 @@ class Predictor(NamedTuple):
 
 
 def read_predictor(path) -> Predictor:
-    """the coefficients of a model file, checked as ``load_model`` checks the whole file"""
-    doc = read_model_document(path)
-    return Predictor(np.asarray(doc["coef"], dtype=np.float64), float(doc["intercept"]), doc["feature_names"])
+    """the coefficients (and encoding) of a model file, checked as ``load_model`` checks them; the fields
+    predicting does not need (the history, the descent's state, the statistics) are not parsed"""
+    path = Path(path)
+    doc = read_document(path, PREDICTING)
+    check_consistency(doc, path)
+    return Predictor(np.asarray(doc["coef"], dtype=np.float64), float(doc["intercept"]), doc["feature_names"],
+                     read_encoding(doc.get("encoding"), Path(path)))
+
+
+def read_encoding(data: dict | None, path: Path):
+    """the encoding a model file keeps, rebuilt (None if it keeps none)"""
+    if data is None:
+        return None
+    from .encoding import from_dict
+
+    try:
+        return from_dict(data)
+    except (GradfitError, KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {path}: field 'encoding': {exc}") from None

@@ -8,6 +8,7 @@ fields are checked against each other (widths, lengths, history columns).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -17,11 +18,13 @@ from jsonschema.exceptions import best_match
 
 from ..descent.optim import OPTIMIZERS
 from ..errors import ModelFileError
+from .json_fields import top_level_fields
 
-__all__ = ["FORMAT", "SCHEMA_VERSION", "SCHEMA", "MAX_BYTES", "read_document", "check_consistency"]
+__all__ = ["FORMAT", "SCHEMA_VERSION", "SCHEMA", "MAX_BYTES", "PREDICTING", "read_document", "check_consistency"]
 
 FORMAT = "gradfit-model"
-SCHEMA_VERSION = 1
+#: 2: the encoding of text columns and formulas ("encoding"); files of version 1 read as before
+SCHEMA_VERSION = 2
 #: model files larger than this are refused before parsing
 MAX_BYTES = 512 * 2**20
 #: integer literals with more digits than this are refused (no field needs more than 2⁶⁴)
@@ -74,6 +77,21 @@ _OPTIMIZER_STATE = _record({
     "slots": {"type": "object", "additionalProperties": _NUMBERS,
               "propertyNames": {"enum": sorted({slot for slots, *_ in OPTIMIZERS.values() for slot in slots})}},
 })
+
+_LEVELS = {"type": "array", "items": {"type": ["string", "number", "boolean"], "maxLength": 10_000}}
+_TEXT = {"type": "string", "maxLength": 100_000}
+
+#: how raw data become the model's columns: text columns one-hot, or a formula (gradfit.io.encoding)
+_ENCODING = {"anyOf": [
+    _record({"kind": {"const": "onehot"}, "columns": _NAMES, "categories": {"type": "array", "items": _record({
+        "column": {"type": "string", "maxLength": 10_000}, "levels": _LEVELS, "reference": {"type": "boolean"}})}}),
+    _record({"kind": {"const": "formula"}, "formula": _TEXT, "rhs": _TEXT, "target": _TEXT, "columns": _NAMES,
+             "intercept": {"type": "boolean"}, "names": _NAMES,
+             "factors": {"type": "object", "additionalProperties": _record(
+                 {"kind": {"enum": ["numerical", "categorical", "constant"]}, "levels": _LEVELS},
+                 optional=("levels",))},
+             "transform_state": {"type": "object"}}),
+]}
 
 #: where a descent stands, to continue it exactly (``gradfit fit --resume``)
 _DESCENT = _record({
@@ -141,10 +159,10 @@ SCHEMA = {
             "coef": {"type": "array", "items": _NUMBERS}, "intercept": _NUMBERS, "grad_norm": _MAYBE_NUMBERS,
             "lr": _MAYBE_NUMBERS, "time": _NUMBERS})),
         "descent": _or_null(_DESCENT),
+        "encoding": _or_null(_ENCODING),
     },
 }
 
-_VALIDATOR = Draft202012Validator(SCHEMA)
 _TYPE_WORDS = {"number": "a number", "integer": "an integer", "string": "text", "array": "a list",
                "object": "an object", "boolean": "true or false", "null": "null"}
 
@@ -166,12 +184,32 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-def _parse(text: str):
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
+#: the fields predicting needs; ``read_document(path, PREDICTING)`` parses only these
+PREDICTING = frozenset({"format", "schema_version", "params", "coef", "intercept", "feature_names", "encoding"})
 
 
-def read_document(path: Path) -> dict:
-    """the parsed and schema-valid JSON object of a model file; ModelFileError naming the file and field"""
+def _parse(text: str, fields: frozenset[str] | None):
+    if fields is None:
+        return _DECODER.decode(text)
+    return top_level_fields(text, fields, _DECODER)
+
+
+@functools.lru_cache(maxsize=4)
+def _validator(fields: frozenset[str] | None) -> Draft202012Validator:
+    """the validator of the whole schema, or of the schema's ``fields`` alone"""
+    if fields is None:
+        return Draft202012Validator(SCHEMA)
+    return Draft202012Validator({**SCHEMA, "required": [k for k in SCHEMA["required"] if k in fields],
+                                 "properties": {k: v for k, v in SCHEMA["properties"].items() if k in fields}})
+
+
+def read_document(path: Path, fields: frozenset[str] | None = None) -> dict:
+    """the parsed and schema-valid JSON object of a model file; ModelFileError naming the file and field.
+
+    With ``fields`` (such as ``PREDICTING``), only those top-level fields are parsed and validated; the
+    others (the history, the descent's state) are skipped unparsed.
+    """
     if path.is_dir():
         raise ModelFileError(f"model file {path} is a folder, not a file")
     if not path.is_file():
@@ -181,7 +219,7 @@ def read_document(path: Path) -> dict:
         raise ModelFileError(f"model file {path} is {size / 2**20:.0f} MiB, above the limit of "
                              f"{MAX_BYTES // 2**20} MiB (gradfit.io.model_schema.MAX_BYTES)")
     try:
-        doc = _parse(path.read_bytes().decode("utf-8"))
+        doc = _parse(path.read_bytes().decode("utf-8"), fields)
     except UnicodeDecodeError as exc:
         raise ModelFileError(f"model file {path} is not JSON (not UTF-8 text: byte {exc.start})") from None
     except RecursionError:
@@ -190,7 +228,7 @@ def read_document(path: Path) -> dict:
         reason = " ".join(str(exc).split())[:160]
         raise ModelFileError(f"model file {path} is not JSON ({reason})") from None
     _check_header(doc, path)
-    error = best_match(_VALIDATOR.iter_errors(doc), key=_relevance)
+    error = best_match(_validator(fields).iter_errors(doc), key=_relevance)
     if error is not None:
         raise ModelFileError(f"model file {path}: {_describe(error)}")
     return doc
@@ -255,28 +293,58 @@ def _describe(error) -> str:
 
 
 def check_consistency(doc: dict, path: Path) -> None:
-    """fields that must agree with each other: the model's width everywhere, history columns, counters"""
+    """fields that must agree with each other: the model's width everywhere, history columns, counters (of
+    the fields the document holds: all, or those ``read_document`` was asked for)"""
     d = len(doc["coef"])
     k = d + (1 if doc["params"].get("fit_intercept", True) else 0)
-    widths = {"feature_names": doc["feature_names"], "preprocess.x_shift": doc["preprocess"]["x_shift"],
-              "preprocess.x_scale": doc["preprocess"]["x_scale"]}
-    if doc["exact"] is not None:
+    widths = {"feature_names": doc["feature_names"]}
+    if "preprocess" in doc:
+        widths.update({"preprocess.x_shift": doc["preprocess"]["x_shift"],
+                       "preprocess.x_scale": doc["preprocess"]["x_scale"]})
+    if doc.get("exact") is not None:
         widths["exact.coef"] = doc["exact"]["coef"]
-    if doc["gram_stats"] is not None:
+    if doc.get("gram_stats") is not None:
         stats = doc["gram_stats"]
         widths.update({"gram_stats.x_mean": stats["x_mean"], "gram_stats.xty": stats["xty"],
                        "gram_stats.xtx": stats["xtx"]})
         widths.update({f"gram_stats.xtx[{i}]": row for i, row in enumerate(stats["xtx"])})
-    if doc["history"] is not None:
+    if doc.get("history") is not None:
         widths["history.feature_names"] = doc["history"]["feature_names"]
     for name, values in widths.items():
         if values is not None and len(values) != d:
             raise ModelFileError(f"model file {path}: field 'coef' has {d} values but {name!r} has {len(values)}")
-    if doc["exact"] is not None and len(doc["exact"]["theta"]) != k:
+    if doc.get("exact") is not None and len(doc["exact"]["theta"]) != k:
         raise ModelFileError(f"model file {path}: field 'exact.theta' has {len(doc['exact']['theta'])} values "
                              f"for a model of {k} parameters")
-    _check_history(doc["history"], d, path)
+    _check_history(doc.get("history"), d, path)
     _check_descent(doc, k, path)
+    _check_encoding(doc, path)
+
+
+def encoded_names(encoding: dict) -> list[str]:
+    """the model's column names an encoding of the file gives (see gradfit.io.categories.OneHot.names)"""
+    if encoding["kind"] == "formula":
+        return encoding["names"]
+    from .categories import OneHot
+
+    return OneHot.from_dict(encoding).names
+
+
+def _check_encoding(doc: dict, path: Path) -> None:
+    """the encoding gives the model's columns, and a formula's intercept is the model's"""
+    encoding = doc.get("encoding")
+    if encoding is None:
+        return
+    try:
+        names = encoded_names(encoding)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model file {path}: field 'encoding': {exc}") from None
+    if names != doc["feature_names"]:
+        raise ModelFileError(f"model file {path}: field 'encoding' gives the columns {_short(names)}, not the "
+                             f"model's feature_names {_short(doc['feature_names'])}")
+    if encoding["kind"] == "formula" and encoding["intercept"] != doc["params"].get("fit_intercept", True):
+        raise ModelFileError(f"model file {path}: field 'encoding.intercept' is {encoding['intercept']} but "
+                             f"'params.fit_intercept' is {doc['params'].get('fit_intercept', True)}")
 
 
 def _check_history(history: dict | None, d: int, path: Path) -> None:

@@ -27,7 +27,7 @@ from ..training.history import History
 from ..training.train import Steps
 from ..training.verdict import Verdict
 from . import outputs
-from .model_reader import read_model_document
+from .model_reader import read_encoding, read_model_document
 from .model_schema import FORMAT, SCHEMA_VERSION
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load", "atomic_write", "train_metrics", "jsonable"]
@@ -113,6 +113,11 @@ def _history_to_dict(history: History | None, include: bool | str) -> dict | Non
     return (history if include == "full" else history.thinned(HISTORY_IN_FILE)).to_dict()
 
 
+def _encoding_to_dict(model) -> dict | None:
+    encoding = getattr(model, "encoding_", None)
+    return None if encoding is None else encoding.to_dict()
+
+
 def model_to_dict(model, include_history: bool | str = True) -> dict:
     """the document ``save`` writes"""
     names = getattr(model, "feature_names_in_", None)
@@ -127,6 +132,7 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "coef": model.coef_,
         "intercept": model.intercept_,
         "feature_names": list(names) if names is not None else None,
+        "encoding": _encoding_to_dict(model),
         "preprocess": model.preprocessor_.to_dict(),
         "lr": model.lr_,
         "seed": model.seed_,
@@ -266,6 +272,7 @@ def load(path, estimator_class):
     model.gram_stats_ = _restore(_gram_stats, doc["gram_stats"], "gram_stats", path)
     model.weighted_ = bool(doc.get("weighted", False))
     model.history_ = _restore(_history, doc["history"], "history", path)
+    model.encoding_ = read_encoding(doc.get("encoding"), path)
     model.result_ = None
     model.checkpoint_ = _restore(
         lambda descent: checkpoint_from_dict(descent, model.preprocessor_, steps, model.seed_, model.history_),
