@@ -32,6 +32,7 @@ bench: venv
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_torch_gpu.py
 	$(BIN)/python benchmarks/bench_dask_outofcore.py
+	$(BIN)/python benchmarks/bench_sparse.py
 
 # Graphviz (graph rendering), Chromium (report check, playground browser tests) and Noto CJK (Hangul on
 # Korean plots) come from Debian; without them gradfit still works (DOT files, English labels, a hint)

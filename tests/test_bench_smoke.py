@@ -39,3 +39,13 @@ def test_whole_fits_benchmark_smoke_mode_prints_every_row():
     for needle in ("whole fit of 5 epochs", "sklearn SGDRegressor(max_iter=5)", "marginal epoch",
                    "fixed cost of a fit", "gradfit --help", "import numpy", "load average"):
         assert needle in out.stdout
+
+
+def test_sparse_benchmark_smoke_mode_prints_both_rows():
+    script = BENCH.parent / "bench_sparse.py"
+    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300,
+                         cwd=BENCH.parent)
+    assert out.returncode == 0, out.stderr
+    for needle in ("gradfit GDRegressor", "scikit-learn SGDRegressor", "marginal epoch", "peak memory",
+                   "Load average"):
+        assert needle in out.stdout

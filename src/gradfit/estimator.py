@@ -9,16 +9,19 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .descent.weights import check_weights
 from .engines import get_engine
 from .errors import DataError, OptionError
-from .descent.weights import check_weights
 from .io import persist
-from .io.data import check_arrays, check_X
+from .io.data import check_arrays, check_X, is_sparse
 from .training import solver
 from .training.checkpoint import resumable_history, resume_point
 from .training.config import FitConfig
 
 __all__ = ["GDRegressor", "load_model"]
+
+#: scipy.sparse formats fit and predict take as they are (others are converted to CSR by scikit-learn's check)
+SPARSE_FORMATS = ("csr", "csc")
 
 
 class GDRegressor(RegressorMixin, BaseEstimator):
@@ -249,13 +252,20 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.engine == "numpy"  # sparse X: the numpy engine's CSR kernels
+        return tags
+
     def fit(self, X, y, sample_weight=None, *, feature_names=None):
         """Fit by gradient descent from the start (or from the last fit with warm_start=True).
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Training data (a Dask array or DataFrame with engine="dask").
+        X : array-like, DataFrame or scipy.sparse matrix of shape (n_samples, n_features)
+            Training data (a Dask array or DataFrame with engine="dask"). Sparse X (CSR; CSC is
+            converted once to CSR, other formats by scikit-learn's check) is fitted by the numpy
+            engine without densifying it (``gradfit.engines.numpy_sparse``); other engines refuse it.
         y : array-like of shape (n_samples,)
             Targets.
         sample_weight : array-like of shape (n_samples,) or float, optional
@@ -351,8 +361,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            (a Dask collection gives a lazy Dask result)
+        X : array-like, DataFrame or scipy.sparse matrix of shape (n_samples, n_features)
+            (a Dask collection gives a lazy Dask result; sparse X is multiplied as it is)
 
         Returns
         -------
@@ -363,8 +373,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return getattr(X, "values", X) @ self.coef_ + self.intercept_
         X = self._design(X)
         check_X(X)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return X @ self.coef_ + self.intercept_
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE_FORMATS)
+        return np.asarray(X @ self.coef_ + self.intercept_).reshape(-1)
 
     @classmethod
     def from_formula(cls, formula: str, data, **settings) -> "GDRegressor":
@@ -488,13 +498,17 @@ class GDRegressor(RegressorMixin, BaseEstimator):
 
     def _training_data(self, X, y, *, reset: bool, feature_names=None):
         """(X, y, feature names) checked, gradfit's messages first, then scikit-learn's"""
-        if get_engine(self.engine).lazy_data:
+        engine = get_engine(self.engine)
+        if is_sparse(X):
+            engine.for_sparse(X.shape)  # says which engine takes sparse input, where this one does not
+        elif engine.lazy_data:
             return self._lazy_data(X, y, reset, feature_names)
         if feature_names is not None:
             raise OptionError("option feature_names is for lazy data such as Dask arrays (engine='dask'); "
                               "pass a DataFrame to name the columns")
         check_arrays(X, y)
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True)
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True,
+                             accept_sparse=SPARSE_FORMATS)
         names = getattr(self, "feature_names_in_", None)
         return X, y, list(names) if names is not None else None
 

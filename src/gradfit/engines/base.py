@@ -17,6 +17,7 @@ import numpy as np
 
 from ..descent.model import LinearModel, soft_threshold
 from ..descent.preprocess import Preprocessor
+from ..errors import DataError
 from ..optimum.accurate import ResidualPass
 from ..optimum.gram import GramStats
 
@@ -48,6 +49,14 @@ class Engine(ABC):
         """weigh every row's term by ``weights`` (checked, scaled to mean 1) from now on; None: unweighted.
         Called before ``gram`` and ``prepare``."""
         self.weights = weights
+
+    @classmethod
+    def for_sparse(cls, shape: tuple[int, int]) -> "type[Engine]":
+        """the engine class that takes a scipy.sparse X of this shape in this engine's place; DataError if none"""
+        n, d = shape
+        raise DataError(f"X is a scipy.sparse matrix: engine={cls.name!r} does not take sparse input; use "
+                        f"engine='numpy' (sparse kernels, X never densified), or densify X yourself "
+                        f"(X.toarray(): {n * d * 8 / 2**30:.3g} GiB for {n}×{d} float64)")
 
     def prepare(self, model: LinearModel, prep: Preprocessor) -> None:
         """fix the loss, intercept and preprocessing used by ``loss_grad``"""

@@ -61,11 +61,13 @@ def compiling(dispatcher, what: str = "the epoch kernels", stream=None) -> Calla
 
 def warm() -> None:
     """compile (or load) the epoch kernels for the layouts fits meet: a NumPy array (C order), a DataFrame
-    (a read-only F-order view) and an F-order array; each is one Numba signature"""
+    (a read-only F-order view) and an F-order array; each is one Numba signature; and the sparse kernels for a
+    CSR matrix with 32-bit indices (scipy's usual)"""
     import warnings
 
     import numpy as np
     import pandas as pd
+    import scipy.sparse as sp
 
     from ..estimator import GDRegressor
 
@@ -73,7 +75,7 @@ def warm() -> None:
     y = X @ [1.0, 2.0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # one short epoch is not at the optimum, and need not be
-        for data in (X, pd.DataFrame(X, columns=["a", "b"]), np.asfortranarray(X)):
+        for data in (X, pd.DataFrame(X, columns=["a", "b"]), np.asfortranarray(X), sp.csr_matrix(X)):
             GDRegressor(batch_size=8, epochs=1, tol=None, seed=0).fit(data, y)
 
 

@@ -72,6 +72,13 @@ class NumpyEngine(Engine):
         self.y = np.asarray(y, dtype=self.dtype).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
 
+    @classmethod
+    def for_sparse(cls, shape: tuple[int, int]) -> type:
+        """sparse X goes to the sparse variant of this engine (``engines.numpy_sparse``)"""
+        from .numpy_sparse import SparseNumpyEngine
+
+        return SparseNumpyEngine
+
     w = None  # the weights in the descent's dtype (None: unweighted)
 
     def weigh(self, weights) -> None:
@@ -88,7 +95,7 @@ class NumpyEngine(Engine):
         return np.array(values, dtype=self.dtype)
 
     def to_list(self, v: np.ndarray) -> list[float]:
-        return [float(x) for x in v]
+        return np.asarray(v, dtype=np.float64).tolist()
 
     def norm(self, v) -> float:
         return float(np.linalg.norm(v))
@@ -175,25 +182,28 @@ class NumpyEngine(Engine):
             return False
         if order is not None and self.options["shuffle_mode"] == "block":
             order = block_order(self.n_rows, state.epoch, task.seed, self._shuffle_block())
-        model, loss = self.model, self.model.loss
+        model = self.model
         theta = np.array(state.theta, dtype=np.float64)
         averaging = task.average_from is not None
         avg = np.array(state.avg if averaging and state.avg is not None else theta, dtype=np.float64)
         slots = np.array([np.asarray(a, dtype=np.float64) for a in state.opt_state.slots]).reshape(-1, len(theta))
-        rows = kernels.Rows(self.X, self.y, order if order is not None else np.empty(0, np.int64), order is not None,
-                            int(task.batch_size), self.weights if self.weights is not None else np.empty(0),
-                            self.weights is not None)
         fold = kernels.Fold(self.shift, 1.0 / self.scale, float(self.y_shift), model.fit_intercept)
         descent = kernels.Descent(theta, slots, avg, task.average_from if averaging else -1, optimizer.hyper,
-                                  float(task.lr), loss.params)
+                                  float(task.lr), model.loss.params)
         t0 = int(state.opt_state.step)
-        t = kernels.run_epoch(rows, fold, kernels.Penalty(float(model.l2), float(model.l1)), descent, t0,
-                              optimizer, loss.deriv, average)
+        order = order if order is not None else np.empty(0, np.int64)
+        t = self._kernel_epoch(task, order, fold, kernels.Penalty(float(model.l2), float(model.l1)), descent, t0)
         state.step += t - t0
         state.theta, state.opt_state = theta, OptState(t, tuple(slots))
         if averaging:
             state.avg = avg
         return True
+
+    def _kernel_epoch(self, task: EpochTask, order: np.ndarray, fold, penalty, descent, t0: int) -> int:
+        """the compiled epoch on this engine's rows (``order`` empty: row order); returns the step count after"""
+        rows = kernels.Rows(self.X, self.y, order, order.size > 0, int(task.batch_size),
+                            self.weights if self.weights is not None else np.empty(0), self.weights is not None)
+        return kernels.run_epoch(rows, fold, penalty, descent, t0, task.optimizer, self.model.loss.deriv, average)
 
     def _shuffle_block(self) -> int:
         return self.options["shuffle_block"] or max(1, SHUFFLE_BYTES // max(1, self.X.strides[0]))

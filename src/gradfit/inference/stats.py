@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import scipy.sparse
 import scipy.linalg
 from scipy import stats as sps
 
@@ -195,11 +196,13 @@ def robust_cov(design: Design, X, y, coef: np.ndarray, intercept: float, cov_typ
                df_resid: int, w: np.ndarray | None = None) -> np.ndarray:
     """White's sandwich covariance HC0–HC3 in one pass over the rows (of the whitened rows √w·x and
     residuals √w·r with row weights ``w``, as statsmodels' WLS)"""
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel()
+    sparse = scipy.sparse.issparse(X)
+    X, y = X if sparse else np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel()
     k = design.ainv.shape[0]
     meat = np.zeros((k, k))
     for start in range(0, len(y), BLOCK):
         xb, yb = X[start : start + BLOCK], y[start : start + BLOCK]
+        xb = xb.toarray() if sparse else xb  # a block of rows at a time, never the whole sparse X
         wb = np.ones(len(yb)) if w is None else w[start : start + BLOCK]
         rows = design.rows(xb)
         weight = wb * wb * (yb - xb @ coef - intercept) ** 2
@@ -490,6 +493,9 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str
         if X is None or y is None:
             raise OptionError("the model holds no Gram statistics (too many features to keep them); pass its "
                               "training data (X and y; --data and --target on the command line)")
+        if scipy.sparse.issparse(X):
+            raise OptionError(f"the model holds no Gram statistics ({X.shape[1]} features are too many to keep "
+                              "them), and sparse X is not gathered into them here")
         given = check_weights(sample_weight, len(np.asarray(y).ravel()))
         stats = block_stats(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel(),
                             weights=normalized(given))

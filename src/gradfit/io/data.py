@@ -341,7 +341,7 @@ def _row(i: int, first_row: int) -> str:
     return f"row {i + 1}" if first_row == 1 else f"row index {i}"
 
 
-def _is_sparse(X) -> bool:
+def is_sparse(X) -> bool:
     """scipy.sparse.issparse(X), without importing SciPy (a sparse matrix in hand means it is imported)"""
     sparse = sys.modules.get("scipy.sparse")
     return sparse is not None and sparse.issparse(X)
@@ -369,8 +369,11 @@ def _check_finite(col: np.ndarray, label: str, first_row: int) -> None:
     if not bad.any():
         return
     i = int(np.argmax(bad))
-    what = "a missing value (NaN)" if math.isnan(col[i]) else "an infinite value (inf)"
-    raise DataError(f"{label} has {what} at {_row(i, first_row)}")
+    raise DataError(f"{label} has {_non_finite(col[i])} at {_row(i, first_row)}")
+
+
+def _non_finite(value: float) -> str:
+    return "a missing value (NaN)" if math.isnan(value) else "an infinite value (inf)"
 
 
 def _named_columns(X, feature_names):
@@ -397,7 +400,8 @@ def _array(values, label: str) -> np.ndarray:
 
 def check_X(X, feature_names=None, *, source: str = "X", first_row: int = 0) -> None:
     """check a 2-D feature table: numeric, no missing or infinite values (see ``check_arrays``)"""
-    if _is_sparse(X):
+    if is_sparse(X):
+        _check_sparse_values(X, source, first_row)
         return
     if isinstance(X, pd.DataFrame):
         check_unique([str(c) for c in X.columns], source)
@@ -410,6 +414,29 @@ def check_X(X, feature_names=None, *, source: str = "X", first_row: int = 0) -> 
     for name, values in _named_columns(X, feature_names):
         label = f"{source}: column {name!r}"
         _check_finite(_to_float(values, label, first_row), label, first_row)
+
+
+def _check_sparse_values(X, source: str, first_row: int, n_rows: int | None = None) -> None:
+    """DataError naming the first stored value of a scipy.sparse X (by row, then column) that is missing, infinite
+    or, given ``n_rows``, too large for the sums of squares of a fit; reads only the stored values"""
+    values = np.asarray(X.data if X.format in ("csr", "csc", "coo") else X.tocoo().data)
+    limit = largest_value(n_rows) if n_rows is not None else math.inf
+    if values.size == 0 or _usable(np.array([values.min(), values.max()]), limit).all():
+        return  # the extremes settle it without a temporary the size of the values (NaN makes them NaN)
+    coo = X.tocoo()  # only to name the culprit
+    bad = ~_usable(coo.data, limit)
+    k = np.flatnonzero(bad)[np.lexsort((coo.col[bad], coo.row[bad]))[0]]
+    i, label, value = int(coo.row[k]), f"{source}: column {f'x{int(coo.col[k])}'!r}", float(coo.data[k])
+    if not math.isfinite(value):
+        raise DataError(f"{label} has {_non_finite(value)} at {_row(i, first_row)}")
+    raise DataError(f"{label} holds {value:.3g} at {_row(i, first_row)}, too large for float64 sums of "
+                    f"squares over {n_rows} rows (limit {limit:.3g}); rescale the column")
+
+
+def _usable(values: np.ndarray, limit: float) -> np.ndarray:
+    """finite and at most ``limit`` in size"""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) <= limit)
 
 
 def _target_column(y):
@@ -456,20 +483,21 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     ...
     gradfit.errors.DataError: X: column 'x0' has a missing value (NaN) at row index 1
     """
-    if _is_sparse(X):
-        return  # sparse input: scikit-learn says it is not supported
     if y is None:
         raise DataError(f"fit requires y to be passed, but the target y is None; give the targets, "
                         f"one per row of {source}")
-    X = X if isinstance(X, pd.DataFrame) else _array(X, source)
+    sparse = is_sparse(X)
+    X = X if sparse or isinstance(X, pd.DataFrame) else _array(X, source)
     y = y if isinstance(y, (pd.Series, pd.DataFrame)) else _array(y, target)
-    n_x, n_y = X.shape[0] if X.ndim else 0, y.shape[0] if y.ndim else 0
+    n_x, n_y = X.shape[0] if sparse or X.ndim else 0, y.shape[0] if y.ndim else 0
     if n_x != n_y:
         raise DataError(f"{source} has {n_x} rows but {target} has {n_y}; they must match")
     if n_x < 2:
         what = "no rows (0 samples)" if n_x == 0 else "a single row (1 sample)"
         raise DataError(f"{source} has {what}; a fit needs at least 2")
-    clean = _finite_and_in_scale(X, largest_value(n_x))  # one pass settles most data; else column by column
+    if sparse:
+        _check_sparse_values(X, source, first_row, n_x)
+    clean = sparse or _finite_and_in_scale(X, largest_value(n_x))  # one pass settles most data; else by column
     if not clean:
         check_X(X, feature_names, source=source, first_row=first_row)
     column = _target_column(y)

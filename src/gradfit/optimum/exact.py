@@ -285,9 +285,10 @@ def _normal_refined(engine, system: NormalSystem, solver: SpdSolver, coef, b) ->
     k = len(coef) + int(system.fit_intercept)
     rank = solver.rank + (k - len(coef))
     if rank < k or digits < TARGET_DIGITS:
-        warnings.warn(f"the exact answer was refined from the Gram statistics alone (the data is not in memory): "
+        warnings.warn(f"the exact answer was refined from the Gram statistics alone (no dense design in memory: "
+                      f"Dask or sparse data): "
                       f"condition number {solver.condition:.3g}, rank {rank} of {k}, about {digits:.1f} correct "
-                      "digits; fit in-memory data (engine='numpy') for a QR of the design", AccuracyWarning,
+                      "digits; fit dense in-memory data (engine='numpy') for a QR of the design", AccuracyWarning,
                       stacklevel=4)
     ss = engine.residual_pass(coef, b, precise=True).ss
     return LeastSquares(coef, b, ss, f"{solver.method}+refinement", solver.condition, digits, rank, None)

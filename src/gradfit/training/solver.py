@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import scipy.sparse
 
 from ..descent import curvature as curv
 from ..descent.curvature import Curvature
@@ -75,7 +76,10 @@ class Prepared:
 def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None,
             sample_weight=None) -> Prepared:
     """build the engine and get it ready; the engine is closed again if that fails"""
-    engine = get_engine(config.engine)(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
+    engine_class = get_engine(config.engine)
+    if scipy.sparse.issparse(X):
+        engine_class = engine_class.for_sparse(X.shape)
+    engine = engine_class(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
     try:
         given = check_weights(sample_weight, engine.n_rows)
         engine.weigh(normalized(given))

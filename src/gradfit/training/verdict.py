@@ -109,7 +109,7 @@ def diagnose(f: Facts) -> Verdict:
     """the verdict on a finished fit"""
     if f.distance is None:
         return Verdict(True, "no-exact-answer", "no exact answer was computed for this fit (too many features "
-                       "for Gram statistics, a robust loss on data not in memory, or a robust loss with a penalty "
+                       "for Gram statistics, a robust loss on data not in memory or sparse, or a robust loss with a penalty "
                        "that has no exact solver), so its distance from the optimum is unknown", "", f.tol, None)
     where = f"the fit ended at a relative distance of {f.distance:.3g} from the exact optimum (tol={f.tol:g})"
     if f.distance <= f.tol:

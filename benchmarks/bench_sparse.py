@@ -1,0 +1,176 @@
+"""Sparse X: gradfit's CSR epochs against scikit-learn's SGDRegressor on the same CSR matrix.
+
+    python benchmarks/bench_sparse.py            1,000,000 × 100,000 at 0.01% density (10M nonzeros); updates RESULTS.md
+    python benchmarks/bench_sparse.py --quick    100,000 × 10,000 at 0.1% (the same 10 nonzeros a row); prints only
+    python benchmarks/bench_sparse.py --smoke    seconds; the tests run it so it never rots (prints only)
+
+The data are text-like: 10 nonzeros a row on average (Poisson), columns drawn with Zipf-like
+frequencies (a few words in many rows, most in few), positive tf-idf-like values, y = X·w + noise.
+Both fit the same steps: per-sample SGD at a constant learning rate, rows in order (no shuffle),
+no intercept and no penalty: ``SGDRegressor(loss="squared_error", penalty=None,
+learning_rate="constant", eta0=lr, shuffle=False, fit_intercept=False, tol=None)`` and
+``GDRegressor(loss="half_mse", lr=lr, batch_size=1, shuffle=False, fit_intercept=False,
+preprocess="none", tol=None)``, so the losses at the end are equal (printed: the check that the
+comparison is fair). A whole fit is one ``fit`` call of 5 epochs; an epoch is the marginal one,
+(5 epochs − 1 epoch) / 4, in CPU time (the machine is shared; the whole fit is given in wall time too);
+gradfit's compiled epoch alone is also timed (its steps, without the full-data loss and gradient the
+fit records after each epoch). Peak memory is tracemalloc's peak during one 1-epoch fit (NumPy's
+allocations; X itself made before), against the bytes of X's nonzeros (data + indices + indptr).
+The machine's load average is printed with the figures (it may be shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import SGDRegressor
+
+from timing import best_of  # benchmarks/ is on the path: these files run as scripts
+from gradfit import GDRegressor
+from gradfit.descent.losses import make_loss
+from gradfit.descent.optim import average, make_optimizer
+from gradfit.engines import kernels_sparse
+from gradfit.engines.kernels import Descent, Fold, Penalty
+
+#: (rows, columns, density)
+SIZES = {"smoke": (2_000, 500, 0.02), "quick": (100_000, 10_000, 0.001), "full": (1_000_000, 100_000, 0.0001)}
+REPEATS = {"smoke": 1, "quick": 3, "full": 3}
+LR = 0.05
+RESULTS = Path(__file__).with_name("RESULTS.md")
+BEGIN, END = "<!-- sparse: begin -->", "<!-- sparse: end -->"
+
+
+def text_like(n: int, d: int, density: float, seed: int = 0) -> tuple[sp.csr_matrix, np.ndarray]:
+    """a CSR matrix like a bag of words (Zipf-like column frequencies, Poisson row lengths) and its targets"""
+    rng = np.random.default_rng(seed)
+    lengths = rng.poisson(d * density, size=n)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    popularity = 1.0 / np.arange(1, d + 1) ** 0.8
+    columns = rng.choice(d, size=int(indptr[-1]), p=popularity / popularity.sum()).astype(np.int32)
+    values = rng.exponential(1.0, size=columns.size) / np.sqrt(np.maximum(np.repeat(lengths, lengths), 1))
+    X = sp.csr_matrix((values, columns, indptr), shape=(n, d))
+    X.sum_duplicates()  # a word counted once per row, as a vectorizer gives it
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def gradfit_model(epochs: int) -> GDRegressor:
+    return GDRegressor(loss="half_mse", lr=LR, batch_size=1, shuffle=False, fit_intercept=False, preprocess="none",
+                       tol=None, epochs=epochs, seed=0)
+
+
+def sklearn_model(epochs: int) -> SGDRegressor:
+    return SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=LR, shuffle=False,
+                        fit_intercept=False, tol=None, max_iter=epochs)
+
+
+def fit(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few epochs are not at the optimum; SGDRegressor's max_iter warning
+        return model.fit(X, y)
+
+
+def timed(make, X, y, reps: int) -> tuple[float, float, float, float]:
+    """(whole 5-epoch fit in wall time and in CPU time, marginal epoch in CPU time, ½·MSE after 5 epochs)"""
+    wall = best_of(lambda: fit(make(5), X, y), reps)
+    five = best_of(lambda: fit(make(5), X, y), reps, time.process_time)
+    one = best_of(lambda: fit(make(1), X, y), reps, time.process_time)
+    model = fit(make(5), X, y)
+    r = X @ model.coef_ - y
+    return wall, five, (five - one) / 4, 0.5 * float(r @ r) / len(y)
+
+
+def kernel_epoch(X, y, reps: int) -> float:
+    """CPU time of the compiled epoch alone (the steps, without the recorded full-data loss and gradient)"""
+    d, opt, loss = X.shape[1], make_optimizer("sgd"), make_loss("half_mse")
+    rows = kernels_sparse.CsrRows(X.indptr, X.indices, X.data, y, np.empty(0, np.int64), False, 1)
+    fold = Fold(np.zeros(d), np.ones(d), 0.0, False)
+
+    def epoch():
+        theta = np.zeros(d)
+        descent = Descent(theta, np.zeros((1, d)), theta, -1, opt.hyper, LR, loss.params)
+        kernels_sparse.run_epoch(rows, fold, Penalty(0.0, 0.0), descent, 0, opt, loss.deriv, average)
+
+    return best_of(epoch, reps + 2, time.process_time)
+
+
+def peak_bytes(make, X, y) -> int:
+    """tracemalloc's peak over one 1-epoch fit"""
+    tracemalloc.start()
+    fit(make(1), X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def nonzero_bytes(X) -> int:
+    return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+
+
+def report(size: str) -> str:
+    n, d, density = SIZES[size]
+    X, y = text_like(n, d, density)
+    fit(gradfit_model(1), X[:100], y[:100])  # compile (or load) the kernels before timing
+    load_before = os.getloadavg()
+    rows = []
+    for name, make in (("gradfit GDRegressor (numpy engine, CSR kernels)", gradfit_model),
+                       ("scikit-learn SGDRegressor", sklearn_model)):
+        rows.append((name, *timed(make, X, y, REPEATS[size]), peak_bytes(make, X, y)))
+    kernel = kernel_epoch(X, y, REPEATS[size])
+    load_after = os.getloadavg()
+    nz = nonzero_bytes(X)
+    lines = [f"{n:,} × {d:,} CSR at {density:.2%} density: {X.nnz:,} nonzeros ({nz / 2**20:.0f} MiB with indices); "
+             f"dense it would be {n * d * 8 / 2**30:,.0f} GiB. Per-sample SGD, lr={LR}, no shuffle, no intercept.",
+             "",
+             "| | whole fit of 5 epochs (wall) | (CPU) | marginal epoch (CPU) | ½·MSE after 5 epochs "
+             "| peak memory of a fit (× nonzeros) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, wall, five, epoch, loss, peak in rows:
+        lines.append(f"| {name} | {wall:.2f} s | {five:.2f} s | {epoch:.3f} s | {loss:.6g} | {peak / 2**20:.0f} MiB "
+                     f"({peak / nz:.2f}×) |")
+    lines.append(f"| gradfit's compiled epoch alone (the steps) | | | {kernel:.3f} s | | |")
+    sk_epoch = rows[1][3]
+    lines += ["", f"Per epoch, scikit-learn's marginal epoch takes {sk_epoch / kernel:.2f}× the time of gradfit's steps "
+              f"and {sk_epoch / rows[0][3]:.2f}× that of gradfit's whole epoch, which also reads the data once more "
+              "for the exact full-data loss and gradient it records (SGDRegressor records a running sum of the "
+              f"per-step losses). Load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, "
+              f"after {', '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores (shared: CPU times are "
+              f"the steadier figures); Python {sys.version.split()[0]}."]
+    return "\n".join(lines)
+
+
+def update_results(text: str) -> None:
+    """replace the sparse section of RESULTS.md (added at the end the first time)"""
+    old = RESULTS.read_text()
+    section = f"{BEGIN}\n{text}\n{END}"
+    if BEGIN in old:
+        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, old, flags=re.S)
+    else:
+        new = old.rstrip("\n") + "\n\n## Sparse X: CSR epochs against SGDRegressor\n\n" + section + "\n"
+    RESULTS.write_text(new)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--smoke", action="store_true")
+    group.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    size = "smoke" if args.smoke else "quick" if args.quick else "full"
+    text = report(size)
+    print(text)
+    if size == "full":
+        update_results(text)
+
+
+if __name__ == "__main__":
+    main()

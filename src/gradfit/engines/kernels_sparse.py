@@ -1,0 +1,407 @@
+"""Compiled epoch kernels over CSR rows (Numba): minibatch and per-sample steps on sparse X, never densified.
+
+The same steps as the dense kernels (``gradfit.engines.kernels``), row by row over ``indptr/indices/data``:
+the residual of row i is Σ data·v[indices] + offset − y_i (v = w·inv_scale, offset = b − shift·v +
+y_shift, so x̃ = (x − shift)·inv_scale is applied inside the arithmetic), the loss's derivative, and
+the optimizer's rule, L1 proximal step and average. The rule (``gradfit.descent.optim``) and the derivative
+(``gradfit.descent.losses``) are the same compiled functions the dense kernels use (``kernels.compiled``).
+
+Two kinds of step:
+
+* a general step updates every coordinate (the gradient of coordinate j is
+  ((Xᵀg)_j − shift_j·Σg)·inv_scale_j·f + l2·w_j, non-zero for every j once there is a shift or a
+  penalty, and momentum or adaptive slots move every coordinate anyway): O(nnz(batch) + d);
+* a lazy step, where the rule is affine in (p, g) and reads no slot (plain SGD: no momentum), without an
+  L1 part or averaging: v is kept as α·q + β·m (m = shift·inv_scale², fixed), so the penalty's decay
+  and the shift term are two scalars and only the batch's nonzero coordinates of q change:
+  O(nnz(batch)), like scikit-learn's SGDRegressor (its ``wscale``). The rule's coefficients come from
+  the rule itself: A = rule(1, 0) − rule(0, 0), B = rule(0, 1) − rule(0, 0).
+
+An epoch of lazy steps ends with one general step (the last batch), which writes θ and the
+optimizer's slots exactly as the dense kernels leave them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+from numba import njit
+from numba.extending import register_jitable
+
+from ..optimum import accurate
+from .jit_cache import compiling
+from .kernels import Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, shrink, update_coord
+
+__all__ = ["CsrRows", "run_epoch", "lazy_applies", "residual_pass_dd"]
+
+#: fused multiply-adds, but sums kept in order: with reordering allowed LLVM vectorizes the sums over a row's
+#: nonzeros into gathers of 4, several times slower on rows of a few nonzeros than the scalar loop
+FLAGS = {"contract"}
+
+#: decorator of the kernels' loops (inlined helpers take the flags of the function they land in)
+loop = njit(cache=True, fastmath=FLAGS, error_model="numpy")
+
+#: α (the common factor of the lazy coefficients) is folded back into q when it falls below this
+RESCALE_BELOW = 1e-9
+#: lazy steps between checks of α; the penalty's decay per step is at least ½ (``lazy_applies``), so α stays
+#: above RESCALE_BELOW·2⁻²⁵⁶ ≈ 1e-86 between checks. A check inside the per-step loop makes it 3× slower.
+CHUNK_STEPS = 256
+
+
+class CsrRows(NamedTuple):
+    """the CSR data and the epoch's order: batches of ``batch_size`` rows of ``order``"""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    y: np.ndarray
+    order: np.ndarray
+    shuffled: bool
+    batch_size: int
+
+
+@fast
+def row_of(rows, k):
+    return rows.order[k] if rows.shuffled else k
+
+
+@fast
+def row_dot(rows, i, v):
+    """x_i·v over the row's nonzeros"""
+    s = 0.0
+    for p in range(rows.indptr[i], rows.indptr[i + 1]):
+        s += rows.data[p] * v[rows.indices[p]]
+    return s
+
+
+@fast
+def add_row(rows, i, scale, acc):
+    """acc ← acc + scale·x_i (the row's nonzeros only)"""
+    for p in range(rows.indptr[i], rows.indptr[i + 1]):
+        acc[rows.indices[p]] += rows.data[p] * scale
+
+
+@fast
+def coordinate_gradient(xtg, gsum, f, fold, penalty, w, j):
+    """∂/∂w_j of the batch's mean loss plus ½·l2·‖w‖²: ((Xᵀg)_j − shift_j·Σg)·inv_scale_j·f + l2·w_j"""
+    return (xtg - fold.shift[j] * gsum) * fold.inv_scale[j] * f + penalty.l2 * w
+
+
+@fast
+def sparse_offset(theta, fold, v):
+    """v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
+    off = 0.0
+    d = v.shape[0]
+    for j in range(d):
+        v[j] = theta[j] * fold.inv_scale[j]
+        off += fold.shift[j] * v[j]
+    return (theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
+
+
+@fast
+def intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average):
+    """the intercept's step (its gradient is the mean derivative; no penalty, no prox)"""
+    if fold.fit_intercept:
+        s.theta[d] = update_coord(d, gsum * f, s, k, rule, gather)
+        if s.average_from >= 0:
+            s.avg[d] = average(s.avg[d], s.theta[d], t, s.average_from)
+
+
+@fast
+def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, deriv, average, acc, v, offset):
+    """one step on rows order[start:stop], every coordinate updated; returns the new offset (acc left zero)"""
+    gsum = 0.0
+    for kk in range(start, stop):
+        i = row_of(rows, kk)
+        g = deriv(row_dot(rows, i, v) + offset - rows.y[i], s.loss)
+        gsum += g
+        add_row(rows, i, g, acc)
+    k = scalars(s.hyper, t, s.lr)
+    f = 1.0 / (stop - start)
+    off, threshold, d = 0.0, s.lr * penalty.l1, v.shape[0]
+    for j in range(d):
+        grad = coordinate_gradient(acc[j], gsum, f, fold, penalty, s.theta[j], j)
+        acc[j] = 0.0
+        w = shrink(update_coord(j, grad, s, k, rule, gather), threshold)
+        s.theta[j] = w
+        if s.average_from >= 0:
+            s.avg[j] = average(s.avg[j], w, t, s.average_from)
+        v[j] = w * fold.inv_scale[j]
+        off += fold.shift[j] * v[j]
+    intercept_step(s, d, gsum, f, fold, t, k, rule, gather, average)
+    return (s.theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
+
+
+class Lazy(NamedTuple):
+    """the lazy steps' arrays: v = α·q + β·m"""
+
+    q: np.ndarray
+    m: np.ndarray  # shift·inv_scale²
+    xm: np.ndarray  # x_i·m of each row ([0.0] when there is no shift)
+    xm_step: int  # 1, or 0 when there is no shift
+    inv2: np.ndarray  # inv_scale² ([1.0] when every scale is 1)
+    inv2_step: int  # 1, or 0 when every scale is 1 (read branch-free at 0: q alone is then in the cache)
+    zero_slots: np.ndarray  # one coordinate of zero slots, for the rule's coefficients
+
+
+@fast
+def affine_coefficients(rule, gather, lazy, s, k):
+    """(A, B) with rule(p, g) = A·p + B·g, read off the rule itself"""
+    zero = gather(lazy.zero_slots, 0)
+    base = rule(0.0, 0.0, zero, s.hyper, k)[0]
+    return rule(1.0, 0.0, zero, s.hyper, k)[0] - base, rule(0.0, 1.0, zero, s.hyper, k)[0] - base
+
+
+@fast
+def shift_dot(fold, x):
+    total = 0.0
+    for j in range(x.shape[0]):
+        total += fold.shift[j] * x[j]
+    return total
+
+
+@fast
+def lazy_row_update(rows, i, lazy, change):
+    """q ← q + change·inv_scale²·x_i over the row's nonzeros (shift·q moves by change·x_i·m)"""
+    for p in range(rows.indptr[i], rows.indptr[i + 1]):
+        j = rows.indices[p]
+        lazy.q[j] += change * lazy.inv2[j * lazy.inv2_step] * rows.data[p]
+
+
+@fast
+def lazy_acc_update(rows, start, stop, lazy, change, acc):
+    """q ← q + change·inv_scale²·acc over the batch's nonzeros, acc zeroed there (shift·q moves by
+    change·Σ g_i·x_i·m)"""
+    for kk in range(start, stop):
+        i = row_of(rows, kk)
+        for p in range(rows.indptr[i], rows.indptr[i + 1]):
+            j = rows.indices[p]
+            if acc[j] != 0.0:
+                lazy.q[j] += change * lazy.inv2[j * lazy.inv2_step] * acc[j]
+                acc[j] = 0.0
+
+
+class Coefficients(NamedTuple):
+    """v = α·q + β·m, shift·q and the intercept b, as the lazy steps go"""
+
+    alpha: float
+    beta: float
+    sq: float
+    b: float
+
+
+@fast
+def lazy_offset(c, sm, fold):
+    """b − shift·v + y_shift for v = α·q + β·m"""
+    return c.b - c.alpha * c.sq - c.beta * sm + fold.y_shift
+
+
+@fast
+def row_m(lazy, i):
+    """x_i·m, read from ``lazy.xm`` (a second sum over the row in the step's loop would make it several times
+    slower); without a shift xm is [0.0] and is read at 0 (no branch in the step's loop: one there, even a
+    loop-invariant one, made it 3× slower)"""
+    return lazy.xm[i * lazy.xm_step]
+
+
+@fast
+def lazy_prediction(rows, i, lazy, c, offset):
+    """x_i·v + offset for v = α·q + β·m"""
+    return c.alpha * row_dot(rows, i, lazy.q) + offset + c.beta * row_m(lazy, i)
+
+
+@fast
+def lazy_step(A, B, penalty, f, gsum, c, fold):
+    """(α, β, b) after a step of the rule's affine form rule(p, g) = A·p + B·g applied to v = α·q + β·m
+    (the penalty's decay and the shift term) and to the intercept b (gradient f·Σg; none without an intercept)"""
+    decay = A + B * penalty.l2
+    b = A * c.b + B * (f * gsum) * (1.0 if fold.fit_intercept else 0.0)
+    return c.alpha * decay, c.beta * decay - B * f * gsum, b
+
+
+@fast
+def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm):
+    """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
+    for kk in range(first, stop_row):
+        i = row_of(rows, kk)
+        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss)
+        t += 1
+        alpha, beta, b = lazy_step(A, B, penalty, 1.0, g, c, fold)
+        change = B * g / alpha
+        lazy_row_update(rows, i, lazy, change)
+        c = Coefficients(alpha, beta, c.sq + change * row_m(lazy, i), b)
+    return t, c
+
+
+@fast
+def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc):
+    """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
+    for start in range(first, stop_row, rows.batch_size):
+        stop = min(start + rows.batch_size, stop_row)
+        offset = lazy_offset(c, sm, fold)
+        gsum, gm = 0.0, 0.0
+        for kk in range(start, stop):
+            i = row_of(rows, kk)
+            g = deriv(lazy_prediction(rows, i, lazy, c, offset) - rows.y[i], s.loss)
+            gsum += g
+            gm += g * row_m(lazy, i)
+            add_row(rows, i, g, acc)
+        t += 1
+        f = 1.0 / (stop - start)
+        alpha, beta, b = lazy_step(A, B, penalty, f, gsum, c, fold)
+        change = B * f / alpha
+        lazy_acc_update(rows, start, stop, lazy, change, acc)
+        c = Coefficients(alpha, beta, c.sq + change * gm, b)
+    return t, c
+
+
+@fast
+def fold_alpha(lazy, c, fold):
+    """α folded into q (q ← α·q, α = 1: v = α·q + β·m keeps its value) once it is below RESCALE_BELOW"""
+    if abs(c.alpha) >= RESCALE_BELOW:
+        return c
+    for j in range(lazy.q.shape[0]):
+        lazy.q[j] *= c.alpha
+    return Coefficients(1.0, c.beta, shift_dot(fold, lazy.q), c.b)
+
+
+@fast
+def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc):
+    """the steps of rows order[0:stop_row] (whole batches), touching only their nonzeros; θ written at the end"""
+    q, m, d = lazy.q, lazy.m, lazy.q.shape[0]
+    for j in range(d):
+        q[j] = s.theta[j] * fold.inv_scale[j]
+    sm = shift_dot(fold, m)
+    c = Coefficients(1.0, 0.0, shift_dot(fold, q), s.theta[d] if fold.fit_intercept else 0.0)
+    chunk = CHUNK_STEPS * rows.batch_size  # rows between checks of α: the per-step loops carry no rare branch
+    for first in range(0, stop_row, chunk):
+        stop = min(first + chunk, stop_row)
+        A, B = affine_coefficients(rule, gather, lazy, s, scalars(s.hyper, t + 1, s.lr))  # the same every step
+        if rows.batch_size == 1:
+            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm)
+        else:
+            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc)
+        c = fold_alpha(lazy, c, fold)
+    for j in range(d):
+        s.theta[j] = (c.alpha * q[j] + c.beta * m[j]) / fold.inv_scale[j]
+    if fold.fit_intercept:
+        s.theta[d] = c.b
+    return t
+
+
+@loop
+def full_pass(indptr, indices, data, y, v, offset, value, deriv, lp, xtg):
+    """Σ loss and Σg over all rows, and xtg ← Xᵀg (g the loss's derivative at r = X·v + offset − y), in one
+    read of the nonzeros"""
+    total, gsum = 0.0, 0.0
+    for i in range(y.shape[0]):
+        r = offset - y[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            r += data[p] * v[indices[p]]
+        total += value(r, lp)
+        g = deriv(r, lp)
+        gsum += g
+        for p in range(indptr[i], indptr[i + 1]):
+            xtg[indices[p]] += data[p] * g
+    return total, gsum
+
+
+def loss_pass(X, y, v, offset: float, loss) -> tuple[float, np.ndarray, float]:
+    """(Σ loss, Xᵀg, Σg) over the CSR rows of X (``full_pass`` with the loss's compiled value and derivative)"""
+    xtg = np.zeros(X.shape[1])
+    total, gsum = compiling(full_pass, "the sparse loss pass")(
+        X.indptr, X.indices, X.data, y, np.asarray(v, dtype=np.float64), float(offset), compiled(loss.value),
+        compiled(loss.deriv), loss.params, xtg)
+    return total, xtg, gsum
+
+
+@loop
+def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average, lazy, use_lazy):
+    """``run_epoch`` with the compiled step scalars, rule, slot gatherer, loss derivative and average"""
+    n, bs = rows.y.shape[0], rows.batch_size
+    d = fold.shift.shape[0]
+    acc, v = np.zeros(d), np.empty(d)
+    last = ((n - 1) // bs) * bs  # the first row of the last batch
+    if use_lazy and last > 0:
+        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc)
+    else:
+        last = 0
+    offset = sparse_offset(s.theta, fold, v)
+    for start in range(last, n, bs):
+        t += 1
+        offset = general_step(rows, start, min(start + bs, n), fold, penalty, s, t, scalars, rule, gather, deriv,
+                              average, acc, v, offset)
+    return t
+
+
+@loop
+def row_products(rows, v):
+    """x_i·v of every row"""
+    out = np.empty(rows.y.shape[0])
+    for i in range(out.shape[0]):
+        out[i] = row_dot(rows, i, v)
+    return out
+
+
+def lazy_applies(optimizer, penalty: Penalty, descent: Descent) -> bool:
+    """whether lazy steps make this optimizer's steps: SGD without momentum (a rule affine in (p, g) that reads no
+    slot, with scalars that do not change from step to step: its coefficients are read once per chunk), no L1
+    part, no average, and a penalty's decay 1 − lr·l2 of at least ½ (see CHUNK_STEPS)"""
+    return (optimizer.name == "sgd" and getattr(optimizer.hyper, "momentum", 1.0) == 0.0 and penalty.l1 == 0.0
+            and descent.average_from < 0 and descent.lr * penalty.l2 <= 0.5)
+
+
+def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
+              average: Callable) -> int:
+    """one epoch of steps from step count t on CSR rows, on descent's arrays in place; returns the step count after
+
+    ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions of
+    ``gradfit.descent.optim`` and ``gradfit.descent.losses``, compiled once each (shared with the dense kernels).
+    """
+    k = descent.slots.shape[0]
+    gather = compiled((gather1, gather2, gather3)[k - 1])
+    use_lazy = lazy_applies(optimizer, penalty, descent)
+    inv2 = fold.inv_scale * fold.inv_scale
+    m = fold.shift * inv2
+    shifted = use_lazy and bool(m.any())
+    xm = row_products(rows, m) if shifted else np.zeros(1)
+    if (inv2 == 1.0).all():  # no scaling (always so for data too wide for statistics)
+        lazy = Lazy(np.empty_like(inv2), m, xm, int(shifted), np.ones(1), 0, np.zeros((k, 1)))
+    else:
+        pairs = np.empty((len(inv2), 2))  # q_j beside inv_scale_j²: the step reads both, one cache line
+        pairs[:, 1] = inv2
+        lazy = Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], 1, np.zeros((k, 1)))
+    return compiling(epoch, "the sparse epoch kernels")(
+        rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather,
+        compiled(deriv), compiled(average), lazy, use_lazy)
+
+
+# error-free transformations (``gradfit.optimum.accurate``) compiled without fast-math, which would undo them
+register_jitable(accurate._split)
+_two_sum = njit(cache=True)(accurate.two_sum)
+_two_prod = njit(cache=True)(accurate.two_prod)
+
+
+@njit(cache=True)
+def residual_pass_dd(indptr, indices, data, y, coef, b, xtr_hi, xtr_lo):
+    """Σr² and the double-double sums [Xᵀr, Σr] for r = y − X·coef − b over CSR rows (each residual in
+    double-double by compensated dot products); Xᵀr goes into xtr_hi + xtr_lo; returns (Σr², Σr hi, Σr lo)"""
+    ss, sum_hi, sum_lo = 0.0, 0.0, 0.0
+    for i in range(y.shape[0]):
+        s, e = _two_sum(y[i], -b)
+        for p in range(indptr[i], indptr[i + 1]):
+            prod, prod_err = _two_prod(data[p], coef[indices[p]])
+            s, err = _two_sum(s, -prod)
+            e += err - prod_err
+        hi, lo = _two_sum(s, e)
+        sum_hi, err = _two_sum(sum_hi, hi)
+        sum_lo += err + lo
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            prod, prod_err = _two_prod(data[p], hi)
+            xtr_hi[j], err = _two_sum(xtr_hi[j], prod)
+            xtr_lo[j] += err + prod_err + data[p] * lo
+        r = hi + lo
+        ss += r * r
+    return ss, sum_hi, sum_lo

@@ -1,0 +1,254 @@
+"""Sparse X (scipy.sparse CSR and CSC) on the numpy engine, never densified.
+
+References: the same fit on the data densified (the dense numpy engine, same seed: 1e-10), scikit-learn's
+SGDRegressor on the same CSR matrix (per-sample steps at a constant rate, rows in order: 1e-10), the dense
+engine's Gram statistics and exact answer, and ``gradfit.optimum.accurate``'s double-double residual pass.
+"""
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.linear_model import SGDRegressor
+
+import gradfit
+from gradfit import GDRegressor
+from gradfit.descent.optim import make_optimizer
+from gradfit.engines.kernels import Descent, Penalty
+from gradfit.engines.kernels_sparse import lazy_applies
+from gradfit.errors import DataError, OptionError
+from gradfit.optimum.accurate import residual_pass
+from gradfit.training.config import FitConfig
+
+from .helpers import assert_same_history
+
+TOL = 1e-10
+
+
+def sparse_data(n=120, d=8, density=0.3, seed=0, fmt="csr"):
+    """a random sparse X with column means away from zero (so centering moves every coordinate) and its y"""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, random_state=seed, format=fmt,
+                  data_rvs=lambda k: rng.normal(loc=1.5, size=k))
+    y = X @ np.linspace(-1.0, 2.0, d) + 0.5 + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def fit_quietly(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few epochs are not at the optimum, and need not be
+        return model.fit(X, y)
+
+
+def assert_same_fit(a, b, tol=TOL):
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=tol, atol=tol)
+    assert a.intercept_ == pytest.approx(b.intercept_, rel=tol, abs=tol)
+    assert_same_history(a.history_, b.history_, rtol=tol)
+
+
+PENALTIES = {"none": {}, "l2": {"alpha": 0.1}, "elastic": {"alpha": 0.05, "l1_ratio": 0.5}}
+
+
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("preprocess", ["none", "center", "standardize"])
+@pytest.mark.parametrize("batch_size", [None, 1, 7])
+def test_sparse_fit_equals_the_dense_fit(batch_size, preprocess, penalty):
+    X, y = sparse_data()
+    settings = dict(lr=0.02, epochs=3, tol=None, seed=0, batch_size=batch_size, preprocess=preprocess,
+                    **PENALTIES[penalty])
+    assert_same_fit(fit_quietly(GDRegressor(**settings), X, y), fit_quietly(GDRegressor(**settings), X.toarray(), y))
+
+
+@pytest.mark.parametrize("settings", [
+    {"optimizer": "adam", "batch_size": 5},
+    {"optimizer": "sgd", "momentum": 0.9, "batch_size": 1},
+    {"optimizer": "rmsprop", "batch_size": 4, "alpha": 0.1},
+    {"optimizer": "sgd", "average": True, "batch_size": 1},
+    {"loss": "huber", "epsilon": 0.5, "batch_size": 3},
+    {"fit_intercept": False, "preprocess": "standardize", "batch_size": 1, "alpha": 0.1},
+    {"shuffle": False, "batch_size": 9},
+    {"engine_options": {"shuffle_mode": "block", "shuffle_block": 16}, "batch_size": 1},
+])
+def test_sparse_fit_equals_the_dense_fit_for_other_settings(settings):
+    """momentum, adaptive optimizers, averaging and L1 take the general steps; plain SGD the lazy ones"""
+    X, y = sparse_data(seed=1)
+    settings = {"lr": 0.01, "epochs": 3, "tol": None, "seed": 3, **settings}
+    assert_same_fit(fit_quietly(GDRegressor(**settings), X, y), fit_quietly(GDRegressor(**settings), X.toarray(), y))
+
+
+def test_lazy_steps_fold_a_small_scale_back_into_the_coefficients():
+    """lr·l2 = 0.4: the penalty's decay 0.6 per step takes the lazy scale α below 1e-9 within a check's 256
+    steps, many times an epoch; the coefficients still equal the dense fit's"""
+    X, y = sparse_data(n=3000, d=6, seed=2)
+    X = X * 0.05  # small rows: the steps are stable at this rate
+    settings = dict(lr=0.4, alpha=1.0, batch_size=1, epochs=2, tol=None, seed=0, preprocess="center")
+    assert_same_fit(fit_quietly(GDRegressor(**settings), X, y), fit_quietly(GDRegressor(**settings), X.toarray(), y))
+
+
+def test_which_steps_are_lazy():
+    descent = Descent(None, None, None, -1, None, 0.1, None)
+    assert lazy_applies(make_optimizer("sgd"), Penalty(0.5, 0.0), descent)
+    assert not lazy_applies(make_optimizer("sgd", momentum=0.5), Penalty(0.0, 0.0), descent)
+    assert not lazy_applies(make_optimizer("adam"), Penalty(0.0, 0.0), descent)
+    assert not lazy_applies(make_optimizer("sgd"), Penalty(0.0, 0.1), descent)  # L1: a prox on every coordinate
+    assert not lazy_applies(make_optimizer("sgd"), Penalty(0.0, 0.0), descent._replace(average_from=0))
+    assert not lazy_applies(make_optimizer("sgd"), Penalty(6.0, 0.0), descent)  # decay 1 − 0.6 below ½
+
+
+def test_gram_statistics_and_exact_answer_equal_the_dense_ones():
+    X, y = sparse_data(n=200, d=6, seed=4)
+    a, b = GDRegressor().fit(X, y), GDRegressor().fit(X.toarray(), y)
+    assert a.converged_ and b.converged_
+    for name in ("x_mean", "xtx", "xty"):
+        np.testing.assert_allclose(getattr(a.gram_stats_, name), getattr(b.gram_stats_, name), rtol=1e-12,
+                                   atol=1e-12 * np.abs(getattr(b.gram_stats_, name)).max())
+    np.testing.assert_allclose(a.exact_.coef, b.exact_.coef, rtol=1e-12)
+    assert a.exact_.intercept == pytest.approx(b.exact_.intercept, rel=1e-12)
+    np.testing.assert_allclose(a.coef_, a.exact_.coef, rtol=1e-5)
+
+
+def test_double_double_residual_pass_equals_the_dense_one():
+    X, y = sparse_data(n=300, d=5, seed=5)
+    coef, b = np.linspace(0.3, -0.7, 5), 0.25
+    engine = gradfit.engines.get_engine("numpy").for_sparse(X.shape)(X, y)
+    for precise in (False, True):
+        got, want = engine.residual_pass(coef, b, precise), residual_pass(X.toarray(), y, coef, b, precise)
+        assert got.ss == pytest.approx(want.ss, rel=1e-14)
+        np.testing.assert_allclose(got.grad.value, want.grad.value, rtol=1e-13, atol=1e-13)
+    assert engine.design() is None  # the exact answer never asks for the dense design
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [("half_mse", "squared_error"), ("huber", "huber"),
+                                              ("epsilon_insensitive", "epsilon_insensitive")])
+def test_per_sample_steps_equal_sgd_regressor_on_the_same_csr_matrix(ours, theirs):
+    """SGDRegressor at a constant rate, no penalty, rows in order, on the same CSR matrix: its steps are ours
+    (without an intercept: on sparse data scikit-learn moves the intercept at 1% of the rate,
+    SPARSE_INTERCEPT_DECAY, so its intercept follows another path)"""
+    X, y = sparse_data(n=150, d=10, seed=6)
+    ref = SGDRegressor(loss=theirs, epsilon=0.3, penalty=None, learning_rate="constant", eta0=0.01, max_iter=3,
+                       tol=None, shuffle=False, fit_intercept=False)
+    fit_quietly(ref, X, y)
+    model = fit_quietly(GDRegressor(loss=ours, epsilon=0.3, lr=0.01, momentum=0.0, batch_size=1, shuffle=False,
+                                    epochs=3, preprocess="none", fit_intercept=False, tol=None), X, y)
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=TOL, atol=TOL)
+
+
+def test_a_matrix_too_large_to_densify_fits_in_memory_bounded_by_its_nonzeros():
+    """2,000,000 × 50,000 (800 GB dense) with one nonzero a row: a per-sample epoch and a minibatch epoch, the
+    peak of NumPy's allocations a small multiple of the nonzeros' bytes"""
+    n, d = 2_000_000, 50_000
+    rng = np.random.default_rng(7)
+    X = sp.csr_matrix((rng.normal(size=n), rng.integers(0, d, size=n).astype(np.int32), np.arange(n + 1)),
+                      shape=(n, d))
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    nonzeros = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    for batch_size in (1, 256):
+        tracemalloc.start()
+        model = fit_quietly(GDRegressor(lr=0.1, batch_size=batch_size, epochs=1, tol=None, seed=0), X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert model.coef_.shape == (d,) and np.isfinite(model.coef_).all()
+        assert model.gram_stats_ is None and model.verdict_.reason == "no-exact-answer"  # d² too large
+        assert peak < 4 * nonzeros, (peak, nonzeros)
+    assert model.predict(X[:5]).shape == (5,)
+
+
+def test_csc_and_coo_give_the_csr_fit():
+    X, y = sparse_data(seed=8)
+    settings = dict(lr=0.02, epochs=2, tol=None, seed=0, batch_size=4)
+    ref = fit_quietly(GDRegressor(**settings), X.tocsr(), y)
+    for other in (X.tocsc(), X.tocoo()):
+        assert_same_fit(fit_quietly(GDRegressor(**settings), other, y), ref, tol=1e-13)
+
+
+def test_gradfit_fit_takes_sparse_x():
+    X, y = sparse_data(seed=9)
+    result = gradfit.fit(X, y, FitConfig())
+    np.testing.assert_allclose(result.coef, result.exact.coef, rtol=1e-5)
+
+
+def test_predict_and_score_on_sparse_x():
+    X, y = sparse_data(seed=10)
+    model = GDRegressor().fit(X, y)
+    for data in (X, X.tocsc()):
+        np.testing.assert_allclose(model.predict(data), model.predict(X.toarray()), rtol=1e-12, atol=1e-12)
+    assert model.score(X, y) == pytest.approx(model.score(X.toarray(), y), rel=1e-12)
+
+
+def test_partial_fit_and_resume_on_sparse_x():
+    X, y = sparse_data(seed=11)
+    settings = dict(lr=0.02, epochs=3, tol=None, seed=0, batch_size=1)
+    model = GDRegressor(**settings)
+    for _ in range(3):
+        model.partial_fit(X, y)
+    assert_same_fit(model, fit_quietly(GDRegressor(**settings), X.toarray(), y))
+
+
+@pytest.mark.parametrize(("value", "what"), [(np.nan, r"a missing value \(NaN\)"), (np.inf, r"an infinite value \(inf\)")])
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_non_finite_values_in_sparse_x_are_refused_naming_row_and_column(value, what, fmt):
+    X, y = sparse_data(seed=12)
+    X = X.tolil()
+    X[7, 3], X[5, 6] = value, value  # the first in row order is named
+    X = X.asformat(fmt)
+    with pytest.raises(DataError, match=rf"^X: column 'x6' has {what} at row index 5$"):
+        GDRegressor().fit(X, y)
+    model = GDRegressor().fit(*sparse_data(seed=12))
+    with pytest.raises(DataError, match=rf"^X: column 'x6' has {what} at row index 5$"):
+        model.predict(X)
+
+
+def test_too_large_values_in_sparse_x_are_refused():
+    X, y = sparse_data(seed=13)
+    X = X.tolil()
+    X[2, 1] = 1e160
+    with pytest.raises(DataError, match=r"^X: column 'x1' holds 1e\+160 at row index 2, too large"):
+        GDRegressor().fit(X.tocsr(), y)
+
+
+@pytest.mark.parametrize("engine", ["python", "torch"])
+def test_other_engines_say_which_engine_takes_sparse_x(engine):
+    X, y = sparse_data(seed=14)
+    message = (rf"^X is a scipy.sparse matrix: engine='{engine}' does not take sparse input; use engine='numpy' "
+               r"\(sparse kernels, X never densified\), or densify X yourself \(X.toarray\(\): .* GiB for 120×8 float64\)$")
+    with pytest.raises(DataError, match=message):
+        GDRegressor(engine=engine).fit(X, y)
+    with pytest.raises(DataError, match=message):
+        gradfit.fit(X, y, FitConfig(engine=engine))
+
+
+def test_float32_is_refused_for_sparse_x():
+    X, y = sparse_data(seed=15)
+    with pytest.raises(OptionError, match=r"^option dtype='float32' is not available for sparse X"):
+        GDRegressor(dtype="float32").fit(X, y)
+
+
+def test_wide_sparse_data_takes_the_wide_data_path():
+    """d = 5000: the 5000×5000 Gram matrix is above GRAM_MAX_ENTRIES; no statistics, no exact answer, said so"""
+    rng = np.random.default_rng(16)
+    X = sp.random(400, 5000, density=0.002, random_state=16, format="csr")
+    y = rng.normal(size=400)
+    model = fit_quietly(GDRegressor(lr=0.1, batch_size=1, epochs=2), X, y)
+    assert model.gram_stats_ is None and model.exact_ is None
+    assert model.verdict_.reason == "no-exact-answer" and "too many features" in model.verdict_.message
+    with pytest.raises(OptionError, match=r"^option preprocess='standardize' needs column statistics"):
+        GDRegressor(lr=0.1, preprocess="standardize").fit(X, y)
+
+
+def test_a_robust_loss_on_sparse_x_has_no_exact_answer_and_says_why():
+    X, y = sparse_data(seed=17)
+    model = fit_quietly(GDRegressor(loss="huber", lr=0.05, batch_size=1, epochs=2), X, y)
+    assert model.exact_ is None and "sparse" in model.verdict_.message
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC3"])
+def test_summary_on_sparse_x_equals_the_dense_one(cov_type):
+    """the robust covariances read the sparse rows a block at a time"""
+    X, y = sparse_data(n=300, d=5, seed=18)
+    a = GDRegressor().fit(X, y).summary(X, y, cov_type=cov_type).to_dict()["coefficients"]
+    b = GDRegressor().fit(X.toarray(), y).summary(X.toarray(), y, cov_type=cov_type).to_dict()["coefficients"]
+    for got, want in zip(a, b):
+        for key in ("coef", "std_err"):
+            assert got[key] == pytest.approx(want[key], rel=1e-10)
