@@ -174,15 +174,20 @@ def wide_rows(n: int, d: int, reps: int) -> list[dict]:
 
 
 def compile_seconds() -> float:
-    """seconds to compile the epoch kernel from scratch, in a fresh process with an empty cache"""
-    code = ("import time, numpy as np; from gradfit import kernels as k; t=time.perf_counter(); "
-            "k.run_epoch(np.ones((4,2)), np.ones(4), np.arange(4), True, 2, np.zeros(3), np.zeros((2,3)), 0, "
-            "False, 0, np.zeros(8), 0.1, 0.0, 0.0, 2.0, np.zeros(2), np.ones(2), 0.0, True); "
-            "print(time.perf_counter()-t)")
+    """seconds of the first minibatch fit in a fresh process with an empty Numba cache (compilation, mostly)"""
+    return first_fit_seconds(os.environ)[0]
+
+
+def first_fit_seconds(env) -> tuple[float, str]:
+    """(seconds, what it printed on stderr) of a small minibatch fit in a fresh process whose Numba cache
+    is empty: what the first fit after an install without ``make venv``'s warm-up costs"""
+    code = ("import time, numpy as np; t = time.perf_counter(); from gradfit import GDRegressor; "
+            "X = np.random.default_rng(0).normal(size=(200, 3)); "
+            "GDRegressor(batch_size=8, epochs=1, tol=None).fit(X, X.sum(axis=1)); print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as cache:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env={**os.environ, "NUMBA_CACHE_DIR": cache})
-    return float(out.stdout.strip().splitlines()[-1])
+        out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
+                             check=True, env={**env, "NUMBA_CACHE_DIR": cache})
+    return float(out.stdout.strip().splitlines()[-1]), out.stderr.strip()
 
 
 def scaling_table(mode: str, reps: int) -> list[tuple]:

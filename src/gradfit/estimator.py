@@ -506,9 +506,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if feature_names is not None:
             raise OptionError("option feature_names is for lazy data such as Dask arrays (engine='dask'); "
                               "pass a DataFrame to name the columns")
-        check_arrays(X, y)
+        later = get_engine(self.engine).checks_values  # the fit's statistics pass checks X's values
+        check_arrays(X, y, values_later=later)
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True,
-                             accept_sparse=SPARSE_FORMATS)
+                             accept_sparse=SPARSE_FORMATS, ensure_all_finite=not later)
         names = getattr(self, "feature_names_in_", None)
         return X, y, list(names) if names is not None else None
 

@@ -40,6 +40,10 @@ class Engine(ABC):
     #: it takes lazy data (Dask collections, file paths) that the estimator passes on unread; such an
     #: engine reads a file itself with ``read_dataset(path, target, features) -> (X, y, names)``
     lazy_data: ClassVar[bool] = False
+    #: its ``gram`` reads in-memory float data that nobody checked for NaN and infinity: the solver checks the
+    #: values from the statistics (``data.check_values``; the engine's ``data()`` gives the arrays for the
+    #: message), and the estimator leaves them to it
+    checks_values: ClassVar[bool] = False
     #: optimizer backends it offers (``make_optimizer``); "gradfit" is gradfit's own optimizers
     optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
     #: the row weights w̃ (scaled to mean 1, ``gradfit.descent.weights``) as float64, or None: unweighted

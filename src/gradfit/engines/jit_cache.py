@@ -4,7 +4,8 @@ The kernels are compiled with ``cache=True``. Numba keeps the machine code in ``
 the installed ``gradfit/engines/kernels.py`` (one cache per install location); where that folder is not
 writable it falls back to a per-user folder that names the install's path (``NUMBA_CACHE_DIR``
 chooses another place). Compiling the epoch kernels takes up to a minute for each kind of array
-(C order, F order, read-only: one Numba signature each); loading them from the cache a fraction of a
+(float64, float32, read-only: one Numba signature each; an F-order X, as a DataFrame gives, reaches
+the kernels as a row-major copy); loading them from the cache a fraction of a
 second. ``compiling(dispatcher)(*args)`` says so on stderr when (and only when) a call is about to
 compile; ``python -m gradfit.engines.jit_cache`` compiles the usual kinds ahead of time (``make venv`` runs it).
 """
@@ -60,9 +61,9 @@ def compiling(dispatcher, what: str = "the epoch kernels", stream=None) -> Calla
 
 
 def warm() -> None:
-    """compile (or load) the epoch kernels for the layouts fits meet: a NumPy array (C order), a DataFrame
-    (a read-only F-order view) and an F-order array; each is one Numba signature; and the sparse kernels for a
-    CSR matrix with 32-bit indices (scipy's usual)"""
+    """compile (or load) the epoch kernels for the arrays fits meet: float64 and float32 rows (C order; a
+    DataFrame's F-order values reach the kernels as a row-major float64 copy), and the sparse kernels for a
+    CSR matrix with 32-bit indices (scipy's usual); each is one Numba signature"""
     import warnings
 
     import numpy as np
@@ -75,8 +76,9 @@ def warm() -> None:
     y = X @ [1.0, 2.0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # one short epoch is not at the optimum, and need not be
-        for data in (X, pd.DataFrame(X, columns=["a", "b"]), np.asfortranarray(X), sp.csr_matrix(X)):
-            GDRegressor(batch_size=8, epochs=1, tol=None, seed=0).fit(data, y)
+        for data, dtype in ((X, "float64"), (X.astype(np.float32), "float32"), (pd.DataFrame(X), "float64"),
+                            (sp.csr_matrix(X), "float64")):
+            GDRegressor(batch_size=8, epochs=1, tol=None, seed=0, dtype=dtype).fit(data, y)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,8 @@ proximal step, and the running average of the iterates when asked. The optimizer
 the other engines apply to whole vectors, compiled here as they are and applied to one
 coordinate (one row) at a time.
 
-A step is two passes: the loss's derivative g_i at the batch's rows (x·v), then one fused
-pass over the coordinates that forms each one's gradient, updates it and its slots,
-soft-thresholds it, averages it and refreshes v = w·inv_scale. The epoch loop is compiled
-once per (rule, derivative) pair, so a step carries no dispatch. Its inputs are a few
+A step is the loss's derivative g_i at the batch's rows (x·v), then one vectorized pass over the
+coordinates (gradient, rule, L1 proximal step, v = w·inv_scale; the average apart). The epoch loop is compiled once per (rule, derivative) pair, so a step carries no dispatch. Its inputs are a few
 named tuples (``Rows``, ``Fold``, ``Penalty``, ``Descent``), so adding a field breaks no
 call. A shuffled epoch hints the memory ``PREFETCH_ROWS`` rows ahead, for each row and its
 target y_i alike.
@@ -88,8 +86,9 @@ class Descent(NamedTuple):
     loss: Any  # the loss's LossParams
 
 
-# the slot values of coordinate j as a tuple; one function per slot count (Numba needs a tuple's length at
-# compile time); ``run_epoch`` picks the one of the optimizer's slot count
+# the slot values of coordinate j as a tuple, and back; one function per slot count (Numba needs a tuple's
+# length at compile time, and a loop over a tuple's items keeps the update loop from being vectorized);
+# ``run_epoch`` picks the pair of the optimizer's slot count
 def gather1(slots, j):
     return (slots[0, j],)
 
@@ -102,10 +101,16 @@ def gather3(slots, j):
     return (slots[0, j], slots[1, j], slots[2, j])
 
 
-@fast
-def scatter(slots, j, values):
-    for k in range(len(values)):
-        slots[k, j] = values[k]
+def scatter1(slots, j, values):
+    slots[0, j] = values[0]
+
+
+def scatter2(slots, j, values):
+    slots[0, j], slots[1, j] = values
+
+
+def scatter3(slots, j, values):
+    slots[0, j], slots[1, j], slots[2, j] = values
 
 
 _COMPILED: dict = {}
@@ -210,35 +215,47 @@ def raw_params(theta, fold, v):
 
 
 @fast
-def update_coord(j, g, s, k, rule, gather):
+def update_coord(j, g, theta, slots, hyper, k, rule, gather, scatter):
     """coordinate j of theta after the optimizer's rule (with step scalars k), its slots updated; returns it"""
-    w, new = rule(s.theta[j], g, gather(s.slots, j), s.hyper, k)
-    scatter(s.slots, j, new)
+    w, new = rule(theta[j], g, gather(slots, j), hyper, k)
+    scatter(slots, j, new)
     return w
 
 
 @fast
-def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gather, average, v):
-    """one fused pass over w: gradient ((Xᵀg − shift·Σg)·inv_scale·f + l2·w), rule, L1 prox, average, v;
-    returns shift·v"""
-    off, threshold = 0.0, s.lr * penalty.l1
+def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gather, scatter, average, v):
+    """the coefficients' step in one pass: gradient ((Xᵀg − shift·Σg)·inv_scale·f + l2·w), the rule, the L1
+    prox and v = w·inv_scale (then the average, when asked, in a loop of its own); returns shift·v
+
+    Written so that LLVM vectorizes the pass (per-sample SGD −30% CPU, Adam −30%): the arrays are taken out
+    of their named tuples first (read through a tuple, a store to theta might move what the tuple points
+    to), the rule is called in the loop itself (through an inlined helper it stayed a call), a single
+    row's x_i·g goes to ``acc`` first, and no branch is left inside the loop.
+    """
+    theta, slots, avg, shift, inv_scale, hyper = s.theta, s.slots, s.avg, fold.shift, fold.inv_scale, s.hyper
+    l2, threshold, start = penalty.l2, s.lr * penalty.l1, s.average_from
+    if single:
+        for j in range(v.shape[0]):
+            acc[j] = X[i, j] * gsum
+    off = 0.0
     for j in range(v.shape[0]):
-        xtg = X[i, j] * gsum if single else acc[j]
-        g = (xtg - fold.shift[j] * gsum) * fold.inv_scale[j] * f + penalty.l2 * s.theta[j]
-        w = update_coord(j, g, s, k, rule, gather)
+        g = (acc[j] - shift[j] * gsum) * inv_scale[j] * f + l2 * theta[j]
+        w, new = rule(theta[j], g, gather(slots, j), hyper, k)
+        scatter(slots, j, new)
         w = shrink(w, threshold)
-        s.theta[j] = w
-        if s.average_from >= 0:
-            s.avg[j] = average(s.avg[j], w, t, s.average_from)
-        v[j] = w * fold.inv_scale[j]
-        off += fold.shift[j] * v[j]
+        theta[j] = w
+        v[j] = w * inv_scale[j]
+        off += shift[j] * v[j]
+    if start >= 0:
+        for j in range(v.shape[0]):
+            avg[j] = average(avg[j], theta[j], t, start)
     return off
 
 
 # inlined helpers take the flags of the function they land in, so the loop itself needs FAST
 @njit(cache=True, fastmath=FAST, error_model="numpy")
-def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average):
-    """``run_epoch`` with the compiled step scalars, rule, slot gatherer, loss derivative and average"""
+def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average):
+    """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average"""
     X, y, order, batch_size = rows.X, rows.y, rows.order, rows.batch_size
     n, d = X.shape
     acc, g, v = np.zeros(d), np.empty(min(batch_size, n)), np.empty(d)
@@ -256,9 +273,9 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, deriv, average):
         t += 1
         k = scalars(s.hyper, t, s.lr)
         f = 1.0 / (stop - start)
-        off = update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gather, average, v)
+        off = update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gather, scatter, average, v)
         if fold.fit_intercept:
-            s.theta[d] = update_coord(d, gsum * f, s, k, rule, gather)
+            s.theta[d] = update_coord(d, gsum * f, s.theta, s.slots, s.hyper, k, rule, gather, scatter)
             if s.average_from >= 0:
                 s.avg[d] = average(s.avg[d], s.theta[d], t, s.average_from)
         offset = (s.theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
@@ -273,5 +290,6 @@ def run_epoch(rows: Rows, fold: Fold, penalty: Penalty, descent: Descent, t: int
     of ``gradfit.descent.optim`` and ``gradfit.descent.losses``; they are compiled here (once each).
     """
     gather = compiled((gather1, gather2, gather3)[descent.slots.shape[0] - 1])
+    scatter = compiled((scatter1, scatter2, scatter3)[descent.slots.shape[0] - 1])
     return compiling(epoch)(rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule),
-                            gather, compiled(deriv), compiled(average))
+                            gather, scatter, compiled(deriv), compiled(average))

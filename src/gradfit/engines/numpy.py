@@ -20,9 +20,9 @@ from ..descent.model import soft_threshold
 from ..descent.optim import OptState, average
 from ..errors import OptionError
 from ..optimum.accurate import ResidualPass, residual_pass
-from ..optimum.gram import GramStats, block_stats
+from ..optimum.gram import STATS_BLOCK, GramStats, block_stats, head_shift
 from ..training.train import EpochTask, TrainState
-from . import kernels
+from . import kernels, residuals, row_norms
 from .base import Engine, Rows
 
 #: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)
@@ -57,11 +57,18 @@ def block_order(n_rows: int, epoch: int, seed: int, block: int) -> np.ndarray:
     return rows[rows < n_rows]
 
 
+def _float_array(values) -> np.ndarray:
+    """values as a float32 or float64 array, copied only when they are neither"""
+    values = np.asarray(values)
+    return values if values.dtype in (np.float32, np.float64) else values.astype(np.float64)
+
+
 class NumpyEngine(Engine):
     """NumPy arrays in float64 or float32"""
 
     name = "numpy"
     fast_epochs = True
+    checks_values = True
 
     def __init__(self, X, y, *, dtype: str = "float64", device: str = "cpu", **options):
         self.options = check_options(options)
@@ -71,6 +78,8 @@ class NumpyEngine(Engine):
         self.X = np.asarray(X, dtype=self.dtype)
         self.y = np.asarray(y, dtype=self.dtype).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
+        self._sketch: row_norms.RowNormSketch | None = None
+        self._row_norm: float | None = None  # max ‖x̃ᵢ‖², once measured
 
     @classmethod
     def for_sparse(cls, shape: tuple[int, int]) -> type:
@@ -87,6 +96,7 @@ class NumpyEngine(Engine):
 
     def prepare(self, model, prep) -> None:
         super().prepare(model, prep)
+        self._row_norm = None
         self.shift = np.asarray(prep.x_shift, dtype=self.dtype)
         self.scale = np.asarray(prep.x_scale, dtype=self.dtype)
         self.y_shift = self.dtype.type(prep.y_shift)
@@ -150,35 +160,55 @@ class NumpyEngine(Engine):
         return float(total / m), grad.astype(self.dtype, copy=False)
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
-        return residual_pass(*self._float64(), coef, intercept, precise, self.weights)
+        X, y = self.data()
+        if precise or self.weights is not None:
+            return residual_pass(X, y, coef, intercept, precise, self.weights)
+        return residuals.residual_pass(X, y, coef, intercept)
 
     def design(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._float64()
+        X, y = self.data()
+        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
-    def _float64(self) -> tuple[np.ndarray, np.ndarray]:
-        """the data as given, in float64 (the statistics and the exact answer come from it whatever the dtype)"""
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """the data as given (the statistics and the exact answer come from it whatever the dtype): float32 or
+        float64 arrays as they are (their readers compute in float64), anything else in float64"""
         X, y = self.source if self.source is not None else (self.X, self.y)
-        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
+        return _float_array(X), _float_array(y).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
+        """from the rows the statistics pass kept (``row_norms``), else in a compiled pass of its own"""
+        if self.weights is not None:
+            return self._weighted_max_row_sq_norm()
+        if self._row_norm is None:
+            inv_scale = 1.0 / np.asarray(self.prep.x_scale, dtype=np.float64)
+            shift = np.asarray(self.prep.x_shift, dtype=np.float64)
+            margin = 1e-12 if self.dtype == np.float64 else 1e-5  # the sketch saw the float64 data
+            best = self._sketch.largest(self.X, shift, inv_scale, margin) if self._sketch is not None else None
+            self._row_norm = best if best is not None else row_norms.max_sq_norm(self.X, shift, inv_scale)
+        return self._row_norm + (1.0 if self.model.fit_intercept else 0.0)
+
+    def _weighted_max_row_sq_norm(self) -> float:
+        """max over rows of w̃ᵢ·(‖x̃ᵢ‖² (+1 with an intercept)), block by block"""
         best, extra = 0.0, 1.0 if self.model.fit_intercept else 0.0
         for start in range(0, self.n_rows, 65536):
             xt = (self.X[start : start + 65536] - self.shift) / self.scale
-            norms = np.einsum("ij,ij->i", xt, xt) + extra
-            if self.weights is not None:
-                norms = norms * self.weights[start : start + 65536]
+            norms = (np.einsum("ij,ij->i", xt, xt) + extra) * self.weights[start : start + 65536]
             best = max(best, float(norms.max()))
         return best
 
     def gram(self) -> GramStats:
-        if self.source is not None:
-            return block_stats(*self._float64(), weights=self.weights)
-        return block_stats(self.X, self.y, weights=self.weights)
+        """the statistics in one read of X, which also keeps the rows that may have the largest norm"""
+        X, y = self.data()
+        if self.weights is not None:
+            return block_stats(X, y, weights=self.weights)
+        shift = head_shift(X, y)
+        self._sketch = row_norms.RowNormSketch(X, shift, STATS_BLOCK)
+        return block_stats(X, y, observe=self._sketch)
 
     def run_epoch(self, task: EpochTask, state: TrainState, order) -> bool:
         """a minibatch / per-sample epoch in the compiled kernel; False where it does not apply"""
         optimizer = task.optimizer
-        if getattr(optimizer, "rule", None) is None or self.options["kernels"] == "off" or self.dtype != np.float64:
+        if getattr(optimizer, "rule", None) is None or self.options["kernels"] == "off":
             return False
         if order is not None and self.options["shuffle_mode"] == "block":
             order = block_order(self.n_rows, state.epoch, task.seed, self._shuffle_block())
@@ -187,23 +217,32 @@ class NumpyEngine(Engine):
         averaging = task.average_from is not None
         avg = np.array(state.avg if averaging and state.avg is not None else theta, dtype=np.float64)
         slots = np.array([np.asarray(a, dtype=np.float64) for a in state.opt_state.slots]).reshape(-1, len(theta))
-        fold = kernels.Fold(self.shift, 1.0 / self.scale, float(self.y_shift), model.fit_intercept)
+        shift, scale = (np.asarray(a, dtype=np.float64) for a in (self.prep.x_shift, self.prep.x_scale))
+        fold = kernels.Fold(shift, 1.0 / scale, float(self.prep.y_shift), model.fit_intercept)
         descent = kernels.Descent(theta, slots, avg, task.average_from if averaging else -1, optimizer.hyper,
                                   float(task.lr), model.loss.params)
         t0 = int(state.opt_state.step)
         order = order if order is not None else np.empty(0, np.int64)
         t = self._kernel_epoch(task, order, fold, kernels.Penalty(float(model.l2), float(model.l1)), descent, t0)
         state.step += t - t0
-        state.theta, state.opt_state = theta, OptState(t, tuple(slots))
+        state.theta = theta.astype(self.dtype, copy=False)
+        state.opt_state = OptState(t, tuple(slots.astype(self.dtype, copy=False)))
         if averaging:
-            state.avg = avg
+            state.avg = avg.astype(self.dtype, copy=False)
         return True
 
     def _kernel_epoch(self, task: EpochTask, order: np.ndarray, fold, penalty, descent, t0: int) -> int:
         """the compiled epoch on this engine's rows (``order`` empty: row order); returns the step count after"""
-        rows = kernels.Rows(self.X, self.y, order, order.size > 0, int(task.batch_size),
+        rows = kernels.Rows(self._row_major(), self.y, order, order.size > 0, int(task.batch_size),
                             self.weights if self.weights is not None else np.empty(0), self.weights is not None)
         return kernels.run_epoch(rows, fold, penalty, descent, t0, task.optimizer, self.model.loss.deriv, average)
+
+    def _row_major(self) -> np.ndarray:
+        """X with its rows contiguous, as the kernels read it row by row: X itself, or (for an F-order X such
+        as a DataFrame's values) a row-major copy made once, at the first epoch that needs it"""
+        if not self.X.flags.c_contiguous:
+            self.X = np.ascontiguousarray(self.X)
+        return self.X
 
     def _shuffle_block(self) -> int:
         return self.options["shuffle_block"] or max(1, SHUFFLE_BYTES // max(1, self.X.strides[0]))

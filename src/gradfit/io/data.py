@@ -23,8 +23,8 @@ import pyarrow.parquet as pa_parquet
 from ..errors import DataError
 
 __all__ = ["SUFFIXES", "FORMATS", "data_files", "column_names", "without", "read_table", "read_features",
-           "read_columns", "choose_features", "numeric_column", "numeric_matrix", "check_arrays", "check_X",
-           "check_unique", "check_features"]
+           "read_columns", "choose_features", "numeric_column", "numeric_matrix", "check_arrays", "check_values",
+           "check_X", "check_unique", "check_features"]
 
 #: file suffixes gradfit reads, and how (the Dask engine reads these; in memory, FORMATS below too)
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -452,7 +452,8 @@ def _target_column(y):
     return y if y.ndim == 1 else None
 
 
-def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "y", first_row: int = 0) -> None:
+def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "y", first_row: int = 0,
+                 values_later: bool = False) -> None:
     """Check in-memory training data and raise a one-line ``DataError`` naming what is wrong.
 
     Parameters
@@ -467,6 +468,9 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
         What y is called in messages ("y", or its column's name).
     first_row : {0, 1}
         0: report 0-based row indices; 1: report rows counted from 1 (files).
+    values_later : bool
+        Leave the values of a float X (NaN, infinity, scale) to ``check_values``, which reads
+        them from the statistics pass of the fit instead of a pass of their own.
 
     Raises
     ------
@@ -497,11 +501,14 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
         raise DataError(f"{source} has {what}; a fit needs at least 2")
     if sparse:
         _check_sparse_values(X, source, first_row, n_x)
-    clean = sparse or _finite_and_in_scale(X, largest_value(n_x))  # one pass settles most data; else by column
+    later = not sparse and values_later and _float_table(X)
+    clean = sparse or later or _finite_and_in_scale(X, largest_value(n_x))  # one pass settles most; else by column
     if not clean:
         check_X(X, feature_names, source=source, first_row=first_row)
+    elif isinstance(X, pd.DataFrame):
+        check_unique([str(c) for c in X.columns], source)
     column = _target_column(y)
-    if column is not None:
+    if column is not None:  # (y is checked here even with values_later: scikit-learn's validation checks it too)
         label = f"{source}: column {target!r}" if first_row == 1 else target
         values = _to_float(column, label, first_row)
         _check_finite(values, label, first_row)
@@ -510,6 +517,28 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
         for name, values in _named_columns(X, feature_names):
             label = f"{source}: column {name!r}"
             _check_scale(_to_float(values, label, first_row), label, first_row, n_x)
+
+
+def _float_table(X) -> bool:
+    """a 2-D float array, or a DataFrame of float columns: only NaN, infinity and scale can be wrong in it"""
+    if isinstance(X, pd.DataFrame):
+        return all(isinstance(t, np.dtype) and t.kind == "f" for t in X.dtypes)
+    return isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind == "f"
+
+
+def check_values(stats, X, y, feature_names=None) -> None:
+    """the value check ``check_arrays(values_later=True)`` left, answered by the fit's Gram statistics.
+
+    The statistics are finite exactly when the data is (a NaN or an infinity reaches every sum of
+    squares it is in), and their column sums of squares bound every value as ``check_arrays``'s own
+    pass does; only where they do not settle it are X and y checked column by column, for the message.
+    """
+    n = stats.n
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.append(np.diag(stats.xtx) + n * stats.x_mean**2, stats.yty + n * stats.y_mean**2)
+    if stats.finite and bool(np.all(squares <= largest_value(n) ** 2 / 2)):
+        return
+    check_arrays(X, y, feature_names)
 
 
 def largest_value(n_rows: int) -> float:

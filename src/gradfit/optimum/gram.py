@@ -14,12 +14,14 @@ stays accurate as it nears its minimum.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..descent.model import LinearModel
 from ..descent.preprocess import Preprocessor
@@ -48,6 +50,13 @@ class GramStats:
     def weight_total(self) -> float:
         """Σ w̃ over the rows (the row count when unweighted): what the means divide by"""
         return self.weights.total if self.weights is not None else float(self.n)
+
+    @property
+    def finite(self) -> bool:
+        """whether every statistic is finite: false when the data holds a NaN or an infinity (or sums too
+        large for float64), which every sum of squares carries on"""
+        return bool(np.isfinite(self.xtx).all() and np.isfinite(self.xty).all() and np.isfinite(self.yty)
+                    and np.isfinite(self.x_mean).all() and np.isfinite(self.y_mean))
 
     @property
     def x_std(self) -> np.ndarray:
@@ -99,42 +108,63 @@ def _merge_two(a: GramStats, b: GramStats) -> GramStats:
 STATS_BLOCK = 4096
 
 
+def head_shift(X, y, block: int = STATS_BLOCK) -> np.ndarray:
+    """the shift k of the statistics pass: the means of (X, y) over the first block of rows"""
+    head = np.asarray(X[:block], dtype=np.float64)
+    return np.append(head.mean(axis=0), float(np.mean(y[:block], dtype=np.float64)))
+
+
 def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers: int | None = None,
+                observe: Callable[[np.ndarray, int], None] | None = None,
                 weights: np.ndarray | None = None) -> GramStats:
     """Gram statistics of in-memory arrays in one read of X, never copying more than a block.
 
     Each worker thread takes a contiguous share of the rows and, block by block, copies
-    Z = [X − k, y − k_y, 1] into its own small buffer and accumulates ZᵀZ (ZᵀW̃Z with row
-    ``weights`` w̃), which holds the shifted second moments, cross products and column sums
-    at once. The shift k (the mean of the first block) keeps the final centering free of
+    Z = [X − k, y − k_y, 1] into its own small buffer and accumulates ZᵀZ, which holds
+    the shifted second moments, cross products and column sums at once (ZᵀW̃Z with row ``weights``
+    w̃). The shift k (``head_shift``: the mean of the first block) keeps the final centering free of
     cancellation.
+
+    ``observe(z, start)``, when given, sees each block Z (rows start, start + 1, ...) while it is
+    in the cache, so other statistics of the rows ride on the same read (from several threads).
+    Non-finite data gives non-finite statistics (see ``GramStats.finite``).
     """
-    n, d = X.shape
-    head = np.asarray(X[:block], dtype=np.float64)
-    shift = np.append(head.mean(axis=0), float(np.mean(y[:block], dtype=np.float64)))
+    n = X.shape[0]
     workers = max(1, min(workers or len(os.sched_getaffinity(0)), -(-n // block)))
-    if workers == 1:
-        return _centered(n, shift, _shifted_moments(X, y, weights, shift, 0, n, block), weights is not None)
-    bounds = np.linspace(0, n, workers + 1).astype(int)
-    # one BLAS thread per worker: the workers already keep every core busy
-    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
-        parts = pool.map(lambda k: _shifted_moments(X, y, weights, shift, bounds[k], bounds[k + 1], block),
-                         range(workers))
-        return _centered(n, shift, sum(parts), weights is not None)
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite data is reported by the statistics
+        shift = head_shift(X, y, block)
+        if workers == 1:
+            return _centered(n, shift, _shifted_moments(X, y, shift, 0, n, block, observe, weights),
+                             weights is not None)
+        bounds = np.linspace(0, n, workers + 1).astype(int)
+        # one BLAS thread per worker: the workers already keep every core busy
+        with _blas().limit(limits=1), ThreadPoolExecutor(workers) as pool:
+            parts = pool.map(lambda k: _shifted_moments(X, y, shift, bounds[k], bounds[k + 1], block, observe,
+                                                        weights), range(workers))
+            return _centered(n, shift, sum(parts), weights is not None)
 
 
-def _shifted_moments(X, y, weights, shift, lo: int, hi: int, block: int) -> np.ndarray:
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """the thread pools of the loaded BLAS libraries, found once (finding them looks at every loaded library)"""
+    return ThreadpoolController()
+
+
+def _shifted_moments(X, y, shift, lo: int, hi: int, block: int, observe=None, weights=None) -> np.ndarray:
     """ZᵀZ (ZᵀW̃Z with weights) over rows lo:hi for Z = [X − shift_x, y − shift_y, 1]"""
     d = X.shape[1]
     buf = np.empty((block, d + 2))
     buf[:, d + 1] = 1.0
     ZtZ = np.zeros((d + 2, d + 2))
-    for start in range(lo, hi, block):
-        stop = min(start + block, hi)
-        z = buf[: stop - start]
-        np.subtract(X[start:stop], shift[:d], out=z[:, :d])
-        np.subtract(y[start:stop], shift[d], out=z[:, d])
-        ZtZ += z.T @ z if weights is None else z.T @ (z * weights[start:stop, None])
+    with np.errstate(invalid="ignore", over="ignore"):  # (each thread has its own error state)
+        for start in range(lo, hi, block):
+            stop = min(start + block, hi)
+            z = buf[: stop - start]
+            np.subtract(X[start:stop], shift[:d], out=z[:, :d])
+            np.subtract(y[start:stop], shift[d], out=z[:, d])
+            ZtZ += z.T @ z if weights is None else z.T @ (z * weights[start:stop, None])
+            if observe is not None:
+                observe(z, start)
     return ZtZ
 
 

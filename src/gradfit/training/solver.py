@@ -24,6 +24,7 @@ from ..descent.weights import info as weight_info
 from ..engines import get_engine
 from ..engines.gram import GramPath
 from ..errors import NotAtOptimumWarning, OptionError, PrecisionWarning
+from ..io.data import check_arrays, check_values
 from ..optimum import exact as exact_mod
 from ..optimum import robust
 from ..optimum.exact import ExactSolution, Gap
@@ -99,6 +100,8 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
     model = LinearModel(d, config.fit_intercept, make_loss(config.loss, config.epsilon, config.quantile),
                         float(config.alpha), float(config.l1_ratio))
     stats = engine.gram() if d * d <= GRAM_MAX_ENTRIES else None
+    if engine.checks_values:
+        _check_values(engine, stats, feature_names)
     if stats is not None and config.dtype == "float32":
         _check_float32(stats, feature_names)
     if prep is None:
@@ -125,6 +128,15 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
     # O(n·d) on the data, so "auto" takes the Gram path unless there are fewer rows than features
     use_gram = config.gram is True or (config.gram == "auto" and engine.gram_pays and d <= engine.n_rows)
     return Prepared(engine, gram_path if use_gram else engine, model, prep, stats, quad, exact, curvature, meter)
+
+
+def _check_values(engine, stats: GramStats | None, feature_names) -> None:
+    """DataError naming a NaN, infinity or too large value in X or y, from the statistics where gathered"""
+    X, y = engine.data()
+    if stats is None:
+        check_arrays(X, y, feature_names)
+    else:
+        check_values(stats, X, y, feature_names)
 
 
 def _prepare_robust(engine, config: FitConfig, model: LinearModel, prep: Preprocessor, stats: GramStats) -> Prepared:
