@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .descent.weights import check_weights
 from .engines import get_engine
 from .errors import DataError, OptionError
 from .io import persist
@@ -208,7 +209,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         The parameters the descent ended at (equal to ``coef_``, ``intercept_`` unless early
         stopping returned an earlier epoch's).
     preprocessor_ : gradfit.descent.preprocess.Preprocessor
-        Preprocessing the descent ran on.
+        Preprocessing the descent ran on (weighted means and scales in a weighted fit).
+    weighted_ : bool
+        Whether the last fit was given ``sample_weight`` (model files record it; not the weights).
     encoding_ : encoding or None
         How raw data become X when the model was fitted through one (``from_formula``, or
         ``gradfit fit --categorical``/``--formula``): ``predict`` then takes raw DataFrames.
@@ -282,7 +285,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = self.engine == "numpy"  # sparse X: the numpy engine's CSR kernels
         return tags
 
-    def fit(self, X, y, *, feature_names=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, feature_names=None, validation_data=None):
         """Fit by gradient descent from the start (or from the last fit with warm_start=True).
 
         Parameters
@@ -293,6 +296,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             engine without densifying it (``gradfit.engines.numpy_sparse``); other engines refuse it.
         y : array-like of shape (n_samples,)
             Targets.
+        sample_weight : array-like of shape (n_samples,) or float, optional
+            Row weights >= 0 (not all 0). The objective is then Σ wᵢ·lossᵢ / Σ wᵢ (+ penalty), as
+            in statsmodels' WLS and scikit-learn: integer weights fit as repeated rows would (the full
+            batch and the exact answer exactly). A minibatch step's gradient is
+            Σ_{i∈B} wᵢ·∇lossᵢ / (|B|·w̄), w̄ the mean weight, and a per-sample step is wᵢ/w̄ times the
+            unweighted one (``gradfit.descent.weights``). ``summary()`` is then that of weighted least squares.
         feature_names : list of str, optional
             Names of X's columns when X is a Dask array (engine="dask"), which has none.
         validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
@@ -305,19 +314,22 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self : GDRegressor
         """
         if self.warm_start and resume_point(self) is not None:
-            return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", validation_data)
+            return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", sample_weight,
+                                  validation_data)
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
         self.encoding_ = None
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       callbacks=self.callbacks or (),
-                                      start=self._warm_start(X.shape[1]), validation_data=validation_data))
+                                      start=self._warm_start(X.shape[1]), sample_weight=sample_weight,
+                                      validation_data=validation_data))
 
-    def resume(self, X, y, *, feature_names=None, validation_data=None):
+    def resume(self, X, y, sample_weight=None, *, feature_names=None, validation_data=None):
         """Continue an interrupted fit to ``epochs`` epochs in all, exactly as if it had never stopped.
 
         The model may come from ``load_model``: its file keeps the descent's position
         (optimizer state, epoch, step, seed, lr, preprocessing, history, early stopping's
-        count). Give the same training data (and the same ``validation_data``, if the fit had it).
+        count). Give the same training data (and the same ``sample_weight`` and ``validation_data``,
+        if the fit had them).
 
         Returns
         -------
@@ -326,8 +338,12 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if resume_point(self) is None:
             raise OptionError("nothing to resume: this model has no kept descent state "
                               "(fit it first; files written by gradfit 0.1 or with the torch.optim backend lack it)")
+        if bool(getattr(self, "weighted_", False)) != (sample_weight is not None):
+            raise OptionError("resume: this fit was weighted; pass its sample_weight (--weights) to continue it"
+                              if sample_weight is None else
+                              "resume: this fit was not weighted; continue it without sample_weight (--weights)")
         return self._continue(X, y, max(self.epochs_budget_ - self.n_iter_, 0), feature_names, "resume",
-                              validation_data)
+                              sample_weight, validation_data)
 
     @property
     def epochs_budget_(self) -> int:
@@ -337,7 +353,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         steps = getattr(resume_point(self), "steps", None)
         return int(steps.epochs) if steps is not None else self.n_iter_
 
-    def _continue(self, X, y, epochs: int, feature_names, how: str, validation_data=None):
+    def _continue(self, X, y, epochs: int, feature_names, how: str, sample_weight=None, validation_data=None):
         """``epochs`` more epochs of the kept descent (optimizer state, clock, shuffles and history go on)"""
         start = resume_point(self)
         shape = getattr(X, "shape", None)
@@ -348,10 +364,10 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         start = replace(start, history=resumable_history(start.history, self.record_every))
         result = solver.fit(X, y, self._config(), feature_names=names, resume=start, epochs=epochs,
                             callbacks=self.callbacks or (), progress=bool(self.verbose),
-                            validation_data=validation_data)
+                            sample_weight=sample_weight, validation_data=validation_data)
         return self._store(result)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One more epoch on (X, y), continuing the optimizer state of the previous fit.
 
         The first call starts a fit (from the last ``coef_`` with warm_start=True). Nothing is held
@@ -361,6 +377,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         ----------
         X : array-like or DataFrame of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,) or float, optional
+            Row weights, as in ``fit`` (scaled to mean 1 within this call's rows).
 
         Returns
         -------
@@ -372,7 +390,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         result = solver.fit(X, y, replace(self._config(), early_stopping=False), feature_names=names,
                             resume=previous, epochs=1,
                             callbacks=self.callbacks or (),
-                            progress=bool(self.verbose), warn=False, start=start)
+                            progress=bool(self.verbose), warn=False, start=start, sample_weight=sample_weight)
         return self._store(result)
 
     def predict(self, X):
@@ -453,13 +471,25 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return X
         return pd.DataFrame(encoding.transform(X, "X"), columns=encoding.names, index=X.index, copy=False)
 
-    def summary(self, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None):
-        """Inference statistics, as statsmodels' OLS summary gives them.
+    def score(self, X, y, sample_weight=None):
+        """R² of the predictions on (X, y), weighted by ``sample_weight`` when given (scikit-learn's ``r2_score``)
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if sample_weight is not None:
+            sample_weight = check_weights(sample_weight, len(y))
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def summary(self, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None, sample_weight=None):
+        """Inference statistics, as statsmodels' OLS summary gives them (its WLS summary for a weighted fit).
 
         Computed from the training data's Gram statistics, so no data is needed except for
         the heteroskedasticity-robust covariances (``cov_type`` "HC0" to "HC3"), which read
         each row's residual: pass the training ``X`` and ``y`` for those (raw data for a model fitted
-        through a formula or categories).
+        through a formula or categories), and the ``sample_weight`` of a weighted fit.
 
         ``at``: "fit" (the fitted parameters) or "exact" (the exact optimum). By default the
         summary is at the fit when it reached the optimum, and at the exact optimum, said so in
@@ -481,7 +511,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         from .inference import stats
 
-        return stats.model_summary(self, None if X is None else self._design(X), y, cov_type=cov_type, at=at)
+        return stats.model_summary(self, None if X is None else self._design(X), y, cov_type=cov_type, at=at,
+                                   sample_weight=sample_weight)
 
     def save(self, path, include_history: bool | str = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.io.persist.save``)"""
@@ -551,6 +582,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self.gram_stats_ = result.stats
         self.preprocessor_ = result.prep
         self._store_held_out(result.held_out)
+        self.weighted_ = result.weighted
         return self
 
     def _store_held_out(self, held) -> None:

@@ -16,9 +16,11 @@ from rich.text import Text
 
 from ..descent.losses import LOSSES
 from ..descent.optim import OPTIMIZERS
+from ..descent.weights import problem
 from ..engines import get_engine
-from ..errors import OptionError
+from ..errors import DataError, OptionError
 from ..estimator import GDRegressor
+from ..io.data import column_names, read_features
 from ..io.encoding import read_formula, read_training
 from ..io.outputs import is_stdout
 from ..io.persist import atomic_write, jsonable, train_metrics
@@ -208,6 +210,26 @@ def load_training_data(model: GDRegressor, path: Path, target: str | None, featu
     return frame(training.X, training.names), training.y, {}, training
 
 
+def check_weights_column(data: Path, column: str) -> None:
+    """DataError (one line) when the data has no --weights column ``column``"""
+    available = column_names(data)
+    if column not in available:
+        raise DataError(f"data file {data} has no weights column {column!r} (option --weights); "
+                        f"its columns are {available}")
+
+
+def weights_column(data: Path, column: str) -> np.ndarray:
+    """the --weights column of a data file, checked, with the row at fault named"""
+    check_weights_column(data, column)
+    w = read_features(data, [column])[:, 0]
+    found = problem(w)
+    if found is not None:
+        at, what = found
+        where = f" row {at + 1}" if at is not None else ""
+        raise DataError(f"data file {data}: weights column {column!r}{where} {what}")
+    return w
+
+
 def frame(X: np.ndarray, names: list[str] | None):
     """X as a DataFrame with its column names (what the model was fitted on), or as it is"""
     return pd.DataFrame(X, columns=names, copy=False) if names is not None else X
@@ -227,6 +249,7 @@ def fit_summary(model: GDRegressor, files: dict) -> dict:
         "intercept": model.intercept_,
         "lr": model.lr_, "seed": model.seed_, "epochs": model.n_iter_, "steps": model.t_,
         "converged": model.converged_,
+        "weighted": bool(getattr(model, "weighted_", False)),
         "verdict": model.verdict_.to_dict(),
         "loss": _returned_loss(model),
         "held_out": _held_out_summary(model),

@@ -41,6 +41,9 @@ def fit_command(
     exclude: Annotated[Optional[str], typer.Option(
         "--exclude", "-x", help="columns to leave out (all others but the target are features), comma-separated")
     ] = None,
+    weights: Annotated[Optional[str], typer.Option(
+        "--weights", help="column of row weights >= 0: a weighted fit (weighted least squares: the loss is "
+                          "Σ w·loss / Σ w); the column is not a feature", show_default=False)] = None,
     categorical: Annotated[Optional[str], typer.Option(
         "--categorical", help="columns to one-hot encode as categories (column[T.level]), comma-separated; "
         "text columns are encoded without it, with a note")] = None,
@@ -122,6 +125,8 @@ def fit_command(
 
     gradfit fit houses.csv -t price --optimizer adam --lr 0.05 --batch-size 32 --seed 1 --json
 
+    gradfit fit survey.csv -t income --weights weight    (weighted least squares)
+
     gradfit fit houses.csv -t price --categorical rooms    (text columns are encoded too, with a note)
 
     gradfit fit houses.csv --formula "price ~ area + np.log(lot) + C(region)"
@@ -159,15 +164,18 @@ def fit_command(
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
-    training_options = _training_options(model, target, features, exclude, categorical, formula, no_intercept)
+    training_options = _without_weights(data, _training_options(model, target, features, exclude, categorical,
+                                                                 formula, no_intercept), weights)
     X, y, fit_kwargs, training = c.load_training_data(model, data, **_columns(data, training_options))
     target = _target(training, training_options.target)
     if training is not None and training.encoded and not (quiet or json_out):
         typer.echo(_encoded_note(training), err=True)
     if training_options.formula is not None:
         model.fit_intercept = training.encoding.intercept
+    if weights is not None:
+        fit_kwargs["sample_weight"] = _weights(model, data, weights, target)
     if validation is not None:
-        fit_kwargs["validation_data"] = _validation_data(validation, target, X, fit_kwargs, training)
+        fit_kwargs["validation_data"] = _validation_data(validation, target, X, fit_kwargs, training, weights)
     model.callbacks = [*([CSVLogger(log)] if log is not None else []),
                        *([TensorBoardWriter(tensorboard)] if tensorboard is not None else [])] or None
     if resume is not None:
@@ -183,7 +191,9 @@ def fit_command(
     if json_out:
         c.print_json(summary)
     elif not quiet:
-        c.print_fit(model, summary, title=f"{data.name}: {_model_title(model, target, len(summary['coef']))}")
+        title = _model_title(model, target, len(summary['coef']))
+        c.print_fit(model, summary, title=f"{data.name}: {title}"
+                    + (f", rows weighted by {weights!r}" if weights is not None else ""))
     if model.result_.outcome.interrupted or signals.received():
         _interrupted(model, data, None if training_options.formula else target, out)
     if strict and not model.converged_ and model.verdict_.reason != EARLY_STOPPED:
@@ -237,6 +247,33 @@ def _columns(data: Path, options: TrainingOptions) -> dict:
     return {**chosen, "features": without(data, options.target, options.exclude)}
 
 
+def _without_weights(data: Path, options: "TrainingOptions", weights: str | None) -> "TrainingOptions":
+    """the options with the --weights column checked and left out of the features"""
+    if weights is None:
+        return options
+    _check_weights_column(data, options.target, weights, options.features)
+    if options.features is not None or options.formula is not None:
+        return options
+    return options._replace(exclude=[*(options.exclude or []), weights])
+
+
+def _check_weights_column(data: Path, target: str, weights: str, features: list[str] | None) -> None:
+    """DataError / OptionError, one line, for a --weights column that is missing or has another role"""
+    c.check_weights_column(data, weights)
+    if weights == target:
+        raise OptionError(f"option --weights names the target column {target!r}; the weights must be another column")
+    if features is not None and weights in features:
+        raise OptionError(f"option --features names the weights column {weights!r}; the weights are not a feature")
+
+
+def _weights(model: GDRegressor, data: Path, column: str, target: str):
+    """the --weights column: in memory, checked, with the row at fault named (lazy Dask data: as a Dask array)"""
+    engine = get_engine(model.engine)
+    if engine.lazy_data:
+        return engine.read_dataset(data, column, [target])[1]
+    return c.weights_column(data, column)
+
+
 def _target(training, target: str | None) -> str:
     """the target's name: the formula's left side must agree with --target, if given"""
     formula_target = getattr(getattr(training, "encoding", None), "target", None)
@@ -274,12 +311,15 @@ def _check_held_out(ctx: typer.Context, model: GDRegressor, validation: Path | N
                           "for it; --validation FILE records a held-out loss without stopping on it)")
 
 
-def _validation_data(path: Path, target: str, X, fit_kwargs: dict, training) -> tuple:
-    """(X_val, y_val) from --validation FILE, in memory: the training data's columns, encoded as they were"""
+def _validation_data(path: Path, target: str, X, fit_kwargs: dict, training, weights: str | None) -> tuple:
+    """(X_val, y_val[, w_val]) from --validation FILE, in memory: the training data's columns, encoded as they
+    were, and its --weights column when the training rows are weighted"""
     names = fit_kwargs.get("feature_names") or [str(name) for name in X.columns]
     encoding = training.encoding if training is not None else None
     X_val, y_val, _ = read_labelled(path, names if encoding is None else None, encoding, target)
-    return c.frame(X_val, names), y_val
+    if weights is None:
+        return c.frame(X_val, names), y_val
+    return c.frame(X_val, names), y_val, c.weights_column(path, weights)
 
 
 def _interrupted(model: GDRegressor, data: Path, target: str | None, out: Path) -> None:

@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import OptionError
 from ..inference.stats import COV_TYPES, model_summary
-from ._common import JsonOut, print_json
+from ._common import JsonOut, print_json, weights_column
 from .plot import ModelFile, Target, model_data
 
 
@@ -23,6 +24,9 @@ def summary(
     at: Annotated[Optional[str], typer.Option(
         "--at", help="where the statistics are taken: exact (the exact least-squares answer) or fit; default: "
                      "exact when the fit is not at its optimum, else fit", show_default=False)] = None,
+    weights: Annotated[Optional[str], typer.Option(
+        "--weights", help="the weights column of --data, for robust covariances of a weighted fit",
+        show_default=False)] = None,
     as_json: JsonOut = False,
 ) -> None:
     """Print the coefficient table with standard errors, t statistics, p-values and 95% intervals,
@@ -37,9 +41,14 @@ def summary(
     gradfit summary model.json --data houses.csv --target price --cov-type HC3 --json
 
     gradfit summary early.json --at fit
+
+    gradfit summary weighted.json --data survey.csv --target income --weights w --cov-type HC1
     """
+    if weights is not None and data is None:
+        raise OptionError("option --weights needs --data, the training data that holds the weights column")
     fitted, X, y, _ = model_data(model, data, target)
-    result = model_summary(fitted, X, y, cov_type=cov_type, at=at)
+    sample_weight = weights_column(data, weights) if weights is not None else None
+    result = model_summary(fitted, X, y, cov_type=cov_type, at=at, sample_weight=sample_weight)
     if as_json:
         print_json(result.to_dict())
     else:

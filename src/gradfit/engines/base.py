@@ -2,7 +2,8 @@
 
 An engine holds (X, y), applies the preprocessing inside its arithmetic, and answers
 ``loss_grad(theta, rows)``: the mean over the rows of the model's loss
-(``gradfit.descent.losses``) of the residuals, and its gradient with respect to theta. Everything else (optimizers, penalties, schedules,
+(``gradfit.descent.losses``) of the residuals, each row's term weighed by its weight w̃ᵢ in a
+weighted fit (``gradfit.descent.weights``: weights scaled to mean 1), and its gradient with respect to theta. Everything else (optimizers, penalties, schedules,
 batch order, history) lives in the trainer and is shared by all engines.
 """
 
@@ -45,6 +46,13 @@ class Engine(ABC):
     checks_values: ClassVar[bool] = False
     #: optimizer backends it offers (``make_optimizer``); "gradfit" is gradfit's own optimizers
     optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
+    #: the row weights w̃ (scaled to mean 1, ``gradfit.descent.weights``) as float64, or None: unweighted
+    weights: np.ndarray | None = None
+
+    def weigh(self, weights: np.ndarray | None) -> None:
+        """weigh every row's term by ``weights`` (checked, scaled to mean 1) from now on; None: unweighted.
+        Called before ``gram`` and ``prepare``."""
+        self.weights = weights
 
     @classmethod
     def for_sparse(cls, shape: tuple[int, int]) -> "type[Engine]":
@@ -77,19 +85,21 @@ class Engine(ABC):
 
     @abstractmethod
     def residual_pass(self, coef, intercept: float, precise: bool = False) -> ResidualPass:
-        """Σr² and [Xᵀr, Σr] over all rows for r = y − X·coef − intercept, in the raw data's units.
+        """Σr² and [Xᵀr, Σr] over all rows for r = y − X·coef − intercept, in the raw data's units
+        (Σw̃r² and [Xᵀ(w̃r), Σw̃r] in a weighted fit).
 
         For the exact answer's check and refinement (``gradfit.optimum.exact``); ``precise``: residuals
         and sums in double-double (``gradfit.optimum.accurate``), else in float64.
         """
 
     def design(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(X, y) as float64 arrays in this process's memory, for a QR of the design; None if not at hand"""
+        """(X, y) as float64 arrays in this process's memory, for a QR of the design; None if not at hand
+        (the weights are ``weights``)"""
         return None
 
     @abstractmethod
     def max_row_sq_norm(self) -> float:
-        """max over rows of ‖x̃ᵢ‖² (plus 1 with an intercept): the sharpest single-row curvature"""
+        """max over rows of w̃ᵢ·(‖x̃ᵢ‖² (plus 1 with an intercept)): the sharpest single-row curvature"""
 
     def norm(self, v: Vector) -> float:
         return math.sqrt(sum(x * x for x in self.to_list(v)))

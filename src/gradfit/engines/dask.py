@@ -39,6 +39,7 @@ import time
 from dataclasses import replace
 
 import dask
+import dask.array as da
 from dask.utils import parse_bytes
 import numpy as np
 import pyarrow as pa
@@ -187,6 +188,16 @@ class DaskEngine(Engine):
         self.X, self.y = self.client.persist([self.X, self.y])
         return _block_sources(self.X, self.y)
 
+    def weigh(self, weights) -> None:
+        """the weights become y's second column (partition by partition), so they travel with their rows"""
+        super().weigh(weights)
+        if weights is None:
+            return
+        bounds = np.cumsum([0, *self.sizes])
+        w = da.concatenate([da.from_array(weights[a:b], chunks=b - a) for a, b in zip(bounds[:-1], bounds[1:])])
+        self.y = da.stack([self.y, w], axis=1).rechunk({1: 2})
+        self.sources = self._sources()
+
     def _label(self, p: int) -> str:
         start = sum(self.sizes[:p])
         return f"partition {p} (rows {start}-{start + self.sizes[p] - 1})"
@@ -211,9 +222,7 @@ class DaskEngine(Engine):
     def _batch_engine(self, rows) -> NumpyEngine:
         """a NumPy engine over exactly these rows, gathered from the cluster"""
         X, y = self.client.compute([self.X[rows], self.y[rows]], sync=True)
-        engine = NumpyEngine(X, y, dtype=self.dtype.name)
-        engine.prepare(self.model, self.prep)
-        return engine
+        return tasks.prepared(X, y, self.model, self.prep, self.dtype.name)
 
     def residual_pass(self, coef, intercept, precise=False):
         futures = self._map(tasks.block_residual_pass, np.asarray(coef, dtype=np.float64), float(intercept), precise)
@@ -224,7 +233,7 @@ class DaskEngine(Engine):
         if self.n_rows * (self.n_features + 1) * 8 > GATHER_BYTES:
             return None
         X, y = self.client.compute([self.X, self.y], sync=True)
-        return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
+        return np.asarray(X, dtype=np.float64), np.asarray(tasks.split(np.asarray(y))[0], dtype=np.float64).reshape(-1)
 
     def max_row_sq_norm(self) -> float:
         """from the candidates of the statistics pass when they decide it, else by a pass of its own"""
@@ -254,7 +263,7 @@ class DaskEngine(Engine):
         self._say_order(order)
         plan, _held = self._epoch_plan(order, task.seed, state.epoch)  # _held: alive until the chain has run
         job = tasks.EpochJob(task, self.model, self.prep, self.dtype.name)
-        carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype))
+        carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype, self.weights is not None))
         chain = []
         for i, (source, perm) in enumerate(plan):
             if i > READ_AHEAD:  # bounded: a segment is read only when the one READ_AHEAD + 1 back has trained

@@ -5,6 +5,8 @@ arrays themselves (a persisted partition, resolved by Dask) or a ``LazyBlock`` w
 small graph is computed right there, so a partition read from Parquet or CSV is
 read by the worker that uses it and dropped when the task ends (bounded memory).
 The arithmetic is the NumPy engine's and the training loop's, never a copy of it.
+In a weighted fit a partition's y has a second column, its rows' weights (``split``), so
+the weights travel with their rows through shuffles and carried batches.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ class Carry:
     y: np.ndarray
 
     @classmethod
-    def empty(cls, n_features: int, dtype) -> "Carry":
-        return cls(np.empty((0, n_features), dtype=dtype), np.empty(0, dtype=dtype))
+    def empty(cls, n_features: int, dtype, weighted: bool = False) -> "Carry":
+        return cls(np.empty((0, n_features), dtype=dtype), np.empty((0, 2) if weighted else 0, dtype=dtype))
 
     def __len__(self) -> int:
         return len(self.y)
@@ -76,7 +78,8 @@ def load(source, dtype: str, perm=None) -> tuple[np.ndarray, np.ndarray]:
     """a partition's (X, y) in ``dtype``, rows permuted by ``perm`` = (seed, epoch, partition) when given"""
     X, y = source.load() if isinstance(source, LazyBlock) else source
     X = np.asarray(X, dtype=dtype).reshape(len(y), -1)
-    y = np.asarray(y, dtype=dtype).reshape(-1)
+    y = np.asarray(y, dtype=dtype)
+    y = y if y.ndim == 2 and y.shape[1] == 2 else y.reshape(-1)
     if perm is not None:
         idx = np.random.default_rng(list(perm)).permutation(len(y))
         X, y = X[idx], y[idx]
@@ -88,8 +91,15 @@ def _engine(X, y, job: EpochJob) -> NumpyEngine:
     return prepared(X, y, job.model, job.prep, job.dtype)
 
 
+def split(y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(targets, weights) of a partition's y (the weights are its second column in a weighted fit)"""
+    return (y[:, 0], np.asarray(y[:, 1], dtype=np.float64)) if y.ndim == 2 else (y, None)
+
+
 def prepared(X, y, model, prep, dtype: str) -> NumpyEngine:
+    y, w = split(y)
     engine = NumpyEngine(X, y, dtype=dtype)
+    engine.weigh(w)
     engine.prepare(model, prep)
     return engine
 
@@ -148,10 +158,11 @@ def block_summary(source, label: str, names: list[str], target: str) -> Summary:
     """one partition, read once: finiteness (DataError naming the partition and column for NaN / inf),
     Gram statistics in float64, and the candidates for the largest row norm"""
     X, y = load(source, "float64")  # float64 whatever the training dtype: the statistics carry the exact answer
+    y, w = split(y)
     check_X(X, names, source=label)
     check_X(y.reshape(-1, 1), [target], source=label)
-    stats = block_stats(X, y, workers=1)  # Dask runs the partitions in parallel already
-    return Summary(stats, [norm_candidates(X, stats)])
+    stats = block_stats(X, y, workers=1, weights=w)  # Dask runs the partitions in parallel already
+    return Summary(stats, [norm_candidates(X, stats)] if w is None else [])  # weighted norms: a pass of their own
 
 
 def merge_summaries(parts: list[Summary]) -> Summary:
@@ -177,7 +188,8 @@ def add_loss_grads(parts: list) -> tuple[int, float, np.ndarray]:
 
 def block_residual_pass(source, dtype: str, coef, intercept: float, precise: bool) -> ResidualPass:
     X, y = load(source, dtype)
-    return residual_pass(X, y, coef, intercept, precise)
+    y, w = split(y)
+    return residual_pass(X, y, coef, intercept, precise, w)
 
 
 def add_residual_passes(parts: list) -> ResidualPass:

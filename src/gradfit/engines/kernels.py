@@ -3,7 +3,7 @@
 ``run_epoch`` walks the rows of X in the epoch's order, batch by batch, and for each
 batch makes exactly the step of the generic training loop: the loss's derivative at each
 row's residual (preprocessing x̃ = (x − shift)·inv_scale applied on the fly, X is never
-copied), the gradient over the batch plus the L2 gradient, the optimizer's rule, the L1
+copied), times the row's weight in a weighted fit (``gradfit.descent.weights``), the gradient over the batch plus the L2 gradient, the optimizer's rule, the L1
 proximal step, and the running average of the iterates when asked. The optimizer's rule
 (``gradfit.descent.optim``) and the loss's derivative (``gradfit.descent.losses``) are the very functions
 the other engines apply to whole vectors, compiled here as they are and applied to one
@@ -42,13 +42,16 @@ fast = njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
 
 
 class Rows(NamedTuple):
-    """the data and the epoch's order: batches of ``batch_size`` rows of ``order`` (row order when not shuffled)"""
+    """the data and the epoch's order: batches of ``batch_size`` rows of ``order`` (row order when not shuffled);
+    ``w``: the rows' weights w̃ when ``weighted`` (else empty)"""
 
     X: np.ndarray
     y: np.ndarray
     order: np.ndarray
     shuffled: bool
     batch_size: int
+    w: np.ndarray = np.empty(0)
+    weighted: bool = False
 
 
 class Fold(NamedTuple):
@@ -175,8 +178,14 @@ def residual(X, y, i, v, offset):
 
 
 @fast
+def weight(rows, i):
+    """row i's weight w̃ᵢ (1 when unweighted)"""
+    return rows.w[i] if rows.weighted else 1.0
+
+
+@fast
 def batch_xtg(rows, start, stop, v, offset, deriv, lp, g, acc):
-    """acc ← Σ x_i·g_i over the batch's rows, g_i the loss's derivative at r_i; returns Σ g_i
+    """acc ← Σ x_i·g_i over the batch's rows, g_i the loss's derivative at r_i (times w̃ᵢ); returns Σ g_i
     (residuals first: independent dot products)"""
     X, y, order = rows.X, rows.y, rows.order
     gsum = 0.0
@@ -185,7 +194,7 @@ def batch_xtg(rows, start, stop, v, offset, deriv, lp, g, acc):
         if rows.shuffled:
             prefetch_row(X, y, order, k + PREFETCH_ROWS)
             i = order[k]
-        g[k - start] = deriv(residual(X, y, i, v, offset), lp)
+        g[k - start] = deriv(residual(X, y, i, v, offset), lp) * weight(rows, i)
         gsum += g[k - start]
     acc[:] = 0.0
     for k in range(start, stop):
@@ -258,7 +267,7 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, aver
         if single:
             if rows.shuffled:
                 prefetch_row(X, y, order, start + PREFETCH_ROWS)
-            gsum = deriv(residual(X, y, i, v, offset), s.loss)
+            gsum = deriv(residual(X, y, i, v, offset), s.loss) * weight(rows, i)
         else:
             gsum = batch_xtg(rows, start, stop, v, offset, deriv, s.loss, g, acc)
         t += 1

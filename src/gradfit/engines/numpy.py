@@ -88,6 +88,12 @@ class NumpyEngine(Engine):
 
         return SparseNumpyEngine
 
+    w = None  # the weights in the descent's dtype (None: unweighted)
+
+    def weigh(self, weights) -> None:
+        super().weigh(weights)
+        self.w = None if weights is None else np.asarray(weights, dtype=self.dtype)
+
     def prepare(self, model, prep) -> None:
         super().prepare(model, prep)
         self._row_norm = None
@@ -126,16 +132,19 @@ class NumpyEngine(Engine):
         step = self._pass_rows()
         for start in range(0, self.n_rows, step):
             Xb = self.X[start : start + step]
-            parts = self._row_parts(Xb, self.y[start : start + step], v, offset)
+            wb = None if self.w is None else self.w[start : start + step]
+            parts = self._row_parts(Xb, self.y[start : start + step], v, offset, wb)
             total, xtg, gsum = total + parts[0], xtg + parts[1], gsum + parts[2]
         return total, xtg, gsum
 
-    def _row_parts(self, X, y, v, offset) -> tuple[float, np.ndarray, float]:
-        """(Σ loss, Xᵀg, Σg) over these rows"""
+    def _row_parts(self, X, y, v, offset, w=None) -> tuple[float, np.ndarray, float]:
+        """(Σ loss, Xᵀg, Σg) over these rows (each row's terms times its weight w)"""
         loss = self.model.loss
         r = X @ v + offset - y
-        g = loss.deriv(r, loss.params)
-        return float(loss.value(r, loss.params).sum()), g @ X, float(g.sum())
+        g, value = loss.deriv(r, loss.params), loss.value(r, loss.params)
+        if w is not None:
+            g, value = g * w, value * w
+        return float(value.sum()), g @ X, float(g.sum())
 
     def loss_grad(self, theta, rows: Rows = None):
         v, offset = self._raw_params(theta)
@@ -144,7 +153,7 @@ class NumpyEngine(Engine):
             m = self.n_rows
         else:
             X, y = self.X[rows], self.y[rows]
-            total, xtg, gsum = self._row_parts(X, y, v, offset)
+            total, xtg, gsum = self._row_parts(X, y, v, offset, None if self.w is None else self.w[rows])
             m = y.shape[0]
         grad_w = (xtg - self.shift * gsum) / self.scale / m
         grad = np.append(grad_w, gsum / m) if self.model.fit_intercept else grad_w
@@ -152,8 +161,8 @@ class NumpyEngine(Engine):
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
         X, y = self.data()
-        if precise:
-            return residual_pass(X, y, coef, intercept, precise)
+        if precise or self.weights is not None:
+            return residual_pass(X, y, coef, intercept, precise, self.weights)
         return residuals.residual_pass(X, y, coef, intercept)
 
     def design(self) -> tuple[np.ndarray, np.ndarray]:
@@ -168,6 +177,8 @@ class NumpyEngine(Engine):
 
     def max_row_sq_norm(self) -> float:
         """from the rows the statistics pass kept (``row_norms``), else in a compiled pass of its own"""
+        if self.weights is not None:
+            return self._weighted_max_row_sq_norm()
         if self._row_norm is None:
             inv_scale = 1.0 / np.asarray(self.prep.x_scale, dtype=np.float64)
             shift = np.asarray(self.prep.x_shift, dtype=np.float64)
@@ -176,9 +187,20 @@ class NumpyEngine(Engine):
             self._row_norm = best if best is not None else row_norms.max_sq_norm(self.X, shift, inv_scale)
         return self._row_norm + (1.0 if self.model.fit_intercept else 0.0)
 
+    def _weighted_max_row_sq_norm(self) -> float:
+        """max over rows of w̃ᵢ·(‖x̃ᵢ‖² (+1 with an intercept)), block by block"""
+        best, extra = 0.0, 1.0 if self.model.fit_intercept else 0.0
+        for start in range(0, self.n_rows, 65536):
+            xt = (self.X[start : start + 65536] - self.shift) / self.scale
+            norms = (np.einsum("ij,ij->i", xt, xt) + extra) * self.weights[start : start + 65536]
+            best = max(best, float(norms.max()))
+        return best
+
     def gram(self) -> GramStats:
         """the statistics in one read of X, which also keeps the rows that may have the largest norm"""
         X, y = self.data()
+        if self.weights is not None:
+            return block_stats(X, y, weights=self.weights)
         shift = head_shift(X, y)
         self._sketch = row_norms.RowNormSketch(X, shift, STATS_BLOCK)
         return block_stats(X, y, observe=self._sketch)
@@ -211,7 +233,8 @@ class NumpyEngine(Engine):
 
     def _kernel_epoch(self, task: EpochTask, order: np.ndarray, fold, penalty, descent, t0: int) -> int:
         """the compiled epoch on this engine's rows (``order`` empty: row order); returns the step count after"""
-        rows = kernels.Rows(self._row_major(), self.y, order, order.size > 0, int(task.batch_size))
+        rows = kernels.Rows(self._row_major(), self.y, order, order.size > 0, int(task.batch_size),
+                            self.weights if self.weights is not None else np.empty(0), self.weights is not None)
         return kernels.run_epoch(rows, fold, penalty, descent, t0, task.optimizer, self.model.loss.deriv, average)
 
     def _row_major(self) -> np.ndarray:

@@ -50,11 +50,18 @@ class SparseNumpyEngine(NumpyEngine):
         self.y = np.asarray(y, dtype=np.float64).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
 
+    def weigh(self, weights) -> None:
+        """sample weights are not woven into the sparse kernels yet: refused, never ignored"""
+        if weights is not None:
+            raise OptionError("option sample_weight is not available for sparse X yet (the sparse kernels are "
+                              "unweighted); fit dense X, or without weights")
+        super().weigh(weights)
+
     def full_pass(self, v, offset) -> tuple[float, np.ndarray, float]:
         """(Σ loss, Xᵀg, Σg) over all rows in one compiled read of the nonzeros"""
         return kernels_sparse.loss_pass(self.X, self.y, v, offset, self.model.loss)
 
-    def _row_parts(self, X, y, v, offset) -> tuple[float, np.ndarray, float]:
+    def _row_parts(self, X, y, v, offset, w=None) -> tuple[float, np.ndarray, float]:
         """(Σ loss, Xᵀg, Σg) over these rows (a minibatch of the generic loop), by two sparse mat-vec products"""
         loss = self.model.loss
         r = X @ v + offset - y

@@ -10,6 +10,7 @@ import math
 from fractions import Fraction
 from typing import Sequence
 
+from ..descent.weights import WeightInfo
 from ..optimum.accurate import DD, ResidualPass
 from ..optimum.gram import GramStats
 from .base import Engine, Rows
@@ -85,6 +86,11 @@ class PythonEngine(Engine):
         self.X = [[float(v) for v in row] for row in X]
         self.y = [float(v) for v in y]
         self.n_rows, self.n_features = len(self.X), len(self.X[0]) if self.X else 0
+        self.w = [1.0] * self.n_rows  # the rows' weights (gradfit.descent.weights), all 1 unless ``weigh`` gives others
+
+    def weigh(self, weights) -> None:
+        super().weigh(weights)
+        self.w = [1.0] * self.n_rows if weights is None else [float(v) for v in weights]
 
     def prepare(self, model, prep) -> None:
         super().prepare(model, prep)
@@ -104,11 +110,14 @@ class PythonEngine(Engine):
         b = theta.v[d] if self.model.fit_intercept else 0.0
         idx = _row_indices(rows, self.n_rows)
         total, grad_w, grad_b = 0.0, [0.0] * d, 0.0
+        weights = self.w if self.weights is not None else None
         for i in idx:
             x = self.Xt[i]
             r = sum(wj * xj for wj, xj in zip(w, x)) + b - self.yt[i]
-            total += loss.value(r, loss.params)
-            g = loss.deriv(r, loss.params)
+            value, g = loss.value(r, loss.params), loss.deriv(r, loss.params)
+            if weights is not None:  # row i's terms weighed by its weight (gradfit.descent.weights)
+                value, g = weights[i] * value, weights[i] * g
+            total += value
             for j in range(d):
                 grad_w[j] += g * x[j]
             grad_b += g
@@ -123,10 +132,11 @@ class PythonEngine(Engine):
         num = Fraction if precise else float
         c, b = [num(float(v)) for v in coef], num(float(intercept))
         r = [num(y) - b - sum(num(v) * cj for v, cj in zip(row, c)) for row, y in zip(self.X, self.y)]
-        grad = [sum(num(row[j]) * ri for row, ri in zip(self.X, r)) for j in range(self.n_features)] + [sum(r)]
+        wr = r if self.weights is None else [num(wi) * ri for wi, ri in zip(self.w, r)]
+        grad = [sum(num(row[j]) * ri for row, ri in zip(self.X, wr)) for j in range(self.n_features)] + [sum(wr)]
         hi = [float(g) for g in grad]
         lo = [float(g - Fraction(h)) if precise else 0.0 for g, h in zip(grad, hi)]
-        return ResidualPass(float(sum(ri * ri for ri in r)), DD(np.array(hi), np.array(lo)))
+        return ResidualPass(float(sum(ri * wri for ri, wri in zip(r, wr))), DD(np.array(hi), np.array(lo)))
 
     def design(self):
         import numpy as np
@@ -135,17 +145,19 @@ class PythonEngine(Engine):
 
     def max_row_sq_norm(self) -> float:
         extra = 1.0 if self.model.fit_intercept else 0.0
-        return max(sum(v * v for v in x) + extra for x in self.Xt)
+        return max(wi * (sum(v * v for v in x) + extra) for x, wi in zip(self.Xt, self.w))
 
     def gram(self) -> GramStats:
         import numpy as np  # only to hand the statistics to the exact solver
 
-        n, d = self.n_rows, self.n_features
-        x_mean = [math.fsum(row[j] for row in self.X) / n for j in range(d)]
-        y_mean = math.fsum(self.y) / n
+        n, d, w = self.n_rows, self.n_features, self.w
+        total = math.fsum(w)
+        x_mean = [math.fsum(wi * row[j] for row, wi in zip(self.X, w)) / total for j in range(d)]
+        y_mean = math.fsum(wi * v for v, wi in zip(self.y, w)) / total
         xc = [[v - m for v, m in zip(row, x_mean)] for row in self.X]
         yc = [v - y_mean for v in self.y]
-        xtx = [[math.fsum(r[j] * r[k] for r in xc) for k in range(d)] for j in range(d)]
-        xty = [math.fsum(r[j] * t for r, t in zip(xc, yc)) for j in range(d)]
-        yty = math.fsum(t * t for t in yc)
-        return GramStats(n, np.array(x_mean), y_mean, np.array(xtx).reshape(d, d), np.array(xty), yty)
+        xtx = [[math.fsum(wi * r[j] * r[k] for r, wi in zip(xc, w)) for k in range(d)] for j in range(d)]
+        xty = [math.fsum(wi * r[j] * t for r, t, wi in zip(xc, yc, w)) for j in range(d)]
+        yty = math.fsum(wi * t * t for t, wi in zip(yc, w))
+        info = WeightInfo(total, 1.0, 0.0) if self.weights is not None else None
+        return GramStats(n, np.array(x_mean), y_mean, np.array(xtx).reshape(d, d), np.array(xty), yty, weights=info)

@@ -19,6 +19,7 @@ import torch
 
 from ..descent.losses import Loss
 from ..descent.model import LinearModel, soft_threshold
+from ..descent.weights import WeightInfo
 from ..errors import DataError, OptionError
 from ..optimum.accurate import DD, ResidualPass, residual_pass
 from ..optimum.gram import GramStats, block_stats
@@ -38,11 +39,18 @@ def hypothesis(X: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None = None) 
     return h if b is None else h + b
 
 
-def cost(X, y, W, b, loss: Loss, weight: float = 1.0) -> torch.Tensor:
-    """mean over rows of the loss of H(x) − y, times ``weight`` (a block's share of a streamed pass)"""
+def cost(X, y, W, b, loss: Loss, weight: float = 1.0, w: torch.Tensor | None = None) -> torch.Tensor:
+    """mean over rows of the loss of H(x) − y (each row's times its weight ``w``), times ``weight``
+    (a block's share of a streamed pass)"""
     with default_dtype(X.dtype):  # a comparison times a Python float is then in X's precision
-        mean = loss.value(hypothesis(X, W, b) - y, loss.params).mean()
+        values = loss.value(hypothesis(X, W, b) - y, loss.params)
+        mean = values.mean() if w is None else (values * w).mean()
     return mean if weight == 1.0 else mean * weight
+
+
+def split(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(targets, weights) of the y the data keeps (weights as its second column in a weighted fit)"""
+    return (y[:, 0], y[:, 1]) if y.ndim == 2 else (y, None)
 
 
 @contextlib.contextmanager
@@ -122,6 +130,14 @@ class TorchEngine(Engine):
         """whether X stays in host memory and is copied to the device batch by batch"""
         return self.data.streaming
 
+    def weigh(self, weights) -> None:
+        """the weights become y's second column, so each batch and block carries its rows' weights"""
+        super().weigh(weights)
+        if weights is not None:
+            y = self.data.y
+            stacked = torch.stack([y, torch.as_tensor(weights, dtype=y.dtype).to(y.device)], dim=1)
+            self.data.y = stacked.pin_memory() if getattr(self.data, "pinned", False) else stacked
+
     def _tensor(self, values) -> torch.Tensor:
         return torch.tensor(values, dtype=self.dtype, device=self.device)
 
@@ -165,7 +181,8 @@ class TorchEngine(Engine):
 
     def _cost(self, X, y, W, b, weight: float) -> torch.Tensor:
         v, offset = (W, b) if self.fold is None else self.fold.raw(W, b)
-        return cost(X, y, v, offset, self.model.loss, weight)
+        y, w = split(y)
+        return cost(X, y, v, offset, self.model.loss, weight, w)
 
     def loss_grad(self, theta: torch.Tensor, rows: Rows = None) -> tuple[float, torch.Tensor]:
         """the data loss over ``rows`` and its gradient, by ``backward()`` (block by block when streamed)"""
@@ -184,24 +201,32 @@ class TorchEngine(Engine):
         return torch.tensor(values, dtype=torch.float64, device=self.stats_device)
 
     def _blocks64(self):
-        """all rows block by block in float64 (on the host for MPS, which has no float64)"""
+        """(X, y, w) of all rows block by block in float64 (on the host for MPS, which has no float64);
+        w: the block's weights in float64 as given (None: unweighted)"""
+        w64 = None if self.weights is None else torch.as_tensor(self.weights, device=self.stats_device)
+        start = 0
         for X, y in self.data.blocks():
-            yield X.to(self.stats_device, torch.float64), y.to(self.stats_device, torch.float64)
+            rows = X.shape[0]
+            w = None if w64 is None else w64[start : start + rows]
+            yield X.to(self.stats_device, torch.float64), split(y)[0].to(self.stats_device, torch.float64), w
+            start += rows
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
         """on the device in float64; ``precise``: block by block on the host in double-double"""
         if self.source is not None:
-            return residual_pass(*self.design(), coef, intercept, precise)
+            return residual_pass(*self.design(), coef, intercept, precise, self.weights)
         if precise:
-            parts = [residual_pass(X.cpu().numpy(), y.cpu().numpy(), coef, intercept, True)
-                     for X, y in self._blocks64()]
+            parts = [residual_pass(X.cpu().numpy(), y.cpu().numpy(), coef, intercept, True,
+                                   None if w is None else w.cpu().numpy())
+                     for X, y, w in self._blocks64()]
             return sum(parts[1:], parts[0])
         c = self._f64([float(v) for v in coef])
         ss, grad = self._f64(0.0), self._f64([0.0] * (self.n_features + 1))
-        for X, y in self._blocks64():
+        for X, y, w in self._blocks64():
             r = y - X @ c - float(intercept)
-            ss += r @ r
-            grad += torch.cat([r @ X, r.sum().reshape(1)])
+            wr = r if w is None else w * r
+            ss += r @ wr
+            grad += torch.cat([wr @ X, wr.sum().reshape(1)])
         g = grad.cpu().numpy()
         return ResidualPass(float(ss), DD(g, np.zeros_like(g)))
 
@@ -210,35 +235,40 @@ class TorchEngine(Engine):
         if self.source is not None:
             X, y = self.source
             return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
-        blocks = [(X.cpu().numpy(), y.cpu().numpy()) for X, y in self._blocks64()]
+        blocks = [(X.cpu().numpy(), y.cpu().numpy()) for X, y, _ in self._blocks64()]
         return np.concatenate([X for X, _ in blocks]), np.concatenate([y for _, y in blocks])
 
     def max_row_sq_norm(self) -> float:
         shift, scale = self._f64(self.prep.x_shift), self._f64(self.prep.x_scale)
-        best = self._f64(0.0)
-        for X, _ in self._blocks64():
+        best, extra = self._f64(0.0), 1.0 if self.model.fit_intercept else 0.0
+        for X, _, w in self._blocks64():
             xt = (X - shift) / scale
-            best = torch.maximum(best, (xt * xt).sum(dim=1).max())
-        return float(best) + (1.0 if self.model.fit_intercept else 0.0)
+            norms = (xt * xt).sum(dim=1) + extra
+            best = torch.maximum(best, (norms if w is None else norms * w).max())
+        return float(best)
 
     def gram(self) -> GramStats:
-        """centered Gram statistics in float64, accumulated on the device block by block (two passes)"""
+        """centered (weighted) Gram statistics in float64, accumulated on the device block by block (two passes)"""
         if self.source is not None:
-            return block_stats(*self.design())
+            return block_stats(*self.design(), weights=self.weights)
         n = self.n_rows
-        x_sum, y_sum = self._f64([0.0] * self.n_features), self._f64(0.0)
-        for X, y in self._blocks64():
-            x_sum += X.sum(dim=0)
-            y_sum += y.sum()
-        x_mean, y_mean = x_sum / n, y_sum / n
+        x_sum, y_sum, total = self._f64([0.0] * self.n_features), self._f64(0.0), self._f64(0.0)
+        for X, y, w in self._blocks64():
+            x_sum += X.sum(dim=0) if w is None else w @ X
+            y_sum += y.sum() if w is None else w @ y
+            total += X.shape[0] if w is None else w.sum()
+        x_mean, y_mean = x_sum / total, y_sum / total
         xtx = torch.zeros((self.n_features,) * 2, dtype=torch.float64, device=self.stats_device)
         xty, yty = self._f64([0.0] * self.n_features), self._f64(0.0)
-        for X, y in self._blocks64():
+        for X, y, w in self._blocks64():
             xc, yc = X - x_mean, y - y_mean
-            xtx += xc.T @ xc
-            xty += xc.T @ yc
-            yty += yc @ yc
-        return GramStats(n, x_mean.cpu().numpy(), float(y_mean), xtx.cpu().numpy(), xty.cpu().numpy(), float(yty))
+            wxc, wyc = (xc, yc) if w is None else (xc * w[:, None], yc * w)
+            xtx += wxc.T @ xc
+            xty += wxc.T @ yc
+            yty += wyc @ yc
+        info = None if self.weights is None else WeightInfo(float(total), 1.0, 0.0)
+        return GramStats(n, x_mean.cpu().numpy(), float(y_mean), xtx.cpu().numpy(), xty.cpu().numpy(), float(yty),
+                         weights=info)
 
     def close(self) -> None:
         """drop the data (and its device memory)"""

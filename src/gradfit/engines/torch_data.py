@@ -4,7 +4,8 @@
 in host memory (page-locked when the device is a GPU) and copies each batch, or each
 block of rows for a full pass, to the device with non-blocking copies. Both answer
 the same three questions: the rows of one batch, the pieces of one batch (one piece,
-or many blocks for a full streamed pass), and all rows block by block.
+or many blocks for a full streamed pass), and all rows block by block. In a weighted
+fit y has a second column, the rows' weights, so they travel with their targets.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ class HostData:
         m = index.shape[0]
         if self._buffers is None or self._buffers[0].shape[0] < m:
             self._buffers = (torch.empty((m, self.X.shape[1]), dtype=self.X.dtype, pin_memory=True),
-                             torch.empty(m, dtype=self.y.dtype, pin_memory=True))
+                             torch.empty((m, *self.y.shape[1:]), dtype=self.y.dtype, pin_memory=True))
         if self._copied is not None:
             self._copied.synchronize()  # the previous batch's copy must leave the buffer before it is refilled
         bx, by = self._buffers[0][:m], self._buffers[1][:m]

@@ -12,6 +12,11 @@ D = [1, X] is handled as Dc·U, where Dc = [1, X − x̄] has the block-diagonal
 matrix diag(n, xtx), so (DᵀD)⁻¹ = U⁻¹·diag(1/n, xtx⁺)·U⁻ᵀ never forms the
 uncentered moments. Without an intercept the uncentered XᵀX = xtx + n·x̄x̄ᵀ is the
 design's own Gram matrix. Every pseudo-inverse is taken on the column-scaled matrix.
+
+A weighted fit's statistics are weighted (``GramStats.weights``, rows weighed by w̃ = w/w̄):
+the summary is then that of weighted least squares as statsmodels' WLS reports it, with the
+sums of squares in the units of the weights as given (× w̄) and the log-likelihood's
+½·Σ log wᵢ term; the covariance, t, p, R² and F do not depend on the weights' scale.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import scipy.linalg
 from scipy import stats as sps
 
 from ..descent.losses import loss_from
+from ..descent.weights import check_weights, normalized
+from ..descent.weights import info as weight_info
 from ..errors import ConvergenceWarning, DataError, OptionError
 from ..optimum.exact import ExactSolution, Gap
 from ..optimum.gram import GramStats, block_stats, rss_around
@@ -130,7 +137,7 @@ def design_of(stats: GramStats, fit_intercept: bool, factor=None) -> Design:
     if not fit_intercept:
         return Design(False, np.zeros(d), gp, np.eye(d), rank, _constant_column(stats), _unidentified(null))
     ainv = np.zeros((d + 1, d + 1))
-    ainv[0, 0], ainv[1:, 1:] = 1.0 / stats.n, gp
+    ainv[0, 0], ainv[1:, 1:] = 1.0 / stats.weight_total, gp
     uinv = np.eye(d + 1)
     uinv[0, 1:] = -xbar
     null_user = uinv @ np.vstack([np.zeros((1, null.shape[1])), null])  # D = Dc·U: null(D) = U⁻¹·null(Dc)
@@ -186,8 +193,9 @@ def condition_number(stats: GramStats, fit_intercept: bool) -> float:
 
 
 def robust_cov(design: Design, X, y, coef: np.ndarray, intercept: float, cov_type: str,
-               df_resid: int) -> np.ndarray:
-    """White's sandwich covariance HC0–HC3 in one pass over the rows"""
+               df_resid: int, w: np.ndarray | None = None) -> np.ndarray:
+    """White's sandwich covariance HC0–HC3 in one pass over the rows (of the whitened rows √w·x and
+    residuals √w·r with row weights ``w``, as statsmodels' WLS)"""
     sparse = scipy.sparse.issparse(X)
     X, y = X if sparse else np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel()
     k = design.ainv.shape[0]
@@ -195,10 +203,11 @@ def robust_cov(design: Design, X, y, coef: np.ndarray, intercept: float, cov_typ
     for start in range(0, len(y), BLOCK):
         xb, yb = X[start : start + BLOCK], y[start : start + BLOCK]
         xb = xb.toarray() if sparse else xb  # a block of rows at a time, never the whole sparse X
+        wb = np.ones(len(yb)) if w is None else w[start : start + BLOCK]
         rows = design.rows(xb)
-        weight = (yb - xb @ coef - intercept) ** 2
+        weight = wb * wb * (yb - xb @ coef - intercept) ** 2
         if cov_type in ("HC2", "HC3"):
-            leverage = np.einsum("ij,jk,ik->i", rows, design.ainv, rows)
+            leverage = wb * np.einsum("ij,jk,ik->i", rows, design.ainv, rows)
             weight /= (1.0 - leverage) ** (2 if cov_type == "HC3" else 1)
         meat += rows.T @ (weight[:, None] * rows)
     if cov_type == "HC1":
@@ -230,13 +239,15 @@ def coefficient_table(names: Sequence[str], params: np.ndarray, cov: np.ndarray 
             for name, b, se, t, pv, lost in zip(names, params, bse, stat, p, unidentified)]
 
 
-def fit_figures(n: int, k_const: int, rank: int, ssr: float, tss: float, penalized: bool) -> dict:
-    """the Summary fields that need no covariance: degrees of freedom, R², likelihood, AIC, BIC"""
+def fit_figures(n: int, k_const: int, rank: int, ssr: float, tss: float, penalized: bool,
+                log_weights: float = 0.0) -> dict:
+    """the Summary fields that need no covariance: degrees of freedom, R², likelihood, AIC, BIC
+    (``log_weights``: Σ log wᵢ of a weighted fit, the WLS likelihood's extra term)"""
     df_model, df_resid = rank - k_const, n - rank
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = 1.0 - np.float64(ssr) / np.float64(tss)
         r2_adj = 1.0 - np.float64(n - k_const) / df_resid * (1.0 - r2) if df_resid > 0 else None
-        llf = -n / 2.0 * (math.log(2.0 * math.pi) + np.log(np.float64(ssr) / n) + 1.0)
+        llf = -n / 2.0 * (math.log(2.0 * math.pi) + np.log(np.float64(ssr) / n) + 1.0) + 0.5 * log_weights
         resid_std_err = np.sqrt(np.float64(ssr) / df_resid) if df_resid > 0 else None
     criteria = (None, None) if penalized else (-2.0 * llf + 2.0 * rank, -2.0 * llf + math.log(n) * rank)
     return dict(nobs=int(n), df_model=int(df_model), df_resid=int(df_resid), rsquared=_figure(r2),
@@ -263,7 +274,8 @@ def f_statistic(params: np.ndarray, cov: np.ndarray, design: Design, cov_type: s
     return fvalue, float(sps.f.sf(fvalue, df_num, df_resid))
 
 
-def _check_options(stats: GramStats, coef: np.ndarray, feature_names, cov_type: str, X, y, penalized: bool) -> None:
+def _check_options(stats: GramStats, coef: np.ndarray, feature_names, cov_type: str, X, y, penalized: bool,
+                   sample_weight=None) -> None:
     """OptionError / DataError, one line, for inputs summarize cannot use"""
     d = len(stats.x_mean)
     if cov_type not in COV_TYPES:
@@ -281,6 +293,11 @@ def _check_options(stats: GramStats, coef: np.ndarray, feature_names, cov_type: 
     if len(shape) != 2 or shape[1] != d or shape[0] != stats.n or np.size(y) != stats.n:
         raise DataError(f"X of shape {shape} and y of {np.size(y)} values do not match the model's Gram statistics "
                         f"({stats.n} rows, {d} features); pass the data the model was fitted on")
+    if (stats.weights is not None) != (sample_weight is not None):
+        raise OptionError(f"option cov_type={cov_type!r} of a weighted fit needs its sample_weight (--weights on the "
+                          "command line): pass the weights the model was fitted with" if stats.weights is not None
+                          else "option sample_weight (--weights) is for the robust covariances of a weighted fit; "
+                          "this fit was not weighted")
 
 
 def _notes(cov_type: str, penalized: bool, centered: bool, cond: float, design: Design, names: list[str],
@@ -332,7 +349,7 @@ def default_at(gap: Gap | None, exact: ExactSolution | None) -> str:
 def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: bool,
               feature_names: Sequence[str] | None = None, penalized: bool = False, gap: Gap | None = None,
               X=None, y=None, cov_type: str = "nonrobust", rss: float | None = None,
-              exact: ExactSolution | None = None, at: str = "fit") -> "Summary":
+              exact: ExactSolution | None = None, at: str = "fit", sample_weight=None) -> "Summary":
     """Inference statistics of a linear model at its fitted parameters (or its exact answer), statsmodels OLS style.
 
     Everything except the robust covariances comes from the Gram statistics, with no
@@ -362,6 +379,8 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
         and a ``ConvergenceWarning`` is issued.
     X, y : array-like of shapes (n, n_features) and (n,), optional
         The training data; needed only for robust covariances (one pass over the rows).
+    sample_weight : array-like of shape (n,), optional
+        The weights of a weighted fit (whose ``stats`` are weighted); needed only for robust covariances.
     cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
         Covariance of the coefficients; the HC types use the normal distribution for
         p-values and intervals, as statsmodels does by default.
@@ -405,7 +424,7 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
     if at == "exact":
         coef, intercept = exact.coef, exact.intercept
     coef = np.asarray(coef, dtype=np.float64).ravel()
-    _check_options(stats, coef, feature_names, cov_type, X, y, penalized)
+    _check_options(stats, coef, feature_names, cov_type, X, y, penalized, sample_weight)
     b = float(intercept) if fit_intercept else 0.0
     least_squares = exact if exact is not None and exact.rss is not None and not penalized else None
     factor = None if least_squares is None else least_squares.factor
@@ -416,17 +435,22 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
     ssr = (residual_ss(stats, coef, b, rss) if least_squares is None
            else residual_ss_from_exact(stats, least_squares, coef, b, fit_intercept))
     tss = stats.yty if centered else stats.yty + stats.n * stats.y_mean**2
-    fig = fit_figures(stats.n, int(centered), design.rank, ssr, tss, penalized)
+    unit, log_weights = (1.0, 0.0) if stats.weights is None else (stats.weights.mean, stats.weights.log_sum)
+    fig = fit_figures(stats.n, int(centered), design.rank, ssr * unit, tss * unit, penalized, log_weights)
     cov, fvalue, f_pvalue = None, None, None
     if not penalized and fig["df_resid"] > 0:
         scale = np.float64(ssr) / fig["df_resid"]
+        rw = None if sample_weight is None else normalized(check_weights(sample_weight, stats.n))
         cov = (scale * design.to_user(design.ainv) if cov_type == "nonrobust"
-               else robust_cov(design, X, y, coef, b, cov_type, fig["df_resid"]))
+               else robust_cov(design, X, y, coef, b, cov_type, fig["df_resid"], rw))
         with np.errstate(divide="ignore", invalid="ignore"):
             fvalue, f_pvalue = f_statistic(params, cov, design, cov_type, (tss - ssr) / scale, fig["df_model"],
                                            fig["df_resid"])
     cond = condition_number(stats, fit_intercept)
     notes = _notes(cov_type, penalized, centered, cond, design, names, ssr)
+    if stats.weights is not None:
+        notes.insert(0, "Weighted least squares (sample_weight): the figures are those of statsmodels' WLS with "
+                        "these weights; the RSS is Σ wᵢ·rᵢ².")
     gap_note = _gap_note(gap, at, exact)
     if gap_note is not None:
         notes.append(gap_note)
@@ -451,8 +475,10 @@ def _check_at(at: str, exact: ExactSolution | None) -> None:
                           "hold; use at='fit'")
 
 
-def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None) -> "Summary":
-    """the Summary of a fitted GDRegressor (``X`` and ``y``: its training data, for robust covariances)
+def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str | None = None,
+                  sample_weight=None) -> "Summary":
+    """the Summary of a fitted GDRegressor (``X`` and ``y``, and ``sample_weight`` of a weighted fit: its
+    training data, for robust covariances)
 
     Uses the Gram statistics the model keeps (also in its model file); a model without
     them (too many features to keep) needs ``X`` and ``y`` to gather them in one pass.
@@ -470,13 +496,17 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str
         if scipy.sparse.issparse(X):
             raise OptionError(f"the model holds no Gram statistics ({X.shape[1]} features are too many to keep "
                               "them), and sparse X is not gathered into them here")
-        stats = block_stats(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel())
+        given = check_weights(sample_weight, len(np.asarray(y).ravel()))
+        stats = block_stats(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel(),
+                            weights=normalized(given))
+        if given is not None:
+            stats.weights = weight_info(given)._replace(total=stats.weight_total)
     names = getattr(model, "feature_names_in_", None)
     gap, exact = getattr(model, "gap_", None), getattr(model, "exact_", None)
     return summarize(stats, model.coef_, model.intercept_, fit_intercept=model.fit_intercept,
                      feature_names=None if names is None else [str(n) for n in names], penalized=model.alpha > 0,
                      gap=gap, X=X, y=y, cov_type=cov_type, rss=stats.rss_min, exact=exact,
-                     at=default_at(gap, exact) if at is None else at)
+                     at=default_at(gap, exact) if at is None else at, sample_weight=sample_weight)
 
 
 def coefficients_only(model, loss) -> Summary:

@@ -158,7 +158,11 @@ SCHEMA = {
         "gram_stats": _or_null(_record({
             "n": {"type": "integer", "minimum": 2, "maximum": 2**63 - 1}, "x_mean": _NUMBERS, "y_mean": _NUMBER,
             "xtx": {"type": "array", "items": _NUMBERS}, "xty": _NUMBERS, "yty": {"type": "number", "minimum": 0},
-            "rss_min": _MAYBE_NUMBER}, optional=("rss_min",))),
+            "rss_min": _MAYBE_NUMBER,
+            "weights": _record({"total": {"type": "number", "exclusiveMinimum": 0},
+                                "mean": {"type": "number", "exclusiveMinimum": 0}, "log_sum": _MAYBE_NUMBER})},
+            optional=("rss_min", "weights"))),
+        "weighted": {"type": "boolean"},
         "history": _or_null(_record({
             "feature_names": _NAMES, "epoch": {"type": "array", "items": _COUNT, "minItems": 1},
             "step": {"type": "array", "items": _COUNT}, "loss": _MAYBE_NUMBERS,

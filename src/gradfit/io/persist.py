@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..descent.preprocess import Preprocessor
+from ..descent.weights import WeightInfo
 from ..errors import ModelFileError
 from ..optimum.exact import ExactSolution, Gap
 from ..optimum.gram import GramStats
@@ -86,8 +87,11 @@ def train_metrics(model) -> dict:
 def _gram_to_dict(stats: GramStats | None) -> dict | None:
     if stats is None or len(stats.x_mean) > GRAM_IN_FILE_MAX:
         return None
-    return {"n": stats.n, "x_mean": stats.x_mean, "y_mean": stats.y_mean,
-            "xtx": stats.xtx, "xty": stats.xty, "yty": stats.yty, "rss_min": stats.rss_min}
+    doc = {"n": stats.n, "x_mean": stats.x_mean, "y_mean": stats.y_mean,
+           "xtx": stats.xtx, "xty": stats.xty, "yty": stats.yty, "rss_min": stats.rss_min}
+    if stats.weights is not None:  # the weights' totals (for the WLS summary), never the weights
+        doc["weights"] = stats.weights._asdict()  # log_sum −inf (a weight of 0) is written as null
+    return doc
 
 
 def _descent(model) -> dict | None:
@@ -148,6 +152,7 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "exact": model.exact_.to_dict() if model.exact_ is not None else None,
         "gap": model.gap_.to_dict() if model.gap_ is not None else None,
         "gram_stats": _gram_to_dict(getattr(model, "gram_stats_", None)),
+        "weighted": bool(getattr(model, "weighted_", False)),
         "history": _history_to_dict(history, include_history),
         "descent": _descent(model) if include_history else None,
         "held_out": _held_out_to_dict(model),
@@ -203,9 +208,13 @@ def _float(value) -> float:
 
 
 def _gram_stats(data: dict) -> GramStats:
+    weights = data.get("weights")
     return GramStats(int(data["n"]), np.asarray(data["x_mean"], dtype=np.float64), float(data["y_mean"]),
                      np.asarray(data["xtx"], dtype=np.float64), np.asarray(data["xty"], dtype=np.float64),
-                     float(data["yty"]), None if data.get("rss_min") is None else float(data["rss_min"]))
+                     float(data["yty"]), None if data.get("rss_min") is None else float(data["rss_min"]),
+                     None if weights is None else WeightInfo(float(weights["total"]), float(weights["mean"]),
+                                                             -math.inf if weights["log_sum"] is None
+                                                             else float(weights["log_sum"])))
 
 
 def _exact(data: dict) -> ExactSolution:
@@ -271,6 +280,7 @@ def load(path, estimator_class):
     model.exact_ = _restore(_exact, doc["exact"], "exact", path)
     model.gap_ = _restore(_gap, doc["gap"], "gap", path)
     model.gram_stats_ = _restore(_gram_stats, doc["gram_stats"], "gram_stats", path)
+    model.weighted_ = bool(doc.get("weighted", False))
     model.history_ = _restore(_history, doc["history"], "history", path)
     model.encoding_ = read_encoding(doc.get("encoding"), path)
     model.result_ = None

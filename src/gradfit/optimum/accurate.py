@@ -106,20 +106,30 @@ def block_rows(d: int) -> int:
     return max(16, BLOCK_BYTES // (8 * (d + 2)))
 
 
-def block_pass(X: np.ndarray, y: np.ndarray, coef: np.ndarray, b: float, precise: bool) -> ResidualPass:
-    """the residual pass over one block of float64 rows"""
+def weighted(w: np.ndarray, r: DD) -> DD:
+    """w·r for each row, as double-double (exact for the hi part's product, TwoProduct)"""
+    p, e = two_prod(w, r.hi)
+    return DD(*two_sum(p, e + w * r.lo))
+
+
+def block_pass(X: np.ndarray, y: np.ndarray, coef: np.ndarray, b: float, precise: bool,
+               w: np.ndarray | None = None) -> ResidualPass:
+    """the residual pass over one block of float64 rows (rows weighed by ``w``: Σw·r², [Xᵀ(w·r), Σw·r])"""
     if precise:
         r = residuals(X, y, coef, b)
-        return ResidualPass(float(r.value @ r.value), gradient(X, r))
+        wr = r if w is None else weighted(w, r)
+        return ResidualPass(float(r.value @ wr.value), gradient(X, wr))
     r = y - X @ coef - b
-    grad = np.append(r @ X, r.sum())
-    return ResidualPass(float(r @ r), DD(grad, np.zeros_like(grad)))
+    wr = r if w is None else w * r
+    grad = np.append(wr @ X, wr.sum())
+    return ResidualPass(float(r @ wr), DD(grad, np.zeros_like(grad)))
 
 
-def residual_pass(X, y, coef, b: float, precise: bool = False) -> ResidualPass:
+def residual_pass(X, y, coef, b: float, precise: bool = False, weights: np.ndarray | None = None) -> ResidualPass:
     """Σr² and [Xᵀr, Σr] at (coef, b) over the rows of in-memory X, y, block by block
 
     ``precise``: residuals and gradient in double-double; else in float64 (a cheap check).
+    ``weights``: each row's terms weighed (Σw·r², [Xᵀ(w·r), Σw·r]).
     """
     n, d = np.shape(X)
     coef = np.asarray(coef, dtype=np.float64)
@@ -127,5 +137,6 @@ def residual_pass(X, y, coef, b: float, precise: bool = False) -> ResidualPass:
     for start in range(0, n, step):
         Xb = np.asarray(X[start : start + step], dtype=np.float64)
         yb = np.asarray(y[start : start + step], dtype=np.float64)
-        total = total + block_pass(Xb, yb, coef, float(b), precise)
+        wb = None if weights is None else weights[start : start + step]
+        total = total + block_pass(Xb, yb, coef, float(b), precise, wb)
     return total

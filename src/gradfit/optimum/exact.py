@@ -187,24 +187,33 @@ class NormalSystem(NamedTuple):
 class ScaledDesign(NamedTuple):
     """D̃ = [(X − x̄)/s, 1/√n] (or X/s without an intercept): the design, centered and column-scaled.
 
-    D·(coef, b) = D̃·z with coef = z_w/s and b = z_b/√n − x̄·coef.
+    D·(coef, b) = D̃·z with coef = z_w/s and b = z_b/√n − x̄·coef. With row weights w̃ (mean 1),
+    x̄ and s are weighted and ``matrix`` is W̃^½·D̃, the design of the weighted problem.
     """
 
     fit_intercept: bool
     n: int
     shift: np.ndarray
     scale: np.ndarray
+    root_w: np.ndarray | None = None  # √w̃ of each row, None: unweighted
 
     @classmethod
-    def of(cls, X: np.ndarray, fit_intercept: bool) -> "ScaledDesign":
+    def of(cls, X: np.ndarray, fit_intercept: bool, weights: np.ndarray | None = None) -> "ScaledDesign":
         n, d = X.shape
-        shift = X.mean(axis=0) if fit_intercept else np.zeros(d)
-        norms = np.sqrt(sum(((X[i : i + 65536] - shift) ** 2).sum(axis=0) for i in range(0, n, 65536)))
-        return cls(fit_intercept, n, shift, np.where(norms > 0.0, norms, 1.0))
+        if fit_intercept:
+            shift = X.mean(axis=0) if weights is None else (weights @ X) / weights.sum()
+        else:
+            shift = np.zeros(d)
+        w = np.ones(n) if weights is None else weights
+        norms = np.sqrt(sum((w[i : i + 65536, None] * (X[i : i + 65536] - shift) ** 2).sum(axis=0)
+                            for i in range(0, n, 65536)))
+        root_w = None if weights is None else np.sqrt(weights)
+        return cls(fit_intercept, n, shift, np.where(norms > 0.0, norms, 1.0), root_w)
 
     def matrix(self, X: np.ndarray) -> np.ndarray:
         Xs = (X - self.shift) / self.scale
-        return np.column_stack([Xs, np.full(self.n, 1.0 / math.sqrt(self.n))]) if self.fit_intercept else Xs
+        D = np.column_stack([Xs, np.full(self.n, 1.0 / math.sqrt(self.n))]) if self.fit_intercept else Xs
+        return D if self.root_w is None else D * self.root_w[:, None]
 
     def scaled_grad(self, grad: np.ndarray) -> np.ndarray:
         """D̃ᵀr from Dᵀr = [Xᵀr, Σr]"""
@@ -294,7 +303,7 @@ def least_squares(engine, stats: GramStats, *, fit_intercept: bool, refine: bool
                             None)
     design = engine.design()
     if design is not None:
-        return qr_refined(*design, fit_intercept, coef, b)
+        return qr_refined(*design, fit_intercept, coef, b, weights=engine.weights)
     return _normal_refined(engine, system, solver, coef, b)
 
 
@@ -329,31 +338,43 @@ def _normal_refined(engine, system: NormalSystem, solver: SpdSolver, coef, b) ->
     return LeastSquares(coef, b, ss, f"{solver.method}+refinement", solver.condition, digits, rank, None)
 
 
-def qr_refined(X: np.ndarray, y: np.ndarray, fit_intercept: bool, coef: np.ndarray, b: float) -> LeastSquares:
+def qr_refined(X: np.ndarray, y: np.ndarray, fit_intercept: bool, coef: np.ndarray, b: float,
+               weights: np.ndarray | None = None) -> LeastSquares:
     """the least-squares answer from a QR of the centered, column-scaled design, refined in double-double
 
     Full rank: Björck's refinement of the augmented system, whose fixed point is the exact
     least-squares answer of the data as stored. Numerically rank deficient (singular values
-    below max(n, k)·ε of the largest): the minimum-norm answer, with a warning.
+    below max(n, k)·ε of the largest): the minimum-norm answer, with a warning. With row
+    ``weights`` the QR is of the weighted design W^½·D̃ and the refinement corrects by the
+    semi-normal equations RᵀR·δ = D̃ᵀW·r with the weighted residuals in double-double
+    (``accurate.residual_pass``), so its fixed point is the exact weighted answer.
     """
-    sd = ScaledDesign.of(X, fit_intercept)
+    sd = ScaledDesign.of(X, fit_intercept, weights)
     Q, R = np.linalg.qr(sd.matrix(X))
     U, sv, Vt = np.linalg.svd(R, full_matrices=False)
     k = R.shape[1]
     rank = int((sv > max(X.shape[0], k) * np.finfo(float).eps * sv[0]).sum()) if k else 0
     cond = float((sv[0] / sv[-1]) ** 2) if k and sv[-1] > 0.0 and len(sv) == k else math.inf
-    if rank == k:
+    def measure(c, b0):
+        return accurate.residual_pass(X, y, c, b0, precise=True, weights=weights)
+
+    if rank == k and weights is None:
         coef, b, digits = _augmented(X, y, sd, Q, R, coef, b)
+        method = "qr+refinement"
+    elif rank == k:  # the semi-normal equations RᵀR·δz = D̃ᵀW·r
+        coef, b, digits = _refine(measure, lambda g: sd.raw(scipy.linalg.cho_solve((R, False), sd.scaled_grad(g))),
+                                  coef, b, fit_intercept)
         method = "qr+refinement"
     else:
         Ur, Vr, sr = U[:, :rank], Vt[:rank].T, sv[:rank]
-        coef, b = sd.raw(Vr @ ((Ur.T @ (Q.T @ y)) / sr))
-        coef, b, digits = _refine(lambda c, b0: accurate.residual_pass(X, y, c, b0, precise=True),
-                                  lambda g: sd.raw(Vr @ ((Vr.T @ sd.scaled_grad(g)) / sr**2)), coef, b, fit_intercept)
+        yw = y if weights is None else y * sd.root_w
+        coef, b = sd.raw(Vr @ ((Ur.T @ (Q.T @ yw)) / sr))
+        coef, b, digits = _refine(measure, lambda g: sd.raw(Vr @ ((Vr.T @ sd.scaled_grad(g)) / sr**2)), coef, b,
+                                  fit_intercept)
         method = "lstsq+refinement"
         if rank < min(X.shape[0], k):
             _warn_rank(Vt[rank:], rank, k, fit_intercept)
-    ss = accurate.residual_pass(X, y, coef, b, precise=True).ss
+    ss = measure(coef, b).ss
     return LeastSquares(coef, b, ss, method, cond, digits, rank, sd.factor(R) if rank == k else None)
 
 

@@ -25,6 +25,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..descent.model import LinearModel
 from ..descent.preprocess import Preprocessor
+from ..descent.weights import WeightInfo
 
 
 @dataclass
@@ -41,6 +42,14 @@ class GramStats:
     #: residuals by the solver's one extra pass; None until measured. Expanding the squares
     #: instead would cancel catastrophically for a near-perfect fit.
     rss_min: float | None = None
+    #: a weighted fit's statistics are weighted sums (rows weighed by w̃, ``gradfit.descent.weights``), with the
+    #: weights' totals kept here; None: unweighted
+    weights: WeightInfo | None = None
+
+    @property
+    def weight_total(self) -> float:
+        """Σ w̃ over the rows (the row count when unweighted): what the means divide by"""
+        return self.weights.total if self.weights is not None else float(self.n)
 
     @property
     def finite(self) -> bool:
@@ -77,17 +86,21 @@ class GramStats:
 
 
 def _merge_two(a: GramStats, b: GramStats) -> GramStats:
-    n = a.n + b.n
+    wa, wb = a.weight_total, b.weight_total
+    total = wa + wb
     dx = b.x_mean - a.x_mean
     dy = b.y_mean - a.y_mean
-    f = a.n * b.n / n
+    f = wa * wb / total if total > 0.0 else 0.0
+    share = wb / total if total > 0.0 else 0.0
+    weights = None if a.weights is None else a.weights._replace(total=total)
     return GramStats(
-        n=n,
-        x_mean=a.x_mean + dx * (b.n / n),
-        y_mean=a.y_mean + dy * (b.n / n),
+        n=a.n + b.n,
+        x_mean=a.x_mean + dx * share,
+        y_mean=a.y_mean + dy * share,
         xtx=a.xtx + b.xtx + f * np.outer(dx, dx),
         xty=a.xty + b.xty + f * dx * dy,
         yty=a.yty + b.yty + f * dy * dy,
+        weights=weights,
     )
 
 
@@ -102,13 +115,15 @@ def head_shift(X, y, block: int = STATS_BLOCK) -> np.ndarray:
 
 
 def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers: int | None = None,
-                observe: Callable[[np.ndarray, int], None] | None = None) -> GramStats:
+                observe: Callable[[np.ndarray, int], None] | None = None,
+                weights: np.ndarray | None = None) -> GramStats:
     """Gram statistics of in-memory arrays in one read of X, never copying more than a block.
 
     Each worker thread takes a contiguous share of the rows and, block by block, copies
     Z = [X − k, y − k_y, 1] into its own small buffer and accumulates ZᵀZ, which holds
-    the shifted second moments, cross products and column sums at once. The shift k
-    (``head_shift``: the mean of the first block) keeps the final centering free of cancellation.
+    the shifted second moments, cross products and column sums at once (ZᵀW̃Z with row ``weights``
+    w̃). The shift k (``head_shift``: the mean of the first block) keeps the final centering free of
+    cancellation.
 
     ``observe(z, start)``, when given, sees each block Z (rows start, start + 1, ...) while it is
     in the cache, so other statistics of the rows ride on the same read (from several threads).
@@ -119,13 +134,14 @@ def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers:
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite data is reported by the statistics
         shift = head_shift(X, y, block)
         if workers == 1:
-            return _centered(n, shift, _shifted_moments(X, y, shift, 0, n, block, observe))
+            return _centered(n, shift, _shifted_moments(X, y, shift, 0, n, block, observe, weights),
+                             weights is not None)
         bounds = np.linspace(0, n, workers + 1).astype(int)
         # one BLAS thread per worker: the workers already keep every core busy
         with _blas().limit(limits=1), ThreadPoolExecutor(workers) as pool:
-            parts = pool.map(lambda k: _shifted_moments(X, y, shift, bounds[k], bounds[k + 1], block, observe),
-                             range(workers))
-            return _centered(n, shift, sum(parts))
+            parts = pool.map(lambda k: _shifted_moments(X, y, shift, bounds[k], bounds[k + 1], block, observe,
+                                                        weights), range(workers))
+            return _centered(n, shift, sum(parts), weights is not None)
 
 
 @functools.cache
@@ -134,8 +150,8 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _shifted_moments(X, y, shift, lo: int, hi: int, block: int, observe=None) -> np.ndarray:
-    """ZᵀZ over rows lo:hi for Z = [X − shift_x, y − shift_y, 1]"""
+def _shifted_moments(X, y, shift, lo: int, hi: int, block: int, observe=None, weights=None) -> np.ndarray:
+    """ZᵀZ (ZᵀW̃Z with weights) over rows lo:hi for Z = [X − shift_x, y − shift_y, 1]"""
     d = X.shape[1]
     buf = np.empty((block, d + 2))
     buf[:, d + 1] = 1.0
@@ -146,19 +162,22 @@ def _shifted_moments(X, y, shift, lo: int, hi: int, block: int, observe=None) ->
             z = buf[: stop - start]
             np.subtract(X[start:stop], shift[:d], out=z[:, :d])
             np.subtract(y[start:stop], shift[d], out=z[:, d])
-            ZtZ += z.T @ z
+            ZtZ += z.T @ z if weights is None else z.T @ (z * weights[start:stop, None])
             if observe is not None:
                 observe(z, start)
     return ZtZ
 
 
-def _centered(n: int, shift: np.ndarray, ZtZ: np.ndarray) -> GramStats:
-    """centered statistics from the shifted moments: S − n·m·mᵀ with m the shifted mean"""
+def _centered(n: int, shift: np.ndarray, ZtZ: np.ndarray, weighted: bool = False) -> GramStats:
+    """centered statistics from the shifted moments: S − W·m·mᵀ with m the shifted mean, W the weight total"""
     d = len(shift) - 1
-    m = ZtZ[d + 1, : d + 1] / n
-    S = ZtZ[: d + 1, : d + 1] - n * np.outer(m, m)
+    total = float(ZtZ[d + 1, d + 1]) if weighted else n
+    m = ZtZ[d + 1, : d + 1] / total if total > 0.0 else np.zeros(d + 1)  # rows all of weight 0 add nothing
+    S = ZtZ[: d + 1, : d + 1] - total * np.outer(m, m)
     mean = shift + m
-    return GramStats(n, mean[:d], float(mean[d]), S[:d, :d].copy(), S[:d, d].copy(), float(S[d, d]))
+    weights = WeightInfo(total, 1.0, 0.0) if weighted else None
+    return GramStats(n, mean[:d], float(mean[d]), S[:d, :d].copy(), S[:d, d].copy(), float(S[d, d]),
+                     weights=weights)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The exact answer of the robust losses (huber, epsilon_insensitive, quantile), so every fit shows its gap.
 
 The objective is the descent's own, in its units: mean loss of r = x̃·w + b − ỹ over the
-rows (x̃, ỹ preprocessed), plus ½·l2·‖w‖² + l1·‖w‖₁. The answer is converted to the data's
+rows (x̃, ỹ preprocessed; each row's loss times its weight w̃ᵢ in a weighted fit, ``gradfit.descent.weights``),
+plus ½·l2·‖w‖² + l1·‖w‖₁. The answer is converted to the data's
 units like every fit's.
 
 * ``quantile`` and ``epsilon_insensitive`` are piecewise linear: a linear program, solved by
@@ -43,36 +44,44 @@ def design(X: np.ndarray, y: np.ndarray, prep, fit_intercept: bool) -> tuple[np.
     return Z, y - prep.y_shift
 
 
-def objective(loss: Loss, Z, yt, theta, l2: float, l1: float, d: int) -> float:
-    """mean loss + ½·l2·‖w‖² + l1·‖w‖₁ at theta (descent units)"""
+def mean_loss(loss: Loss, r: np.ndarray, rw: np.ndarray | None) -> float:
+    """the mean of the rows' losses, each times its weight (``rw``; None: unweighted)"""
+    return loss.mean(r) if rw is None else float(rw @ loss.value(r, loss.params)) / len(r)
+
+
+def objective(loss: Loss, Z, yt, theta, l2: float, l1: float, d: int, rw: np.ndarray | None = None) -> float:
+    """mean (weighted) loss + ½·l2·‖w‖² + l1·‖w‖₁ at theta (descent units)"""
     w = theta[:d]
-    return loss.mean(Z @ theta - yt) + 0.5 * l2 * float(w @ w) + l1 * float(np.abs(w).sum())
+    return mean_loss(loss, Z @ theta - yt, rw) + 0.5 * l2 * float(w @ w) + l1 * float(np.abs(w).sum())
 
 
-def solve(loss: Loss, Z: np.ndarray, yt: np.ndarray, l2: float, l1: float, d: int) -> tuple[np.ndarray, str] | None:
-    """(theta, method) minimizing the objective; None where this module has no exact method for it"""
+def solve(loss: Loss, Z: np.ndarray, yt: np.ndarray, l2: float, l1: float, d: int,
+          rw: np.ndarray | None = None) -> tuple[np.ndarray, str] | None:
+    """(theta, method) minimizing the objective (rows weighed by ``rw``); None where this module has no
+    exact method for it"""
     if loss.name in ("quantile", "epsilon_insensitive") and l2 == 0.0:
-        return _linear_program(loss, Z, yt, l1, d), "highs-ds+vertex"
+        return _linear_program(loss, Z, yt, l1, d, rw), "highs-ds+vertex"
     if loss.second is not None and l1 == 0.0:
-        return _newton(loss, Z, yt, l2, d), "newton-active-set"
+        return _newton(loss, Z, yt, l2, d, rw), "newton-active-set"
     return None
 
 
-def _linear_program(loss: Loss, Z, yt, l1: float, d: int) -> np.ndarray:
+def _linear_program(loss: Loss, Z, yt, l1: float, d: int, rw: np.ndarray | None = None) -> np.ndarray:
     """the piecewise-linear objective as an LP: variables θ (free), then per row u, v ≥ 0 (and a ≥ |w| for L1)"""
     n, p = Z.shape
     eps, tau = loss.params.epsilon, loss.params.quantile
     I = sp.identity(n, format="csr")
+    share = np.full(n, 1.0 / n) if rw is None else rw / n  # each row's share of the mean
     if loss.name == "quantile":  # r = Zθ − y = u − v; cost (1−τ)u + τv
         A_eq, b_eq = sp.hstack([sp.csr_matrix(Z), -I, I]), yt
-        cost = np.concatenate([np.zeros(p), np.full(n, (1.0 - tau) / n), np.full(n, tau / n)])
+        cost = np.concatenate([np.zeros(p), (1.0 - tau) * share, tau * share])
         A_ub, b_ub = None, None
     else:  # |Zθ − y| − ε ≤ u; cost u (v unused, fixed at 0)
         A_eq, b_eq = None, None
         A_ub = sp.vstack([sp.hstack([sp.csr_matrix(Z), -I, sp.csr_matrix((n, n))]),
                           sp.hstack([sp.csr_matrix(-Z), -I, sp.csr_matrix((n, n))])])
         b_ub = np.concatenate([yt + eps, eps - yt])
-        cost = np.concatenate([np.zeros(p), np.full(n, 1.0 / n), np.zeros(n)])
+        cost = np.concatenate([np.zeros(p), share, np.zeros(n)])
     bounds = [(None, None)] * p + [(0, None)] * (2 * n)
     if l1 > 0.0:
         A_ub, b_ub, cost, bounds = _with_l1(A_ub, b_ub, cost, bounds, A_eq, p, d, l1)
@@ -84,7 +93,7 @@ def _linear_program(loss: Loss, Z, yt, l1: float, d: int) -> np.ndarray:
     if res.status != 0:
         raise RuntimeError(f"the linear program of the {loss.name} loss failed: {res.message}")
     theta = res.x[:p]
-    return _polish_vertex(loss, Z, yt, theta, l1, d)
+    return _polish_vertex(loss, Z, yt, theta, l1, d, rw)
 
 
 def _with_l1(A_ub, b_ub, cost, bounds, A_eq, p: int, d: int, l1: float):
@@ -102,7 +111,7 @@ def _with_l1(A_ub, b_ub, cost, bounds, A_eq, p: int, d: int, l1: float):
     return A, b, np.concatenate([cost, np.full(d, l1)]), bounds + [(0, None)] * d
 
 
-def _polish_vertex(loss: Loss, Z, yt, theta, l1: float, d: int) -> np.ndarray:
+def _polish_vertex(loss: Loss, Z, yt, theta, l1: float, d: int, rw: np.ndarray | None = None) -> np.ndarray:
     """recompute an LP vertex from the rows on a kink (and the coefficients at 0); keep it if not worse"""
     r = Z @ theta - yt
     eps = loss.params.epsilon if loss.name == "epsilon_insensitive" else 0.0
@@ -118,24 +127,25 @@ def _polish_vertex(loss: Loss, Z, yt, theta, l1: float, d: int) -> np.ndarray:
     if len(rhs) < Z.shape[1]:
         return theta
     polished, *_ = np.linalg.lstsq(rows, rhs, rcond=None)
-    before = objective(loss, Z, yt, theta, 0.0, l1, d)
-    after = objective(loss, Z, yt, polished, 0.0, l1, d)
+    before = objective(loss, Z, yt, theta, 0.0, l1, d, rw)
+    after = objective(loss, Z, yt, polished, 0.0, l1, d, rw)
     return polished if after <= before else theta
 
 
-def _newton(loss: Loss, Z, yt, l2: float, d: int) -> np.ndarray:
+def _newton(loss: Loss, Z, yt, l2: float, d: int, rw: np.ndarray | None = None) -> np.ndarray:
     """Newton's method with the loss's second derivative, with backtracking; for a piecewise-quadratic loss
     (Huber) exact once the rows' pieces repeat"""
     n, p = Z.shape
     mask = np.r_[np.ones(d), np.zeros(p - d)]
-    theta, *_ = np.linalg.lstsq(Z, yt, rcond=None)
-    f = objective(loss, Z, yt, theta, l2, 0.0, d)
+    root = np.ones(n) if rw is None else np.sqrt(rw)
+    theta, *_ = np.linalg.lstsq(Z * root[:, None], yt * root, rcond=None)
+    f = objective(loss, Z, yt, theta, l2, 0.0, d, rw)
     zone = None
     for _ in range(NEWTON_STEPS):
         r = Z @ theta - yt
-        g = loss.deriv(r, loss.params)
+        g = loss.deriv(r, loss.params) * (1.0 if rw is None else rw)
         grad = Z.T @ g / n + l2 * mask * theta
-        weights = loss.second(r, loss.params)
+        weights = loss.second(r, loss.params) * (1.0 if rw is None else rw)
         scale = float((np.abs(Z).T @ np.abs(g)).max()) / n + 1e-300
         if zone is not None and np.array_equal(weights, zone) and np.abs(grad).max() <= NEWTON_GTOL * scale:
             break
@@ -146,7 +156,7 @@ def _newton(loss: Loss, Z, yt, l2: float, d: int) -> np.ndarray:
         t = 1.0
         while t > 1e-12:
             trial = theta - t * step
-            f_trial = objective(loss, Z, yt, trial, l2, 0.0, d)
+            f_trial = objective(loss, Z, yt, trial, l2, 0.0, d, rw)
             if f_trial <= f - 1e-4 * t * float(grad @ step) or f_trial <= f and t < 1.0:
                 break
             t *= 0.5
@@ -166,10 +176,11 @@ def exact_solution(engine, model, prep):
         return None
     d = model.n_features
     Z, yt = design(*data, prep, model.fit_intercept)
-    solved = solve(model.loss, Z, yt, model.l2, model.l1, d)
+    rw = engine.weights
+    solved = solve(model.loss, Z, yt, model.l2, model.l1, d, rw)
     if solved is None:
         return None
     theta, method = solved
     coef, intercept = prep.to_original(theta.tolist(), model)
-    value = objective(model.loss, Z, yt, theta, model.l2, model.l1, d)
+    value = objective(model.loss, Z, yt, theta, model.l2, model.l1, d, rw)
     return ExactSolution(theta.tolist(), coef, intercept, value, method, float(np.linalg.cond(Z)))

@@ -37,6 +37,8 @@ class FitResult:
     steps: Steps
     verdict: Verdict
     curvature: Curvature | None = None
+    #: whether the fit was weighted (``sample_weight``)
+    weighted: bool = False
     extras: dict = field(default_factory=dict)
     #: the best epoch on held-out data and the last parameters (None without held-out data); with early
     #: stopping ``coef`` and ``intercept`` are the best epoch's

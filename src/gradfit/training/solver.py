@@ -19,6 +19,8 @@ from ..descent.model import LinearModel
 from ..descent.optim import make_optimizer
 from ..descent.preprocess import Preprocessor
 from ..descent.schedules import adaptive_lr, make_schedule, power_iteration, safe_sgd_lr
+from ..descent.weights import check_weights, normalized
+from ..descent.weights import info as weight_info
 from ..engines import get_engine
 from ..engines.gram import GramPath
 from ..errors import NotAtOptimumWarning, OptionError, PrecisionWarning
@@ -73,14 +75,20 @@ class Prepared:
         return curv.quadratic_model(self.model).loss.c
 
 
-def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None) -> Prepared:
+def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_names=None,
+            sample_weight=None) -> Prepared:
     """build the engine and get it ready; the engine is closed again if that fails"""
     engine_class = get_engine(config.engine)
     if scipy.sparse.issparse(X):
         engine_class = engine_class.for_sparse(X.shape)
     engine = engine_class(X, y, dtype=config.dtype, device=config.device, **config.engine_options)
     try:
-        return _prepare_engine(engine, config, prep, feature_names)
+        given = check_weights(sample_weight, engine.n_rows)
+        engine.weigh(normalized(given))
+        p = _prepare_engine(engine, config, prep, feature_names)
+        if given is not None and p.stats is not None:
+            p.stats.weights = weight_info(given)._replace(total=p.stats.weight_total)
+        return p
     except BaseException:
         engine.close()
         raise
@@ -292,11 +300,12 @@ def resolve_seed(seed: int | None) -> int:
 def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
         resume: FitResult | None = None, epochs: int | None = None,
         callbacks: Sequence[Callable] = (), progress: bool = False, warn: bool = True,
-        start: tuple[Sequence[float], float] | None = None, validation_data=None) -> FitResult:
+        start: tuple[Sequence[float], float] | None = None, validation_data=None, sample_weight=None) -> FitResult:
     """fit a linear model by gradient descent; ``resume`` continues an earlier fit's state.
 
     ``start``: (coef, intercept) in the data's units to start from instead of ``config.init``
     (a warm start: the preprocessing of this fit may differ from the one that produced them).
+    ``sample_weight``: one weight >= 0 per row (``gradfit.descent.weights`` states the convention); None: unweighted.
 
     ``validation_data``: (X_val, y_val) or (X_val, y_val, sample_weight_val), held-out rows whose
     loss is recorded after every epoch (``History.val_loss``); with ``config.early_stopping`` the
@@ -309,8 +318,8 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     """
     validate(config)
     seed = resume.seed if resume is not None else resolve_seed(config.seed)
-    X, y, held = _hold_out(X, y, config, seed, validation_data, feature_names)
-    p = prepare(X, y, config, resume.prep if resume else None, feature_names)
+    X, y, sample_weight, held = _hold_out(X, y, sample_weight, config, seed, validation_data, feature_names)
+    p = prepare(X, y, config, resume.prep if resume else None, feature_names, sample_weight)
     try:
         steps = resume.steps if resume is not None else choose_steps(config, p)
         loop = _loop(config, p, steps, seed, resume, feature_names, callbacks)
@@ -326,31 +335,47 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     finally:
         p.engine.close()
     result = _result(config, p, loop, outcome, steps, seed)
+    result.weighted = sample_weight is not None
     # an interruption is said where it happens; early stopping keeps an earlier epoch on purpose
     if warn and not result.verdict.converged and not outcome.interrupted and result.verdict.reason != EARLY_STOPPED:
         warnings.warn(str(result.verdict), NotAtOptimumWarning, stacklevel=3)
     return result
 
 
-def _hold_out(X, y, config: FitConfig, seed: int, validation_data, feature_names=None):
-    """(training X, training y, (X_val, y_val, weight_val) or None): ``validation_data`` as given, or with
-    early stopping a seeded share of the rows (Dask collections are split lazily, their held-out rows read)"""
+def _hold_out(X, y, sample_weight, config: FitConfig, seed: int, validation_data, feature_names=None):
+    """(training X, training y, their weights, (X_val, y_val, weight_val) or None): ``validation_data`` as given,
+    or with early stopping a seeded share of the rows, their weights with them (Dask collections are split lazily,
+    their held-out rows read)"""
     lazy = get_engine(config.engine).lazy_data
     if lazy and (validation_data is not None or config.early_stopping):
         from ..engines.dask_data import as_dask_arrays
 
         X, y, _ = as_dask_arrays(X, y)
     if validation_data is not None:
-        return X, y, check_validation_data(validation_data, int(np.shape(X)[1]), feature_names)
+        return X, y, sample_weight, check_validation_data(validation_data, int(np.shape(X)[1]), feature_names)
     if not config.early_stopping:
-        return X, y, None
+        return X, y, sample_weight, None
     if not hasattr(X, "shape"):
         X = np.asarray(X, dtype=np.float64)
     split = split_rows(int(X.shape[0]), config.validation_fraction, seed)
     X_val, y_val = take_rows(X, split.val), take_rows(y, split.val)
     if lazy:
         X_val, y_val = np.asarray(X_val), np.asarray(y_val)
-    return take_rows(X, split.train), take_rows(y, split.train), (X_val, np.asarray(y_val, dtype=np.float64), None)
+    w_train, w_val = _split_weights(sample_weight, split)
+    return (take_rows(X, split.train), take_rows(y, split.train), w_train,
+            (X_val, np.asarray(y_val, dtype=np.float64), w_val))
+
+
+def _split_weights(sample_weight, split):
+    """the training rows' and the held-out rows' weights (None, None when unweighted)"""
+    if sample_weight is None:
+        return None, None
+    w = check_weights(sample_weight, split.train.size + split.val.size)
+    w_val = w[split.val]
+    if not w_val.any():
+        raise OptionError(f"early stopping: every one of the {w_val.size} held-out rows has weight 0, so the "
+                          f"validation loss is undefined; raise validation_fraction or pass validation_data")
+    return w[split.train], w_val
 
 
 def _loop(config, p: Prepared, steps: Steps, seed, resume, feature_names, callbacks) -> Loop:
