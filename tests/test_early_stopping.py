@@ -419,3 +419,49 @@ def test_a_validation_file_is_encoded_as_the_training_data(tmp_path):
     X_val = model.encoding_.transform(held[["x", "region"]], "v.csv")  # the model's own encoding of the raw rows
     np.testing.assert_allclose(model.history_.val_loss, [mse_at(X_val, held["y"].to_numpy(), e.coef, e.intercept)
                                                          for e in model.history_], rtol=1e-12)
+
+
+def test_the_split_carries_the_weights_of_its_rows():
+    """the held-out rows keep their weights (the validation loss is their weighted mean) and the training rows
+    theirs: the fit equals the same fit on the split rows with validation_data (1e-12), and the exact answer is
+    weighted least squares on the training rows (1e-8)"""
+    X, y = overfit_data()
+    w = np.random.default_rng(3).integers(1, 5, size=len(y)).astype(float)  # 75 training rows, 61 parameters
+    split = split_rows(len(y), 0.25, seed=0)
+    model = GDRegressor(**SETTINGS).fit(X, y, sample_weight=w)
+    explicit = GDRegressor(**{**SETTINGS, "early_stopping": True}).fit(
+        X[split.train], y[split.train], sample_weight=w[split.train],
+        validation_data=(X[split.val], y[split.val], w[split.val]))
+    assert model.coef_ == pytest.approx(explicit.coef_, rel=1e-12, abs=1e-14)
+    r = X[split.val] @ model.coef_ + model.intercept_ - y[split.val]
+    assert model.best_val_loss_ == pytest.approx(np.sum(w[split.val] * r**2) / w[split.val].sum(), rel=1e-12)
+    sw = np.sqrt(w[split.train])
+    A = np.column_stack([X[split.train], np.ones(len(split.train))]) * sw[:, None]
+    beta = np.linalg.lstsq(A, y[split.train] * sw, rcond=None)[0]
+    assert np.asarray(model.exact_.coef) == pytest.approx(beta[:-1], rel=1e-8, abs=1e-10)
+
+
+def test_held_out_rows_that_all_weigh_zero_are_refused():
+    X, y = overfit_data()
+    w = np.ones(len(y))
+    w[split_rows(len(y), 0.25, seed=0).val] = 0.0
+    with pytest.raises(OptionError, match=r"^early stopping: every one of the 25 held-out rows has weight 0"):
+        GDRegressor(**SETTINGS).fit(X, y, sample_weight=w)
+
+
+def test_a_validation_file_is_weighted_by_the_same_column(tmp_path):
+    X, y = overfit_data()
+    X_val, y_val = overfit_data(n=40, seed=1)
+    w, w_val = (np.random.default_rng(s).integers(1, 4, size=n).astype(float) for s, n in ((5, 100), (6, 40)))
+    for name, (A, b, weights) in {"d.csv": (X, y, w), "v.csv": (X_val, y_val, w_val)}.items():
+        frame = pd.DataFrame(A, columns=[f"x{j}" for j in range(A.shape[1])]).assign(y=b, w=weights)
+        frame.to_csv(tmp_path / name, index=False)
+    result = CliRunner().invoke(app, ["fit", str(tmp_path / "d.csv"), "-t", "y", "--weights", "w", "--validation",
+                                      str(tmp_path / "v.csv"), "--epochs", "30", "--lr", "0.02", "--momentum", "0",
+                                      "-q", "-o", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "m.json")
+    assert model.n_features_in_ == X.shape[1]  # the weights are not a feature, in either file
+    weighted = [float(np.sum(w_val * (X_val @ np.asarray(e.coef) + e.intercept - y_val) ** 2) / w_val.sum())
+                for e in model.history_]
+    np.testing.assert_allclose(model.history_.val_loss, weighted, rtol=1e-12)
