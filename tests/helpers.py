@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+import re
 
+import numpy as np
+from typer.testing import CliRunner
+
+from gradfit.cli import app
 from gradfit.training.history import FIELDS
 
 
@@ -28,3 +32,20 @@ def assert_same_history(h1, h2, rtol=1e-9, fields=("loss", "coef", "intercept", 
 
 
 assert set(FIELDS) >= {"loss", "coef", "intercept", "grad_norm", "lr"}
+
+
+runner = CliRunner()
+
+
+def gradfit(*args):
+    """run the ``gradfit`` command in this process (each argument as a string)"""
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_line_error(result, pattern: str) -> None:
+    """the command failed with exit status 2 and one line on stderr, ``error: ...`` matching ``pattern``"""
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert re.search(pattern, lines[0]), lines[0]
+    assert "Traceback" not in result.output

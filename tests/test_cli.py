@@ -10,16 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from gradfit import load_model
 from gradfit.cli import COMMANDS, app
 
-runner = CliRunner()
-
-
-def gradfit(*args):
-    return runner.invoke(app, [str(a) for a in args])
+from .helpers import gradfit
 
 
 def test_fit_writes_the_model_and_history_and_shows_the_gap(plane_csv, tmp_path):

@@ -18,7 +18,6 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 
 from gradfit.engines import dask_cluster
 from gradfit.engines.dask import DaskEngine, partition_order, read_dataset
@@ -32,15 +31,6 @@ from .test_engine_grid import BATCHES, LOSSES, OPTIMIZERS
 
 CHUNK = 13
 GRID_CHUNK = 20  # two partitions: fewer tasks per epoch keeps the grid quick on a shared machine
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
 
 
 def on_dask(X, y, chunk=CHUNK):

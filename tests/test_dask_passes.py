@@ -7,33 +7,23 @@ answer 1e-12 relative against scikit-learn and against the answer with the check
 
 import re
 
+import dask.array as da
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import dask.array as da
-from distributed import Client, LocalCluster
+from distributed import Client
 from sklearn.linear_model import LinearRegression
 
-from gradfit.optimum import exact
-from gradfit.training.config import FitConfig
 from gradfit.engines import dask as dask_engine
-from gradfit.engines import dask_cluster
-from gradfit.engines import dask_tasks
+from gradfit.engines import dask_cluster, dask_tasks
 from gradfit.engines.dask import DaskEngine, read_dataset
 from gradfit.errors import OptionError
+from gradfit.optimum import exact
+from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
 from .helpers import assert_same_history
-
-
-@pytest.fixture(scope="module")
-def client():
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
 
 
 @pytest.fixture

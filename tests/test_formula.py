@@ -5,39 +5,24 @@ it needs."""
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from gradfit import GDRegressor, load_model
-from gradfit.cli import app
-from gradfit.io.encoding import read_labelled, read_training
 from gradfit.errors import DataError, ModelFileError, OptionError
+from gradfit.io.encoding import read_labelled, read_training
 from gradfit.io.formula import design
 from gradfit.io.model_reader import read_predictor
 
+from .helpers import gradfit, one_line_error
 
 
 @pytest.fixture
 def formulaic():
     """formulaic itself (the independent reference, and what formulas run on); skips where it is missing"""
     return pytest.importorskip("formulaic", reason="formulas need formulaic (pip install 'gradfit[formula]')")
-
-runner = CliRunner()
-
-
-def gradfit(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, pattern: str) -> None:
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert re.search(pattern, lines[0]), lines[0]
 
 
 def houses(n: int = 120, seed: int = 0) -> pd.DataFrame:

@@ -13,26 +13,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
 from gradfit import GDRegressor, load_model
-from gradfit.cli import app
 from gradfit.errors import DataError, OptionError
 
-runner = CliRunner()
 GOOD = "a,b,y\n1,2,3\n2,1,5\n3,5,4\n4,3,9\n5,1,1\n"
 
-
-def gradfit(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, pattern: str) -> None:
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert re.search(pattern, lines[0]), lines[0]
-    assert "Traceback" not in result.output
+from .helpers import gradfit, one_line_error
 
 
 def snapshot(folder) -> dict:

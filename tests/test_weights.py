@@ -18,15 +18,13 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from sklearn.metrics import r2_score
-from typer.testing import CliRunner
 
 from gradfit import GDRegressor, load_model
-from gradfit.cli import app
-from gradfit.training.config import FitConfig
 from gradfit.errors import DataError, OptionError
+from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
-from .helpers import assert_same_history, uncentered_data
+from .helpers import assert_same_history, gradfit, uncentered_data
 
 
 def weighted_data(n=40, d=3, seed=0, zeros=True):
@@ -365,13 +363,6 @@ def test_model_files_record_a_weighted_fit_but_not_the_weights(tmp_path):
     assert loaded.summary(at="exact").to_dict() == model.summary(at="exact").to_dict()
     GDRegressor(seed=0, epochs=2).fit(X, y).save(path)
     assert json.loads(path.read_text())["weighted"] is False and load_model(path).weighted_ is False
-
-
-runner = CliRunner()
-
-
-def gradfit(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture
