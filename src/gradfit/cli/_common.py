@@ -210,6 +210,16 @@ def load_training_data(model: GDRegressor, path: Path, target: str | None, featu
     return frame(training.X, training.names), training.y, {}, training
 
 
+def load_svmlight_data(model: GDRegressor, path: Path):
+    """(X as CSR, y, fit keywords, None) of an svmlight file for ``model.fit``; the engine's one-line refusal
+    when it does not take sparse data (only the numpy engine does)"""
+    from ..io.svmlight import read_svmlight
+
+    X, y, _ = read_svmlight(path)
+    get_engine(model.engine).for_sparse(X.shape)
+    return X, y, {}, None
+
+
 def check_weights_column(data: Path, column: str) -> None:
     """DataError (one line) when the data has no --weights column ``column``"""
     available = column_names(data)

@@ -10,10 +10,11 @@ import typer
 from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
-from ..io.data import without
+from ..io.data import is_sparse, without
 from ..io.encoding import read_labelled
 from ..io.outputs import is_stdout, make_folder, same_file
 from ..io.persist import atomic_write
+from ..io.svmlight import is_svmlight
 from ..training.callbacks import CSVLogger, TensorBoardWriter
 from ..training.verdict import EARLY_STOPPED
 from . import _common as c
@@ -131,6 +132,8 @@ def fit_command(
 
     gradfit fit houses.csv --formula "price ~ area + np.log(lot) + C(region)"
 
+    gradfit fit docs.svm    (sparse svmlight/libsvm data, never densified: the target is each line's first field)
+
     gradfit fit houses.csv -t price --plots plots/ --report report.html
 
     gradfit fit houses.csv -t price --batch-size 32 --early-stopping --validation-fraction 0.2 --history h.csv
@@ -164,9 +167,15 @@ def fit_command(
                    f"epochs{', at the optimum' if model.converged_ else ''})",
                    err=True)
         return
-    training_options = _without_weights(data, _training_options(model, target, features, exclude, categorical,
-                                                                 formula, no_intercept), weights)
-    X, y, fit_kwargs, training = c.load_training_data(model, data, **_columns(data, training_options))
+    if is_svmlight(data):
+        _check_svmlight_options(target=target, features=features, exclude=exclude, categorical=categorical,
+                                formula=formula, weights=weights, validation=validation)
+        training_options = TrainingOptions(SVMLIGHT_TARGET, None, None, None, None)
+        X, y, fit_kwargs, training = c.load_svmlight_data(model, data)
+    else:
+        training_options = _without_weights(data, _training_options(model, target, features, exclude, categorical,
+                                                                     formula, no_intercept), weights)
+        X, y, fit_kwargs, training = c.load_training_data(model, data, **_columns(data, training_options))
     target = _target(training, training_options.target)
     if training is not None and training.encoded and not (quiet or json_out):
         typer.echo(_encoded_note(training), err=True)
@@ -195,9 +204,21 @@ def fit_command(
         c.print_fit(model, summary, title=f"{data.name}: {title}"
                     + (f", rows weighted by {weights!r}" if weights is not None else ""))
     if model.result_.outcome.interrupted or signals.received():
-        _interrupted(model, data, None if training_options.formula else target, out)
+        _interrupted(model, data, None if training_options.formula or is_svmlight(data) else target, out)
     if strict and not model.converged_ and model.verdict_.reason != EARLY_STOPPED:
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
+
+
+#: the name of an svmlight file's target (the first field of each line)
+SVMLIGHT_TARGET = "y"
+
+
+def _check_svmlight_options(**given) -> None:
+    """OptionError for the first option that chooses columns: an svmlight file has none to name"""
+    for name, value in given.items():
+        if value is not None:
+            raise OptionError(f"option --{name} does not apply to svmlight data: the target is the first field of "
+                              f"each line and every index:value pair is a feature; leave --{name} out")
 
 
 class TrainingOptions(NamedTuple):
@@ -359,11 +380,12 @@ def _resumable(ctx: typer.Context, resume: Path, out: Path, silent: bool) -> tup
 
 
 def _views(model: GDRegressor, X, y, target: str, plots: Path | None, report: Path | None) -> dict:
-    """the plots and report asked for (lazy Dask data is not drawn: plots use the history and statistics)"""
+    """the plots and report asked for (lazy Dask data and sparse data are not drawn point by point: the plots
+    use the history and statistics)"""
     from ..views.figures import write_standard_plots
     from ..views.report import write_report
 
-    if get_engine(model.engine).lazy_data:
+    if get_engine(model.engine).lazy_data or is_sparse(X):
         X = y = None
     files = {}
     with c.drawing():

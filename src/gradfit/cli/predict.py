@@ -17,7 +17,8 @@ from ._outputs import OUTPUT, JsonOut, all_or_nothing, check_outputs
 
 Data = Annotated[Path, typer.Argument(
     help="data with a header row: .csv, .csv.gz, .tsv, .tsv.gz, .parquet; - for CSV on standard input; "
-         "a folder or a quoted glob for several files", show_default=False)]
+         "a folder or a quoted glob for several files; or sparse svmlight/libsvm data: .svm, .svmlight, "
+         ".libsvm (gzip'd or not; target first on each line, then index:value pairs)", show_default=False)]
 ModelFile = Annotated[Path, typer.Argument(help="model file written by gradfit fit", show_default=False)]
 Target = Annotated[str, typer.Option("--target", "-t", help="the column to predict", show_default=False)]
 
@@ -38,6 +39,8 @@ def predict_command(
     gradfit predict model.json new-houses.csv
 
     gradfit predict model.json new-houses.parquet --out predictions.csv
+
+    gradfit predict model.json new-docs.svm    (svmlight: column j is index j, trailing zeros padded)
     """
     from ..io.model_reader import read_predictor
     from ..io.outputs import write
@@ -58,7 +61,13 @@ def _prediction_matrix(model, path: Path) -> np.ndarray:
     """the model's feature columns of a data file, in the order the model was fitted on them (built from
     the raw columns by the model's encoding where it keeps one); only those columns are read"""
     from ..io.data import read_features
+    from ..io.svmlight import is_svmlight, read_svmlight
 
+    if is_svmlight(path):
+        if model.encoding is not None:
+            raise DataError(f"data file {path} is svmlight data, but the model builds its features from named "
+                            f"columns (--categorical or --formula); give it a file with those columns")
+        return read_svmlight(path, model.n_features).X
     if model.encoding is not None:
         from ..io.encoding import read_encoded
 

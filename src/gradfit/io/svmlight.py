@@ -1,0 +1,136 @@
+"""svmlight / libsvm files (``.svm``, ``.svmlight``, ``.libsvm``, gzip'd or not) read into a CSR matrix.
+
+Each line is ``target index:value index:value ...`` (a ``qid:`` field and ``#`` comments are allowed).
+The matrix is never densified: scikit-learn's ``load_svmlight_file`` (imported here, when such a file is
+read) builds it. Columns keep the file's indices as given: index j is column j, the feature ``x{j}``, so a
+file indexed from 1 (libsvm's habit) has an empty column ``x0``. Guessing the base per file would let a
+new file for predicting, which happens to lack index 0, shift every column by one. Predicting reads new
+data at the model's width: svmlight omits trailing zeros, so fewer columns are padded; more are refused.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import DataError
+
+__all__ = ["ENDINGS", "is_svmlight", "Sparse", "read_svmlight"]
+
+#: the endings of svmlight files, each also gzip'd
+ENDINGS = tuple(e + gz for e in (".svm", ".svmlight", ".libsvm") for gz in ("", ".gz"))
+
+
+def is_svmlight(path) -> bool:
+    """whether a data argument names an svmlight file (by its ending)"""
+    return str(path).lower().endswith(ENDINGS)
+
+
+class Sparse(NamedTuple):
+    """an svmlight file's rows: X (CSR, float64), the target y, and the features' names x0..x{d-1}"""
+
+    X: object
+    y: np.ndarray
+    names: list[str]
+
+
+def read_svmlight(path, n_features: int | None = None) -> Sparse:
+    """the rows of an svmlight file (index j is column j); with ``n_features`` (a model's width) padded
+    to it, and DataError for an index beyond it"""
+    X, y = _load(path)
+    if n_features is not None:
+        if X.shape[1] > n_features:
+            raise DataError(f"data file {path} has feature index {X.shape[1] - 1} but the model takes "
+                            f"{n_features} features (x0..x{n_features - 1}); it was fitted on narrower data")
+        X = _padded(X, n_features)
+    _check_finite(X, y, path)
+    return Sparse(X, y, [f"x{j}" for j in range(X.shape[1])])
+
+
+def _padded(X, width: int):
+    """X with zero columns appended up to ``width`` (svmlight omits trailing zeros)"""
+    import scipy.sparse as sp
+
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width))
+
+
+def _load(path):
+    """(X, y) as the file gives them (index j is column j); DataError naming the file, and the line at fault"""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"data file {path} is a folder, not a file")
+    if not path.is_file():
+        raise DataError(f"data file {path} does not exist")
+    if os.path.getsize(path) == 0:
+        raise DataError(f"data file {path} is empty")
+    from sklearn.datasets import load_svmlight_file  # a second to import: only when such a file is read
+
+    try:
+        X, y = load_svmlight_file(str(path), zero_based=True, dtype=np.float64)
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as exc:
+        line, reason = _first_bad_line(path)
+        if line is not None:
+            raise DataError(f"data file {path}, line {line}: {reason} (svmlight: target index:value ...)") from None
+        raise DataError(f"data file {path} is not svmlight data: {reason or _first_line(exc)}") from None
+    if X.shape[0] == 0:
+        raise DataError(f"data file {path} has no rows")
+    return X, y
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _first_bad_line(path: Path) -> tuple[int | None, str | None]:
+    """(line number, what is wrong) of the first line that is not ``target index:value ...``"""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                reason = _line_problem(line.split("#", 1)[0].split())
+                if reason is not None:
+                    return number, reason
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        return None, _first_line(exc)
+    return None, None
+
+
+def _line_problem(fields: list[str]) -> str | None:
+    """what is wrong with one line's fields, or None"""
+    if not fields:
+        return None
+    try:
+        float(fields[0])
+    except ValueError:
+        return f"the target {fields[0][:40]!r} is not a number"
+    previous = -1
+    for field in fields[1:]:
+        key, sep, value = field.partition(":")
+        if key == "qid":
+            continue
+        try:
+            index, _ = int(key), float(value)
+        except ValueError:
+            sep = ""
+        if not sep or index < 0:
+            return f"{field[:40]!r} is not index:value (an index >= 0, a number)"
+        if index <= previous:
+            return f"index {index} comes after index {previous} (indices must increase along a line)"
+        previous = index
+    return None
+
+
+def _check_finite(X, y, path) -> None:
+    """DataError naming the first row holding a missing or infinite value"""
+    bad = ~np.isfinite(X.data)
+    if bad.any():
+        row = int(np.searchsorted(X.indptr, int(np.argmax(bad)), side="right"))
+        raise DataError(f"data file {path}: row {row} holds a missing or infinite feature value")
+    if y is not None and not np.isfinite(y).all():
+        raise DataError(f"data file {path}: row {int(np.argmax(~np.isfinite(y))) + 1} has a missing or infinite "
+                        f"target")
