@@ -28,6 +28,7 @@ from ..optimum.accurate import ResidualPass, residual_pass
 from ..optimum.gram import GramStats, block_stats
 from ..training.train import EpochTask, TrainState, smooth_gradient, take_step
 from .dask_data import release_memory
+from .row_norms import left_out_bound
 from .numpy import NumpyEngine
 
 
@@ -128,8 +129,7 @@ class NormCandidates:
         """an upper bound of ‖(x − shift)/scale‖² over the partition's rows not kept"""
         if self.rest == -math.inf:
             return 0.0
-        rho = float(np.max((self.spread / scale) ** 2, initial=0.0))
-        return (math.sqrt(rho * self.rest) + float(np.linalg.norm((self.mean - shift) / scale))) ** 2
+        return left_out_bound(self.rest, self.mean, self.spread, shift, 1.0 / np.asarray(scale, dtype=np.float64)) ** 2
 
 
 def norm_candidates(X: np.ndarray, stats: GramStats, k: int = NORM_CANDIDATES) -> NormCandidates:

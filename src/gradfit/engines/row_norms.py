@@ -115,8 +115,16 @@ class RowNormSketch:
         if len(rows) == 0:
             return None
         exact = max_sq_norm(X, shift, inv_scale, rows)
-        inv_scale = np.asarray(inv_scale, dtype=np.float64)
-        rho = float(np.max((self.spread * inv_scale) ** 2))
-        delta = float(np.linalg.norm((self.shift - np.asarray(shift, dtype=np.float64)) * inv_scale))
-        bound = math.sqrt(rho * KEEP * max(self.tops) * (1.0 + margin)) + delta
+        bound = left_out_bound(KEEP * max(self.tops) * (1.0 + margin), self.shift, self.spread, shift, inv_scale)
         return exact if bound * (1.0 + margin) <= math.sqrt(exact) else None
+
+
+def left_out_bound(rest: float, center, spread, shift, inv_scale) -> float:
+    """an upper bound of ‖(x − shift)·inv_scale‖ over every row x with ‖(x − center)/spread‖² ≤ ``rest``:
+    √(ρ·rest) + ‖(center − shift)·inv_scale‖ with ρ = maxⱼ (spreadⱼ·inv_scaleⱼ)² (the triangle inequality).
+    The one form of the bound for the sketch above and for the Dask engine's candidates."""
+    inv_scale = np.asarray(inv_scale, dtype=np.float64)
+    rho = float(np.max((np.asarray(spread, dtype=np.float64) * inv_scale) ** 2, initial=0.0))
+    delta = float(np.linalg.norm((np.asarray(center, dtype=np.float64) - np.asarray(shift, dtype=np.float64))
+                                 * inv_scale))
+    return math.sqrt(rho * rest) + delta
