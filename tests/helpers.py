@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 from typer.testing import CliRunner
@@ -49,3 +50,11 @@ def one_line_error(result, pattern: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert re.search(pattern, lines[0]), lines[0]
     assert "Traceback" not in result.output
+
+
+def wait_until(condition, seconds: float = 60.0) -> None:
+    """poll ``condition()`` every 0.2 s until it holds or ``seconds`` pass (a wait for another process's
+    output, never a measure of time: what the test asserts comes after)"""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from gradfit import GDRegressor, load_model
 from gradfit.cli import app
 from gradfit.training.callbacks import CSVLogger
 
-from .helpers import uncentered_data
+from .helpers import uncentered_data, wait_until
 
 
 def test_callbacks_see_every_epoch_and_can_stop_the_fit():
@@ -64,9 +63,7 @@ def test_a_killed_fit_leaves_its_log(tmp_path):
                              "--engine", "python", "--epochs", "1000", "--log", str(log), "-q",
                              "-o", str(tmp_path / "m.json")])
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
-            time.sleep(0.2)
+        wait_until(lambda: log.exists() and len(log.read_text().splitlines()) >= 3)
     finally:
         proc.kill()
         proc.wait()

@@ -180,17 +180,6 @@ def _engines():
     return engines
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 @pytest.mark.parametrize("batch_size", [None, 7])
 @pytest.mark.parametrize("engine", [e for e in _engines() if e != "numpy"])
 def test_every_engine_holds_out_the_same_rows_and_stops_at_the_same_epoch(engine, batch_size, request):
@@ -202,7 +191,7 @@ def test_every_engine_holds_out_the_same_rows_and_stops_at_the_same_epoch(engine
     if engine == "dask":
         import dask.array as da
 
-        request.getfixturevalue("dask_client")
+        request.getfixturevalue("client")  # the shared cluster (conftest.py)
         data = (da.from_array(X, chunks=(17, -1)), da.from_array(y, chunks=17))
     result = fit(*data, FitConfig(**{**config, "engine": engine}))
     assert_same_history(reference.history, result.history, fields=("loss", "coef", "intercept", "val_loss"))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from gradfit import GDRegressor, load_model
 from gradfit.cli import app
 
-from .helpers import uncentered_data
+from .helpers import uncentered_data, wait_until
 
 pytest.importorskip("tensorboardX", reason="the TensorBoard writer needs tensorboardX (gradfit[tensorboard])")
 event_accumulator = pytest.importorskip(
@@ -84,7 +84,6 @@ def test_the_cli_writes_tensorboard_scalars(tmp_path):
 def test_a_killed_fit_leaves_its_events(tmp_path):
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     rng = np.random.default_rng(0)
@@ -96,10 +95,8 @@ def test_a_killed_fit_leaves_its_events(tmp_path):
                              "--engine", "python", "--epochs", "1000", "--tensorboard", str(tmp_path / "tb"), "-q",
                              "-o", str(tmp_path / "m.json")])
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and (not (tmp_path / "tb").exists() or len(
-                read_scalars(tmp_path / "tb").get("loss/training", ([],))[0]) < 3):
-            time.sleep(0.2)
+        wait_until(lambda: (tmp_path / "tb").exists()
+                   and len(read_scalars(tmp_path / "tb").get("loss/training", ([],))[0]) >= 3)
     finally:
         proc.kill()
         proc.wait()

@@ -111,9 +111,8 @@ def evaluate_command(
     from rich.table import Table
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-    from ..io.encoding import read_labelled
     from ..estimator import load_model
-    from ..io.data import read_table
+    from ..io.encoding import read_labelled
     from . import _common as c
 
     model = load_model(model_file)

@@ -115,8 +115,10 @@ class Engine(ABC):
         return False
 
     def make_optimizer(self, config):
-        """the optimizer of a backend in ``optimizer_backends`` other than "gradfit" """
-        raise NotImplementedError
+        """the optimizer of a backend in ``optimizer_backends`` other than "gradfit" (an engine that declares
+        such a backend implements this; ``config.validate`` refuses the others before a fit starts)"""
+        raise NotImplementedError(f"engine {self.name!r} declares optimizer backends {self.optimizer_backends} "
+                                  f"but does not build their optimizers")
 
     def mask(self) -> Vector:
         """1 on coefficients, 0 on the intercept"""

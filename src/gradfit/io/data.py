@@ -52,13 +52,19 @@ def _readable(path) -> tuple[Path, str]:
     """(path, kind) of a data file that exists and is not empty; DataError otherwise"""
     path = Path(path)
     kind = _file_kind(path)
+    return existing_file(path), kind
+
+
+def existing_file(path) -> Path:
+    """the path of a data file that exists and is not empty; DataError naming it otherwise"""
+    path = Path(path)
     if path.is_dir():
         raise DataError(f"data file {path} is a folder, not a file")
     if not path.is_file():
         raise DataError(f"data file {path} does not exist")
     if os.path.getsize(path) == 0:
         raise DataError(f"data file {path} is empty")
-    return path, kind
+    return path
 
 
 def data_files(path) -> list[Path]:

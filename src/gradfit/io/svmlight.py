@@ -11,13 +11,13 @@ data at the model's width: svmlight omits trailing zeros, so fewer columns are p
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import DataError
+from .data import existing_file
 
 __all__ = ["ENDINGS", "is_svmlight", "Sparse", "read_svmlight"]
 
@@ -60,13 +60,7 @@ def _padded(X, width: int):
 
 def _load(path):
     """(X, y) as the file gives them (index j is column j); DataError naming the file, and the line at fault"""
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"data file {path} is a folder, not a file")
-    if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
-    if os.path.getsize(path) == 0:
-        raise DataError(f"data file {path} is empty")
+    path = existing_file(path)
     from sklearn.datasets import load_svmlight_file  # a second to import: only when such a file is read
 
     try:
