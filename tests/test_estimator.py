@@ -45,14 +45,7 @@ def _run_with_array_api(check) -> None:
     assert done.returncode == 0, done.stderr
 
 
-#: checks gradfit fails on purpose, with the reason scikit-learn reports
-EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_sparse_data":
-        "sample_weight with sparse X is refused with one line (the sparse kernels are not weighted yet)",
-}
-
-
-@parametrize_with_checks([GDRegressor()], expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks([GDRegressor()])
 def test_scikit_learn_checks(estimator, check):
     if _check_name(check) == "check_array_api_input":
         _run_with_array_api(check)

@@ -333,13 +333,6 @@ def test_unusable_weights_are_refused_with_one_line(weights, message):
             call()
 
 
-def test_sparse_x_with_weights_is_refused_not_ignored():
-    scipy_sparse = pytest.importorskip("scipy.sparse")
-    X, y, w = weighted_data()
-    with pytest.raises(OptionError, match="^option sample_weight is not available for sparse X yet"):
-        GDRegressor().fit(scipy_sparse.csr_matrix(X), y, sample_weight=w)
-
-
 def test_score_weighs_rows_as_r2_score():
     X, y, w = weighted_data()
     model = GDRegressor(seed=0).fit(X, y, sample_weight=w)

@@ -23,6 +23,9 @@ optimizer's slots exactly as the dense kernels leave them.
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -30,11 +33,11 @@ from numba import njit
 from numba.extending import register_jitable
 
 from ..optimum import accurate
-from .jit_cache import compiling
-from .kernels import (Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, scatter1, scatter2, scatter3,
-                      shrink, update_coord)
+from .jit_cache import compiling, will_compile
+from .kernels import (Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, raw_params, scatter1, scatter2,
+                      scatter3, shrink, update_coord, weight)
 
-__all__ = ["CsrRows", "run_epoch", "lazy_applies", "residual_pass_dd"]
+__all__ = ["CsrRows", "csr_rows", "run_epoch", "lazy_applies", "lazy_arrays", "full_loss_grad", "residual_pass_dd"]
 
 #: fused multiply-adds, but sums kept in order: with reordering allowed LLVM vectorizes the sums over a row's
 #: nonzeros into gathers of 4, several times slower on rows of a few nonzeros than the scalar loop
@@ -51,7 +54,8 @@ CHUNK_STEPS = 256
 
 
 class CsrRows(NamedTuple):
-    """the CSR data and the epoch's order: batches of ``batch_size`` rows of ``order``"""
+    """the CSR data and the epoch's order: batches of ``batch_size`` rows of ``order``; ``w``: the rows' weights w̃
+    when ``weighted`` (else empty), read by the dense kernels' ``weight`` (the same fields as ``kernels.Rows``)"""
 
     indptr: np.ndarray
     indices: np.ndarray
@@ -60,6 +64,15 @@ class CsrRows(NamedTuple):
     order: np.ndarray
     shuffled: bool
     batch_size: int
+    w: np.ndarray = np.empty(0)
+    weighted: bool = False
+
+
+def csr_rows(X, y, weights=None, order=None, batch_size: int = 1) -> CsrRows:
+    """the CsrRows of CSR matrix X, targets y and weights w̃ (None: unweighted) in ``order`` (None: row order)"""
+    order = np.empty(0, np.int64) if order is None else order
+    return CsrRows(X.indptr, X.indices, X.data, y, order, order.size > 0, int(batch_size),
+                   np.empty(0) if weights is None else weights, weights is not None)
 
 
 @fast
@@ -90,17 +103,6 @@ def coordinate_gradient(xtg, gsum, f, fold, penalty, w, j):
 
 
 @fast
-def sparse_offset(theta, fold, v):
-    """v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
-    off = 0.0
-    d = v.shape[0]
-    for j in range(d):
-        v[j] = theta[j] * fold.inv_scale[j]
-        off += fold.shift[j] * v[j]
-    return (theta[d] if fold.fit_intercept else 0.0) - off + fold.y_shift
-
-
-@fast
 def intercept_step(s, d, gsum, f, fold, t, k, rule, gather, scatter, average):
     """the intercept's step (its gradient is the mean derivative; no penalty, no prox)"""
     if fold.fit_intercept:
@@ -116,7 +118,7 @@ def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, 
     gsum = 0.0
     for kk in range(start, stop):
         i = row_of(rows, kk)
-        g = deriv(row_dot(rows, i, v) + offset - rows.y[i], s.loss)
+        g = deriv(row_dot(rows, i, v) + offset - rows.y[i], s.loss) * weight(rows, i)
         gsum += g
         add_row(rows, i, g, acc)
     k = scalars(s.hyper, t, s.lr)
@@ -227,7 +229,7 @@ def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, 
     """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
     for kk in range(first, stop_row):
         i = row_of(rows, kk)
-        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss)
+        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss) * weight(rows, i)
         t += 1
         alpha, beta, b = lazy_step(A, B, penalty, 1.0, g, c, fold)
         change = B * g / alpha
@@ -245,7 +247,7 @@ def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, 
         gsum, gm = 0.0, 0.0
         for kk in range(start, stop):
             i = row_of(rows, kk)
-            g = deriv(lazy_prediction(rows, i, lazy, c, offset) - rows.y[i], s.loss)
+            g = deriv(lazy_prediction(rows, i, lazy, c, offset) - rows.y[i], s.loss) * weight(rows, i)
             gsum += g
             gm += g * row_m(lazy, i)
             add_row(rows, i, g, acc)
@@ -292,30 +294,84 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
     return t
 
 
-@loop
-def full_pass(indptr, indices, data, y, v, offset, value, deriv, lp, xtg):
-    """Σ loss and Σg over all rows, and xtg ← Xᵀg (g the loss's derivative at r = X·v + offset − y), in one
-    read of the nonzeros"""
+#: nonzeros from which the full pass reads its two halves of the rows on two threads (below, one thread reads all)
+SPLIT_FROM = 1 << 18
+
+
+@njit(cache=True, fastmath=FLAGS, error_model="numpy", nogil=True)
+def pass_block(rows, lo, hi, v, offset, value, deriv, lp, xtg):
+    """Σ w̃·loss and Σ w̃·g over rows lo:hi, and xtg ← xtg + Xᵀ(w̃·g) over them (g the loss's derivative at
+    r = x·v + offset − y, w̃ the row's weight: 1 unweighted), in one read of their nonzeros"""
     total, gsum = 0.0, 0.0
-    for i in range(y.shape[0]):
-        r = offset - y[i]
-        for p in range(indptr[i], indptr[i + 1]):
-            r += data[p] * v[indices[p]]
-        total += value(r, lp)
-        g = deriv(r, lp)
+    for i in range(lo, hi):
+        r = row_dot(rows, i, v) + offset - rows.y[i]
+        wi = weight(rows, i)
+        total += value(r, lp) * wi
+        g = deriv(r, lp) * wi
         gsum += g
-        for p in range(indptr[i], indptr[i + 1]):
-            xtg[indices[p]] += data[p] * g
+        add_row(rows, i, g, xtg)
     return total, gsum
 
 
-def loss_pass(X, y, v, offset: float, loss) -> tuple[float, np.ndarray, float]:
-    """(Σ loss, Xᵀg, Σg) over the CSR rows of X (``full_pass`` with the loss's compiled value and derivative)"""
-    xtg = np.zeros(X.shape[1])
-    total, gsum = compiling(full_pass, "the sparse loss pass")(
-        X.indptr, X.indices, X.data, y, np.asarray(v, dtype=np.float64), float(offset), compiled(loss.value),
-        compiled(loss.deriv), loss.params, xtg)
-    return total, xtg, gsum
+@functools.cache
+def _helper() -> ThreadPoolExecutor:
+    """the thread that reads the second half of a full pass (made at the first large pass)"""
+    return ThreadPoolExecutor(1, thread_name_prefix="gradfit-sparse-pass")
+
+
+def halves(indptr: np.ndarray) -> list[int]:
+    """row bounds of the pass's blocks: two with half the nonzeros each, or one below SPLIT_FROM nonzeros (the
+    same blocks whatever the machine, so the sums are the same)"""
+    n, nnz = len(indptr) - 1, int(indptr[-1])
+    if nnz < SPLIT_FROM:
+        return [0, n]
+    return [0, int(np.searchsorted(indptr, nnz // 2)), n]
+
+
+def loss_pass(rows: CsrRows, v: np.ndarray, offset: float, loss) -> tuple[float, np.ndarray, float]:
+    """(Σ w̃·loss, Xᵀ(w̃·g), Σ w̃·g) over all rows: ``pass_block`` on each half of the nonzeros, the second half
+    on a thread of its own where the process may use two cores, each half with its own Xᵀg (summed after)"""
+    bounds, d = halves(rows.indptr), v.shape[0]
+    args = (v, float(offset), compiled(loss.value), compiled(loss.deriv), loss.params)
+    parts = [np.zeros(d) for _ in bounds[1:]]
+    second = None
+    if len(parts) == 2 and len(os.sched_getaffinity(0)) > 1 and not will_compile(pass_block, (rows, 0, 0, *args, v)):
+        second = _helper().submit(pass_block, rows, bounds[1], bounds[2], *args, parts[1])
+    total, gsum = compiling(pass_block, "the sparse loss pass")(rows, bounds[0], bounds[1], *args, parts[0])
+    if len(parts) == 2:
+        more = second.result() if second is not None else pass_block(rows, bounds[1], bounds[2], *args, parts[1])
+        total, gsum = total + more[0], gsum + more[1]
+        parts[0] += parts[1]
+    return total, parts[0], gsum
+
+
+@loop
+def raw_offset(theta, fold, v):
+    """``kernels.raw_params``: v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
+    return raw_params(theta, fold, v)
+
+
+@loop
+def full_gradient(xtg, gsum, f, fold, theta, grad):
+    """grad ← the gradient of the mean loss in the descent's units from Xᵀg and Σg (``coordinate_gradient``
+    without a penalty; the intercept's is f·Σg)"""
+    d = xtg.shape[0]
+    for j in range(d):
+        grad[j] = coordinate_gradient(xtg[j], gsum, f, fold, Penalty(0.0, 0.0), theta[j], j)
+    if fold.fit_intercept:
+        grad[d] = gsum * f
+
+
+def full_loss_grad(rows: CsrRows, fold: Fold, theta: np.ndarray, loss) -> tuple[float, np.ndarray]:
+    """the mean of w̃·loss over all rows at theta (descent's units) and its gradient: O(d) compiled loops around
+    one read of the nonzeros (no BLAS call: its threads, asleep during the epoch, take milliseconds to wake)"""
+    n, d = rows.y.shape[0], fold.shift.shape[0]
+    v = np.empty(d)
+    offset = compiling(raw_offset, "the sparse loss pass")(theta, fold, v)
+    total, xtg, gsum = loss_pass(rows, v, offset, loss)
+    grad = np.empty(theta.shape[0])
+    compiling(full_gradient, "the sparse loss pass")(xtg, gsum, 1.0 / n, fold, theta, grad)
+    return total / n, grad
 
 
 @loop
@@ -329,7 +385,7 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, aver
         t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc)
     else:
         last = 0
-    offset = sparse_offset(s.theta, fold, v)
+    offset = raw_params(s.theta, fold, v)
     for start in range(last, n, bs):
         t += 1
         offset = general_step(rows, start, min(start + bs, n), fold, penalty, s, t, scalars, rule, gather, scatter,
@@ -354,30 +410,39 @@ def lazy_applies(optimizer, penalty: Penalty, descent: Descent) -> bool:
             and descent.average_from < 0 and descent.lr * penalty.l2 <= 0.5)
 
 
-def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
-              average: Callable) -> int:
-    """one epoch of steps from step count t on CSR rows, on descent's arrays in place; returns the step count after
-
-    ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions of
-    ``gradfit.descent.optim`` and ``gradfit.descent.losses``, compiled once each (shared with the dense kernels).
-    """
-    k = descent.slots.shape[0]
-    gather = compiled((gather1, gather2, gather3)[k - 1])
-    scatter = compiled((scatter1, scatter2, scatter3)[k - 1])
-    use_lazy = lazy_applies(optimizer, penalty, descent)
+def lazy_arrays(rows: CsrRows, fold: Fold, slots: int, use_lazy: bool) -> Lazy:
+    """the lazy steps' arrays for this preprocessing (x_i·m of every row, where there is a shift: one read of the
+    nonzeros), for an optimizer of ``slots`` slots; q is scratch, written from θ at each epoch's start"""
     inv2 = fold.inv_scale * fold.inv_scale
     m = fold.shift * inv2
     shifted = use_lazy and bool(m.any())
     xm = row_products(rows, m) if shifted else np.zeros(1)
     if (inv2 == 1.0).all():  # no scaling (always so for data too wide for statistics)
-        lazy = Lazy(np.empty_like(inv2), m, xm, int(shifted), np.ones(1), 0, np.zeros((k, 1)))
-    else:
-        pairs = np.empty((len(inv2), 2))  # q_j beside inv_scale_j²: the step reads both, one cache line
-        pairs[:, 1] = inv2
-        lazy = Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], 1, np.zeros((k, 1)))
+        return Lazy(np.empty_like(inv2), m, xm, int(shifted), np.ones(1), 0, np.zeros((slots, 1)))
+    pairs = np.empty((len(inv2), 2))  # q_j beside inv_scale_j²: the step reads both, one cache line
+    pairs[:, 1] = inv2
+    return Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], 1, np.zeros((slots, 1)))
+
+
+def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
+              average: Callable, kept: dict | None = None) -> int:
+    """one epoch of steps from step count t on CSR rows, on descent's arrays in place; returns the step count after
+
+    ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions of
+    ``gradfit.descent.optim`` and ``gradfit.descent.losses``, compiled once each (shared with the dense kernels).
+    ``kept``: where the lazy steps' arrays (``lazy_arrays``) are kept from epoch to epoch of a fit (the caller
+    empties it when the preprocessing changes); None: made for this epoch.
+    """
+    k = descent.slots.shape[0]
+    gather = compiled((gather1, gather2, gather3)[k - 1])
+    scatter = compiled((scatter1, scatter2, scatter3)[k - 1])
+    use_lazy = lazy_applies(optimizer, penalty, descent)
+    kept = {} if kept is None else kept
+    if (k, use_lazy) not in kept:
+        kept[k, use_lazy] = lazy_arrays(rows, fold, k, use_lazy)
     return compiling(epoch, "the sparse epoch kernels")(
         rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather, scatter,
-        compiled(deriv), compiled(average), lazy, use_lazy)
+        compiled(deriv), compiled(average), kept[k, use_lazy], use_lazy)
 
 
 # error-free transformations (``gradfit.optimum.accurate``) compiled without fast-math, which would undo them
@@ -386,18 +451,30 @@ _two_sum = njit(cache=True)(accurate.two_sum)
 _two_prod = njit(cache=True)(accurate.two_prod)
 
 
+@njit(cache=True, inline="always")
+def _weighted(w, hi, lo):
+    """``accurate.weighted`` for one row: w·(hi + lo) as double-double"""
+    p, e = _two_prod(w, hi)
+    return _two_sum(p, e + w * lo)
+
+
 @njit(cache=True)
-def residual_pass_dd(indptr, indices, data, y, coef, b, xtr_hi, xtr_lo):
-    """Σr² and the double-double sums [Xᵀr, Σr] for r = y − X·coef − b over CSR rows (each residual in
-    double-double by compensated dot products); Xᵀr goes into xtr_hi + xtr_lo; returns (Σr², Σr hi, Σr lo)"""
+def residual_pass_dd(rows, coef, b, xtr_hi, xtr_lo):
+    """Σw̃r² and the double-double sums [Xᵀ(w̃r), Σw̃r] for r = y − X·coef − b over CSR rows (each residual in
+    double-double by compensated dot products, times the row's weight w̃ as ``accurate.weighted``); Xᵀ(w̃r) goes
+    into xtr_hi + xtr_lo; returns (Σw̃r², Σw̃r hi, Σw̃r lo)"""
     ss, sum_hi, sum_lo = 0.0, 0.0, 0.0
-    for i in range(y.shape[0]):
-        s, e = _two_sum(y[i], -b)
+    indptr, indices, data = rows.indptr, rows.indices, rows.data
+    for i in range(rows.y.shape[0]):
+        s, e = _two_sum(rows.y[i], -b)
         for p in range(indptr[i], indptr[i + 1]):
             prod, prod_err = _two_prod(data[p], coef[indices[p]])
             s, err = _two_sum(s, -prod)
             e += err - prod_err
         hi, lo = _two_sum(s, e)
+        r = hi + lo
+        if rows.weighted:
+            hi, lo = _weighted(rows.w[i], hi, lo)
         sum_hi, err = _two_sum(sum_hi, hi)
         sum_lo += err + lo
         for p in range(indptr[i], indptr[i + 1]):
@@ -405,6 +482,5 @@ def residual_pass_dd(indptr, indices, data, y, coef, b, xtr_hi, xtr_lo):
             prod, prod_err = _two_prod(data[p], hi)
             xtr_hi[j], err = _two_sum(xtr_hi[j], prod)
             xtr_lo[j] += err + prod_err + data[p] * lo
-        r = hi + lo
-        ss += r * r
+        ss += r * (hi + lo)
     return ss, sum_hi, sum_lo

@@ -97,12 +97,21 @@ class NumpyEngine(Engine):
     def prepare(self, model, prep) -> None:
         super().prepare(model, prep)
         self._row_norm = None
+        self._fold: kernels.Fold | None = None
         self.shift = np.asarray(prep.x_shift, dtype=self.dtype)
         self.scale = np.asarray(prep.x_scale, dtype=self.dtype)
         self.y_shift = self.dtype.type(prep.y_shift)
 
     def vector(self, values) -> np.ndarray:
         return np.array(values, dtype=self.dtype)
+
+    def fold(self) -> kernels.Fold:
+        """the preprocessing as the kernels take it, in float64 (made once per ``prepare``: the shifts and scales
+        are tuples, whose conversion costs milliseconds an epoch on wide data)"""
+        if self._fold is None:
+            shift, scale = (np.asarray(a, dtype=np.float64) for a in (self.prep.x_shift, self.prep.x_scale))
+            self._fold = kernels.Fold(shift, 1.0 / scale, float(self.prep.y_shift), self.model.fit_intercept)
+        return self._fold
 
     def to_list(self, v: np.ndarray) -> list[float]:
         return np.asarray(v, dtype=np.float64).tolist()
@@ -217,8 +226,7 @@ class NumpyEngine(Engine):
         averaging = task.average_from is not None
         avg = np.array(state.avg if averaging and state.avg is not None else theta, dtype=np.float64)
         slots = np.array([np.asarray(a, dtype=np.float64) for a in state.opt_state.slots]).reshape(-1, len(theta))
-        shift, scale = (np.asarray(a, dtype=np.float64) for a in (self.prep.x_shift, self.prep.x_scale))
-        fold = kernels.Fold(shift, 1.0 / scale, float(self.prep.y_shift), model.fit_intercept)
+        fold = self.fold()
         descent = kernels.Descent(theta, slots, avg, task.average_from if averaging else -1, optimizer.hyper,
                                   float(task.lr), model.loss.params)
         t0 = int(state.opt_state.step)

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..descent.optim import average
+from ..descent.weights import WeightInfo
 from ..errors import OptionError
 from ..optimum.accurate import DD, ResidualPass
 from ..optimum.gram import GramStats
@@ -50,64 +51,80 @@ class SparseNumpyEngine(NumpyEngine):
         self.y = np.asarray(y, dtype=np.float64).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
 
-    def weigh(self, weights) -> None:
-        """sample weights are not woven into the sparse kernels yet: refused, never ignored"""
-        if weights is not None:
-            raise OptionError("option sample_weight is not available for sparse X yet (the sparse kernels are "
-                              "unweighted); fit dense X, or without weights")
-        super().weigh(weights)
+    def prepare(self, model, prep) -> None:
+        super().prepare(model, prep)
+        self._kept: dict = {}  # the lazy steps' arrays of this preprocessing (``kernels_sparse.run_epoch``)
+
+    def rows(self, order=None, batch_size: int = 1) -> kernels_sparse.CsrRows:
+        """the CSR rows, with their weights w̃ in a weighted fit, in ``order`` (None: row order)"""
+        return kernels_sparse.csr_rows(self.X, self.y, self.weights, order, batch_size)
+
+    def loss_grad(self, theta, rows=None):
+        """over all rows: one compiled pass over the nonzeros (``kernels_sparse.full_loss_grad``); over some rows
+        (the generic loop's minibatches) the numpy engine's sparse products"""
+        if rows is not None:
+            return super().loss_grad(theta, rows)
+        loss, grad = kernels_sparse.full_loss_grad(self.rows(), self.fold(), np.asarray(theta, np.float64),
+                                                   self.model.loss)
+        return float(loss), grad
 
     def full_pass(self, v, offset) -> tuple[float, np.ndarray, float]:
-        """(Σ loss, Xᵀg, Σg) over all rows in one compiled read of the nonzeros"""
-        return kernels_sparse.loss_pass(self.X, self.y, v, offset, self.model.loss)
+        """(Σ w̃·loss, Xᵀ(w̃·g), Σ w̃·g) over all rows in one compiled read of the nonzeros"""
+        return kernels_sparse.loss_pass(self.rows(), v, offset, self.model.loss)
 
     def _row_parts(self, X, y, v, offset, w=None) -> tuple[float, np.ndarray, float]:
-        """(Σ loss, Xᵀg, Σg) over these rows (a minibatch of the generic loop), by two sparse mat-vec products"""
+        """(Σ w·loss, Xᵀ(w·g), Σ w·g) over these rows (a minibatch of the generic loop), by two sparse mat-vec
+        products (w: their weights, None unweighted)"""
         loss = self.model.loss
         r = X @ v + offset - y
-        g = loss.deriv(r, loss.params)
-        return float(loss.value(r, loss.params).sum()), X.T @ g, float(g.sum())
+        g, value = loss.deriv(r, loss.params), loss.value(r, loss.params)
+        if w is not None:
+            g, value = g * w, value * w
+        return float(value.sum()), X.T @ g, float(g.sum())
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
         coef = np.asarray(coef, dtype=np.float64)
         if precise:
             hi, lo = np.zeros(self.n_features), np.zeros(self.n_features)
-            X = self.X
-            ss, s_hi, s_lo = kernels_sparse.residual_pass_dd(X.indptr, X.indices, X.data, self.y, coef,
-                                                              float(intercept), hi, lo)
+            ss, s_hi, s_lo = kernels_sparse.residual_pass_dd(self.rows(), coef, float(intercept), hi, lo)
             return ResidualPass(float(ss), DD(np.append(hi, s_hi), np.append(lo, s_lo)))
         r = self.y - self.X @ coef - float(intercept)
-        grad = np.append(self.X.T @ r, r.sum())
-        return ResidualPass(float(r @ r), DD(grad, np.zeros_like(grad)))
+        wr = r if self.weights is None else self.weights * r
+        grad = np.append(self.X.T @ wr, wr.sum())
+        return ResidualPass(float(r @ wr), DD(grad, np.zeros_like(grad)))
 
     def design(self):
         return None  # the dense design is what sparse input avoids
 
     def max_row_sq_norm(self) -> float:
-        """max ‖x̃_i‖² = Σ_j u_j² + Σ_nonzeros z(z − 2u_j), z = x·inv_scale_j, u = shift·inv_scale"""
+        """max w̃ᵢ·(‖x̃ᵢ‖² (+1 with an intercept)), ‖x̃ᵢ‖² = Σ_j u_j² + Σ_nonzeros z(z − 2u_j), z = x·inv_scale_j,
+        u = shift·inv_scale"""
         X, inv = self.X, 1.0 / self.scale
         u = self.shift * inv
         z = X.data * inv[X.indices]
         rows = sp.csr_matrix((z * (z - 2.0 * u[X.indices]), X.indices, X.indptr), shape=X.shape)
-        best = float(np.asarray(rows.sum(axis=1)).max(initial=0.0)) + float(u @ u)
-        return best + (1.0 if self.model.fit_intercept else 0.0)
+        norms = np.asarray(rows.sum(axis=1)).reshape(-1) + (float(u @ u) + (1.0 if self.model.fit_intercept else 0.0))
+        return float((norms if self.weights is None else norms * self.weights).max(initial=0.0))
 
     def gram(self) -> GramStats:
-        """centered statistics from the sparse product XᵀX (dense d×d) and two mat-vec products"""
-        X, y, n = self.X, self.y, self.n_rows
-        x_mean = np.asarray(X.sum(axis=0), dtype=np.float64).reshape(-1) / n
-        y_mean = float(y.mean())
+        """centered statistics (weighted by w̃ in a weighted fit) from the sparse product XᵀW̃X (dense d×d) and
+        mat-vec products: W·x̄ = Xᵀw̃, XᵀW̃X − W·x̄x̄ᵀ, Xᵀ(w̃·y_c) − x̄·Σw̃y_c with W = Σw̃ (n unweighted)"""
+        X, y, n, w = self.X, self.y, self.n_rows, self.weights
+        total = float(n) if w is None else float(w.sum())
+        wx = X if w is None else sp.csr_matrix(sp.diags(w) @ X)  # rows times their weights: the nonzeros' copy
+        x_mean = np.asarray(wx.sum(axis=0), dtype=np.float64).reshape(-1) / total
+        y_mean = float(y.mean() if w is None else (w @ y) / total)
         yc = y - y_mean
-        xtx = (X.T @ X).toarray() - n * np.outer(x_mean, x_mean)
-        xty = X.T @ yc - x_mean * yc.sum()
-        return GramStats(n, x_mean, y_mean, xtx, np.asarray(xty).reshape(-1), float(yc @ yc))
+        wyc = yc if w is None else w * yc
+        xtx = (X.T @ wx).toarray() - total * np.outer(x_mean, x_mean)
+        xty = X.T @ wyc - x_mean * wyc.sum()
+        info = None if w is None else WeightInfo(total, 1.0, 0.0)
+        return GramStats(n, x_mean, y_mean, xtx, np.asarray(xty).reshape(-1), float(yc @ wyc), weights=info)
 
     def _kernel_epoch(self, task: EpochTask, order: np.ndarray, fold, penalty, descent, t0: int) -> int:
-        X = self.X
-        rows = kernels_sparse.CsrRows(X.indptr, X.indices, X.data, self.y, order, order.size > 0,
-                                      int(task.batch_size))
+        rows = self.rows(order, int(task.batch_size))
         return kernels_sparse.run_epoch(rows, fold, penalty, descent, t0, task.optimizer, self.model.loss.deriv,
-                                        average)
+                                        average, self._kept)
 
     def _shuffle_block(self) -> int:
         """rows of about SHUFFLE_BYTES of nonzeros"""
