@@ -15,7 +15,9 @@ from sklearn.linear_model import SGDRegressor
 
 import gradfit
 from gradfit import GDRegressor
+from gradfit.descent.losses import make_loss
 from gradfit.descent.optim import make_optimizer
+from gradfit.engines import kernels_sparse
 from gradfit.engines.kernels import Descent, Penalty
 from gradfit.engines.kernels_sparse import lazy_applies
 from gradfit.errors import DataError, OptionError
@@ -252,3 +254,24 @@ def test_summary_on_sparse_x_equals_the_dense_one(cov_type):
     for got, want in zip(a, b):
         for key in ("coef", "std_err"):
             assert got[key] == pytest.approx(want[key], rel=1e-10)
+
+
+def test_the_full_pass_in_two_halves_equals_one_pass_on_any_number_of_cores(monkeypatch):
+    """from SPLIT_FROM nonzeros the pass reads two halves of the rows (two threads where the process has two
+    cores, one after the other where it has one): the same sums as one pass, whatever the cores"""
+    X, y = sparse_data(n=2000, d=30, density=0.2, seed=19)
+    v, loss = np.linspace(-0.4, 0.6, 30), make_loss("huber", epsilon=0.5)
+    rows, weights = kernels_sparse.csr_rows(X, y), kernels_sparse.row_weights(np.linspace(0.0, 2.0, 2000))
+    one = kernels_sparse.loss_pass(rows, weights, v, 0.3, loss)
+    monkeypatch.setattr(kernels_sparse, "SPLIT_FROM", 100)
+    assert len(kernels_sparse.halves(X.indptr)) == 3
+    two = kernels_sparse.loss_pass(rows, weights, v, 0.3, loss)
+    monkeypatch.setattr(kernels_sparse.os, "sched_getaffinity", lambda pid: {0})
+    serial = kernels_sparse.loss_pass(rows, weights, v, 0.3, loss)
+    assert serial[0] == two[0] and serial[2] == two[2] and (serial[1] == two[1]).all()
+    assert two[0] == pytest.approx(one[0], rel=1e-13) and two[2] == pytest.approx(one[2], rel=1e-13)
+    np.testing.assert_allclose(two[1], one[1], rtol=1e-13, atol=1e-13 * np.abs(one[1]).max())
+    w = weights.w
+    r = X @ v + 0.3 - y
+    assert one[0] == pytest.approx(float(w @ loss.value(r, loss.params)), rel=1e-12)
+    np.testing.assert_allclose(one[1], X.T @ (w * loss.deriv(r, loss.params)), rtol=1e-12, atol=1e-12)

@@ -76,9 +76,12 @@ def test_weighted_sparse_fit_equals_the_weighted_dense_fit(batch_size, preproces
     {"shuffle": False, "batch_size": 9, "preprocess": "center"},
     {"lr": "auto", "batch_size": 1, "preprocess": "standardize"},
     {"lr": "auto", "batch_size": 4, "fit_intercept": False},
+    {"engine_options": {"kernels": "off"}, "batch_size": 7, "preprocess": "standardize"},
+    {"record_every": "step", "batch_size": 20},
 ])
 def test_weighted_sparse_fit_equals_the_weighted_dense_fit_for_other_settings(settings):
-    """momentum, Adam, averaging and Huber take the general steps; lr='auto' reads the weighted largest row norm"""
+    """momentum, Adam, averaging and Huber take the general steps; lr='auto' reads the weighted largest row norm;
+    without the kernels (or recording every step) the generic loop's minibatches take sparse products"""
     X, y, w = weighted_sparse(seed=1)
     settings = {"lr": 0.01, "epochs": 3, "tol": None, "seed": 3, **settings}
     a = fit_quietly(GDRegressor(**settings), X, y, w)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -71,12 +72,20 @@ class Preprocessor:
         params = self.original_params(np.asarray(theta, dtype=np.float64), model)
         return params[:-1].tolist(), float(params[-1])
 
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x_shift, x_scale) as float64 arrays, made once (the fit records its coefficients every epoch: on wide
+        data converting the tuples each time cost milliseconds)"""
+        return np.asarray(self.x_shift, dtype=np.float64), np.asarray(self.x_scale, dtype=np.float64)
+
     def original_params(self, theta: np.ndarray, model: LinearModel) -> np.ndarray:
         """[coef..., intercept] in the units of the data from theta in the descent's units"""
         d = model.n_features
-        coef = theta[:d] / np.asarray(self.x_scale, dtype=np.float64)
+        shift, scale = self._arrays
+        coef = theta[:d] / scale
         b = float(theta[d]) if model.fit_intercept else 0.0
-        intercept = self.y_shift + b - float(coef @ np.asarray(self.x_shift, dtype=np.float64))
+        # einsum, not a BLAS dot: BLAS's threads sleep through a compiled epoch and take milliseconds to wake
+        intercept = self.y_shift + b - float(np.einsum("i,i->", coef, shift))
         return np.append(coef, intercept)
 
     def to_transformed(self, coef: Sequence[float], intercept: float, model: LinearModel) -> list[float]:

@@ -19,6 +19,13 @@ Two kinds of step:
 
 An epoch of lazy steps ends with one general step (the last batch), which writes θ and the
 optimizer's slots exactly as the dense kernels leave them.
+
+In a weighted fit each row's derivative is multiplied by its weight w̃ᵢ (``kernels.weight``, read from
+``RowWeights``), in both kinds of step and in the passes, as the dense kernels do.
+
+The full-data loss and gradient the training loop records after every epoch (``full_loss_grad``) is one
+fused read of the nonzeros (residual, loss, derivative and Xᵀg row by row), in two halves of the rows on
+two threads from ``SPLIT_FROM`` nonzeros, with its O(d) parts in compiled loops.
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ from .jit_cache import compiling, will_compile
 from .kernels import (Descent, Fold, Penalty, compiled, fast, gather1, gather2, gather3, raw_params, scatter1, scatter2,
                       scatter3, shrink, update_coord, weight)
 
-__all__ = ["CsrRows", "csr_rows", "run_epoch", "lazy_applies", "lazy_arrays", "full_loss_grad", "residual_pass_dd"]
+__all__ = ["CsrRows", "csr_rows", "RowWeights", "row_weights", "run_epoch", "lazy_applies", "lazy_arrays",
+           "loss_pass", "full_loss_grad", "residual_pass_dd"]
 
 #: fused multiply-adds, but sums kept in order: with reordering allowed LLVM vectorizes the sums over a row's
 #: nonzeros into gathers of 4, several times slower on rows of a few nonzeros than the scalar loop
@@ -54,8 +62,7 @@ CHUNK_STEPS = 256
 
 
 class CsrRows(NamedTuple):
-    """the CSR data and the epoch's order: batches of ``batch_size`` rows of ``order``; ``w``: the rows' weights w̃
-    when ``weighted`` (else empty), read by the dense kernels' ``weight`` (the same fields as ``kernels.Rows``)"""
+    """the CSR data and the epoch's order: batches of ``batch_size`` rows of ``order``"""
 
     indptr: np.ndarray
     indices: np.ndarray
@@ -64,15 +71,29 @@ class CsrRows(NamedTuple):
     order: np.ndarray
     shuffled: bool
     batch_size: int
-    w: np.ndarray = np.empty(0)
-    weighted: bool = False
 
 
-def csr_rows(X, y, weights=None, order=None, batch_size: int = 1) -> CsrRows:
-    """the CsrRows of CSR matrix X, targets y and weights w̃ (None: unweighted) in ``order`` (None: row order)"""
+def csr_rows(X, y, order=None, batch_size: int = 1) -> CsrRows:
+    """the CsrRows of CSR matrix X and targets y in ``order`` (None: row order)"""
     order = np.empty(0, np.int64) if order is None else order
-    return CsrRows(X.indptr, X.indices, X.data, y, order, order.size > 0, int(batch_size),
-                   np.empty(0) if weights is None else weights, weights is not None)
+    return CsrRows(X.indptr, X.indices, X.data, y, order, order.size > 0, int(batch_size))
+
+
+class RowWeights(NamedTuple):
+    """the rows' weights w̃ when ``weighted`` (else empty), read by the dense kernels' ``weight`` (the fields of
+    ``kernels.Rows`` it reads). A tuple apart from CsrRows: two more fields there made the lazy steps 3.5× slower
+    (LLVM no longer kept the row arrays' pointers out of the per-step loop)"""
+
+    w: np.ndarray
+    weighted: bool
+
+
+UNWEIGHTED = RowWeights(np.empty(0), False)
+
+
+def row_weights(weights) -> RowWeights:
+    """RowWeights of w̃ (None: unweighted)"""
+    return UNWEIGHTED if weights is None else RowWeights(weights, True)
 
 
 @fast
@@ -113,12 +134,12 @@ def intercept_step(s, d, gsum, f, fold, t, k, rule, gather, scatter, average):
 
 @fast
 def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average, acc, v,
-                 offset):
+                 offset, wts):
     """one step on rows order[start:stop], every coordinate updated; returns the new offset (acc left zero)"""
     gsum = 0.0
     for kk in range(start, stop):
         i = row_of(rows, kk)
-        g = deriv(row_dot(rows, i, v) + offset - rows.y[i], s.loss) * weight(rows, i)
+        g = deriv(row_dot(rows, i, v) + offset - rows.y[i], s.loss) * weight(wts, i)
         gsum += g
         add_row(rows, i, g, acc)
     k = scalars(s.hyper, t, s.lr)
@@ -225,11 +246,11 @@ def lazy_step(A, B, penalty, f, gsum, c, fold):
 
 
 @fast
-def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm):
+def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, wts):
     """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
     for kk in range(first, stop_row):
         i = row_of(rows, kk)
-        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss) * weight(rows, i)
+        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss) * weight(wts, i)
         t += 1
         alpha, beta, b = lazy_step(A, B, penalty, 1.0, g, c, fold)
         change = B * g / alpha
@@ -239,7 +260,7 @@ def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, 
 
 
 @fast
-def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc):
+def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc, wts):
     """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
     for start in range(first, stop_row, rows.batch_size):
         stop = min(start + rows.batch_size, stop_row)
@@ -247,7 +268,7 @@ def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, 
         gsum, gm = 0.0, 0.0
         for kk in range(start, stop):
             i = row_of(rows, kk)
-            g = deriv(lazy_prediction(rows, i, lazy, c, offset) - rows.y[i], s.loss) * weight(rows, i)
+            g = deriv(lazy_prediction(rows, i, lazy, c, offset) - rows.y[i], s.loss) * weight(wts, i)
             gsum += g
             gm += g * row_m(lazy, i)
             add_row(rows, i, g, acc)
@@ -271,7 +292,7 @@ def fold_alpha(lazy, c, fold):
 
 
 @fast
-def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc):
+def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc, wts):
     """the steps of rows order[0:stop_row] (whole batches), touching only their nonzeros; θ written at the end"""
     q, m, d = lazy.q, lazy.m, lazy.q.shape[0]
     for j in range(d):
@@ -283,9 +304,9 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
         stop = min(first + chunk, stop_row)
         A, B = affine_coefficients(rule, gather, lazy, s, scalars(s.hyper, t + 1, s.lr))  # the same every step
         if rows.batch_size == 1:
-            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm)
+            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, wts)
         else:
-            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc)
+            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc, wts)
         c = fold_alpha(lazy, c, fold)
     for j in range(d):
         s.theta[j] = (c.alpha * q[j] + c.beta * m[j]) / fold.inv_scale[j]
@@ -299,13 +320,13 @@ SPLIT_FROM = 1 << 18
 
 
 @njit(cache=True, fastmath=FLAGS, error_model="numpy", nogil=True)
-def pass_block(rows, lo, hi, v, offset, value, deriv, lp, xtg):
+def pass_block(rows, wts, lo, hi, v, offset, value, deriv, lp, xtg):
     """Σ w̃·loss and Σ w̃·g over rows lo:hi, and xtg ← xtg + Xᵀ(w̃·g) over them (g the loss's derivative at
     r = x·v + offset − y, w̃ the row's weight: 1 unweighted), in one read of their nonzeros"""
     total, gsum = 0.0, 0.0
     for i in range(lo, hi):
         r = row_dot(rows, i, v) + offset - rows.y[i]
-        wi = weight(rows, i)
+        wi = weight(wts, i)
         total += value(r, lp) * wi
         g = deriv(r, lp) * wi
         gsum += g
@@ -325,24 +346,29 @@ def halves(indptr: np.ndarray) -> list[int]:
     n, nnz = len(indptr) - 1, int(indptr[-1])
     if nnz < SPLIT_FROM:
         return [0, n]
-    return [0, int(np.searchsorted(indptr, nnz // 2)), n]
+    return [0, int(np.searchsorted(indptr, indptr.dtype.type(nnz // 2))), n]  # (an int64 key would copy indptr)
 
 
-def loss_pass(rows: CsrRows, v: np.ndarray, offset: float, loss) -> tuple[float, np.ndarray, float]:
-    """(Σ w̃·loss, Xᵀ(w̃·g), Σ w̃·g) over all rows: ``pass_block`` on each half of the nonzeros, the second half
-    on a thread of its own where the process may use two cores, each half with its own Xᵀg (summed after)"""
-    bounds, d = halves(rows.indptr), v.shape[0]
+def loss_pass(rows: CsrRows, weights: RowWeights, v: np.ndarray, offset: float, loss) -> tuple[float, np.ndarray,
+                                                                                               float]:
+    """(Σ w̃·loss, Xᵀ(w̃·g), Σ w̃·g) over all rows: ``pass_block`` on each half of the nonzeros, each half with its
+    own Xᵀg (summed after), the second half on a thread of its own where the process may use two cores"""
+    bounds = halves(rows.indptr)
     args = (v, float(offset), compiled(loss.value), compiled(loss.deriv), loss.params)
-    parts = [np.zeros(d) for _ in bounds[1:]]
-    second = None
-    if len(parts) == 2 and len(os.sched_getaffinity(0)) > 1 and not will_compile(pass_block, (rows, 0, 0, *args, v)):
-        second = _helper().submit(pass_block, rows, bounds[1], bounds[2], *args, parts[1])
-    total, gsum = compiling(pass_block, "the sparse loss pass")(rows, bounds[0], bounds[1], *args, parts[0])
-    if len(parts) == 2:
-        more = second.result() if second is not None else pass_block(rows, bounds[1], bounds[2], *args, parts[1])
-        total, gsum = total + more[0], gsum + more[1]
-        parts[0] += parts[1]
-    return total, parts[0], gsum
+    xtg = [np.zeros(v.shape[0]) for _ in bounds[1:]]
+    blocks = [(rows, weights, lo, hi, *args, out) for lo, hi, out in zip(bounds, bounds[1:], xtg)]
+    second = _helper().submit(pass_block, *blocks[1]) if len(blocks) == 2 and _concurrent(blocks[1]) else None
+    sums = [compiling(pass_block, "the sparse loss pass")(*blocks[0])]
+    if len(blocks) == 2:
+        sums.append(second.result() if second is not None else pass_block(*blocks[1]))
+        xtg[0] += xtg[1]
+    return sum(part[0] for part in sums), xtg[0], sum(part[1] for part in sums)
+
+
+def _concurrent(block: tuple) -> bool:
+    """whether the second half runs beside the first: the process may use two cores, and the pass is compiled
+    already (a first call compiles on the calling thread, which says so)"""
+    return len(os.sched_getaffinity(0)) > 1 and not will_compile(pass_block, block)
 
 
 @loop
@@ -362,34 +388,35 @@ def full_gradient(xtg, gsum, f, fold, theta, grad):
         grad[d] = gsum * f
 
 
-def full_loss_grad(rows: CsrRows, fold: Fold, theta: np.ndarray, loss) -> tuple[float, np.ndarray]:
+def full_loss_grad(rows: CsrRows, weights: RowWeights, fold: Fold, theta: np.ndarray,
+                   loss) -> tuple[float, np.ndarray]:
     """the mean of w̃·loss over all rows at theta (descent's units) and its gradient: O(d) compiled loops around
     one read of the nonzeros (no BLAS call: its threads, asleep during the epoch, take milliseconds to wake)"""
     n, d = rows.y.shape[0], fold.shift.shape[0]
     v = np.empty(d)
     offset = compiling(raw_offset, "the sparse loss pass")(theta, fold, v)
-    total, xtg, gsum = loss_pass(rows, v, offset, loss)
+    total, xtg, gsum = loss_pass(rows, weights, v, offset, loss)
     grad = np.empty(theta.shape[0])
     compiling(full_gradient, "the sparse loss pass")(xtg, gsum, 1.0 / n, fold, theta, grad)
     return total / n, grad
 
 
 @loop
-def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average, lazy, use_lazy):
+def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average, lazy, use_lazy, wts):
     """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average"""
     n, bs = rows.y.shape[0], rows.batch_size
     d = fold.shift.shape[0]
     acc, v = np.zeros(d), np.empty(d)
     last = ((n - 1) // bs) * bs  # the first row of the last batch
     if use_lazy and last > 0:
-        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc)
+        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc, wts)
     else:
         last = 0
     offset = raw_params(s.theta, fold, v)
     for start in range(last, n, bs):
         t += 1
         offset = general_step(rows, start, min(start + bs, n), fold, penalty, s, t, scalars, rule, gather, scatter,
-                              deriv, average, acc, v, offset)
+                              deriv, average, acc, v, offset, wts)
     return t
 
 
@@ -425,13 +452,14 @@ def lazy_arrays(rows: CsrRows, fold: Fold, slots: int, use_lazy: bool) -> Lazy:
 
 
 def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
-              average: Callable, kept: dict | None = None) -> int:
+              average: Callable, weights: RowWeights = UNWEIGHTED, kept: dict | None = None) -> int:
     """one epoch of steps from step count t on CSR rows, on descent's arrays in place; returns the step count after
 
     ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions of
     ``gradfit.descent.optim`` and ``gradfit.descent.losses``, compiled once each (shared with the dense kernels).
-    ``kept``: where the lazy steps' arrays (``lazy_arrays``) are kept from epoch to epoch of a fit (the caller
-    empties it when the preprocessing changes); None: made for this epoch.
+    ``weights``: the rows' weights (each row's derivative times w̃ᵢ, as in the dense kernels). ``kept``: where the
+    lazy steps' arrays (``lazy_arrays``) are kept from epoch to epoch of a fit (the caller empties it when the
+    preprocessing changes); None: made for this epoch.
     """
     k = descent.slots.shape[0]
     gather = compiled((gather1, gather2, gather3)[k - 1])
@@ -442,7 +470,7 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
         kept[k, use_lazy] = lazy_arrays(rows, fold, k, use_lazy)
     return compiling(epoch, "the sparse epoch kernels")(
         rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather, scatter,
-        compiled(deriv), compiled(average), kept[k, use_lazy], use_lazy)
+        compiled(deriv), compiled(average), kept[k, use_lazy], use_lazy, weights)
 
 
 # error-free transformations (``gradfit.optimum.accurate``) compiled without fast-math, which would undo them
@@ -459,7 +487,7 @@ def _weighted(w, hi, lo):
 
 
 @njit(cache=True)
-def residual_pass_dd(rows, coef, b, xtr_hi, xtr_lo):
+def residual_pass_dd(rows, wts, coef, b, xtr_hi, xtr_lo):
     """Σw̃r² and the double-double sums [Xᵀ(w̃r), Σw̃r] for r = y − X·coef − b over CSR rows (each residual in
     double-double by compensated dot products, times the row's weight w̃ as ``accurate.weighted``); Xᵀ(w̃r) goes
     into xtr_hi + xtr_lo; returns (Σw̃r², Σw̃r hi, Σw̃r lo)"""
@@ -473,8 +501,8 @@ def residual_pass_dd(rows, coef, b, xtr_hi, xtr_lo):
             e += err - prod_err
         hi, lo = _two_sum(s, e)
         r = hi + lo
-        if rows.weighted:
-            hi, lo = _weighted(rows.w[i], hi, lo)
+        if wts.weighted:
+            hi, lo = _weighted(wts.w[i], hi, lo)
         sum_hi, err = _two_sum(sum_hi, hi)
         sum_lo += err + lo
         for p in range(indptr[i], indptr[i + 1]):

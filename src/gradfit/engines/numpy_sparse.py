@@ -3,18 +3,23 @@
 ``engine="numpy"`` takes this class when X is a scipy.sparse matrix or array. X is held as
 CSR (CSC is converted once, for row access: a copy of the nonzeros, never of the zeros), in
 float64. Preprocessing stays inside the arithmetic, as in the dense engine: with v = w / s,
-r = X·v + (b − shift·v + y_shift) − y, a full pass is two sparse mat-vec products (X·v and Xᵀg),
-and the minibatch and per-sample epochs run in ``kernels_sparse`` over the CSR rows.
+r = X·v + (b − shift·v + y_shift) − y. The full-data loss and gradient is one compiled read of the
+nonzeros (``kernels_sparse.full_loss_grad``; a minibatch of the generic loop takes two sparse mat-vec
+products), and the minibatch and per-sample epochs run in ``kernels_sparse`` over the CSR rows.
+Sample weights w̃ (``gradfit.descent.weights``) weigh each row's terms in all of them.
 
-Gram statistics come from the sparse product XᵀX, made dense only because the solver asks for
-them when the d×d matrix is small enough (``training.solver.GRAM_MAX_ENTRIES``, d ≤ 4000); centering is
-XᵀX − n·x̄x̄ᵀ. Wider data takes the wide-data path: no Gram statistics, no exact answer, and the
-verdict says so. The exact answer's design QR needs the dense design, so ``design()`` is None:
-least squares is refined on the normal equations with double-double residual passes over the
-nonzeros (``kernels_sparse.residual_pass_dd``); a robust loss has no exact answer on sparse data.
+Gram statistics come from the sparse product XᵀW̃X (W̃ the weights, I unweighted), made dense only
+because the solver asks for them when the d×d matrix is small enough (``training.solver.GRAM_MAX_ENTRIES``,
+d ≤ 4000); centering is XᵀW̃X − W·x̄x̄ᵀ (W = Σw̃). Wider data takes the wide-data path: no Gram
+statistics, no exact answer, and the verdict says so. The exact answer's design QR needs the dense design,
+so ``design()`` is None: least squares is refined on the normal equations with double-double residual
+passes over the nonzeros (``kernels_sparse.residual_pass_dd``); a robust loss has no exact answer on
+sparse data.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,37 +61,34 @@ class SparseNumpyEngine(NumpyEngine):
         self._kept: dict = {}  # the lazy steps' arrays of this preprocessing (``kernels_sparse.run_epoch``)
 
     def rows(self, order=None, batch_size: int = 1) -> kernels_sparse.CsrRows:
-        """the CSR rows, with their weights w̃ in a weighted fit, in ``order`` (None: row order)"""
-        return kernels_sparse.csr_rows(self.X, self.y, self.weights, order, batch_size)
+        """the CSR rows in ``order`` (None: row order)"""
+        return kernels_sparse.csr_rows(self.X, self.y, order, batch_size)
+
+    def row_weights(self) -> kernels_sparse.RowWeights:
+        """the rows' weights w̃ as the kernels take them (empty: unweighted)"""
+        return kernels_sparse.row_weights(self.weights)
 
     def loss_grad(self, theta, rows=None):
         """over all rows: one compiled pass over the nonzeros (``kernels_sparse.full_loss_grad``); over some rows
         (the generic loop's minibatches) the numpy engine's sparse products"""
         if rows is not None:
             return super().loss_grad(theta, rows)
-        loss, grad = kernels_sparse.full_loss_grad(self.rows(), self.fold(), np.asarray(theta, np.float64),
+        theta = np.asarray(theta, dtype=np.float64)
+        loss, grad = kernels_sparse.full_loss_grad(self.rows(), self.row_weights(), self.fold(), theta,
                                                    self.model.loss)
         return float(loss), grad
 
-    def full_pass(self, v, offset) -> tuple[float, np.ndarray, float]:
-        """(Σ w̃·loss, Xᵀ(w̃·g), Σ w̃·g) over all rows in one compiled read of the nonzeros"""
-        return kernels_sparse.loss_pass(self.rows(), v, offset, self.model.loss)
-
-    def _row_parts(self, X, y, v, offset, w=None) -> tuple[float, np.ndarray, float]:
-        """(Σ w·loss, Xᵀ(w·g), Σ w·g) over these rows (a minibatch of the generic loop), by two sparse mat-vec
-        products (w: their weights, None unweighted)"""
-        loss = self.model.loss
-        r = X @ v + offset - y
-        g, value = loss.deriv(r, loss.params), loss.value(r, loss.params)
-        if w is not None:
-            g, value = g * w, value * w
-        return float(value.sum()), X.T @ g, float(g.sum())
+    def norm(self, v) -> float:
+        """‖v‖ without a BLAS call (BLAS's threads sleep through a compiled epoch and take milliseconds to wake)"""
+        v = np.asarray(v, dtype=np.float64)
+        return math.sqrt(float(np.einsum("i,i->", v, v)))
 
     def residual_pass(self, coef, intercept, precise=False) -> ResidualPass:
         coef = np.asarray(coef, dtype=np.float64)
         if precise:
             hi, lo = np.zeros(self.n_features), np.zeros(self.n_features)
-            ss, s_hi, s_lo = kernels_sparse.residual_pass_dd(self.rows(), coef, float(intercept), hi, lo)
+            ss, s_hi, s_lo = kernels_sparse.residual_pass_dd(self.rows(), self.row_weights(), coef,
+                                                              float(intercept), hi, lo)
             return ResidualPass(float(ss), DD(np.append(hi, s_hi), np.append(lo, s_lo)))
         r = self.y - self.X @ coef - float(intercept)
         wr = r if self.weights is None else self.weights * r
@@ -103,7 +105,8 @@ class SparseNumpyEngine(NumpyEngine):
         u = self.shift * inv
         z = X.data * inv[X.indices]
         rows = sp.csr_matrix((z * (z - 2.0 * u[X.indices]), X.indices, X.indptr), shape=X.shape)
-        norms = np.asarray(rows.sum(axis=1)).reshape(-1) + (float(u @ u) + (1.0 if self.model.fit_intercept else 0.0))
+        extra = float(u @ u) + (1.0 if self.model.fit_intercept else 0.0)
+        norms = np.asarray(rows.sum(axis=1)).reshape(-1) + extra
         return float((norms if self.weights is None else norms * self.weights).max(initial=0.0))
 
     def gram(self) -> GramStats:
@@ -124,7 +127,7 @@ class SparseNumpyEngine(NumpyEngine):
     def _kernel_epoch(self, task: EpochTask, order: np.ndarray, fold, penalty, descent, t0: int) -> int:
         rows = self.rows(order, int(task.batch_size))
         return kernels_sparse.run_epoch(rows, fold, penalty, descent, t0, task.optimizer, self.model.loss.deriv,
-                                        average, self._kept)
+                                        average, self.row_weights(), self._kept)
 
     def _shuffle_block(self) -> int:
         """rows of about SHUFFLE_BYTES of nonzeros"""
