@@ -252,8 +252,9 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gat
     return off
 
 
-# inlined helpers take the flags of the function they land in, so the loop itself needs FAST
-@njit(cache=True, fastmath=FAST, error_model="numpy")
+# inlined helpers take the flags of the function they land in, so the loop itself needs FAST; the epoch
+# releases the GIL, so the next epoch's order is drawn meanwhile (``gradfit.descent.batching.EpochOrders``)
+@njit(cache=True, fastmath=FAST, error_model="numpy", nogil=True)
 def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average):
     """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average"""
     X, y, order, batch_size = rows.X, rows.y, rows.order, rows.batch_size
