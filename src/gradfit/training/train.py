@@ -123,6 +123,7 @@ class EpochInfo:
     epochs_total: int  # epochs this run was given
     history: History | None = None
     val_loss: float | None = None  # the validation loss at the end of the epoch (with held-out data)
+    continued_from: int | None = None  # the step this run took up a recorded history at (resume); None: a new fit
 
 
 def smooth_gradient(engine, model: LinearModel, theta, rows=None, mask=None) -> tuple[float, Any]:
@@ -172,6 +173,7 @@ class Loop:
     early_stopping: bool = False
     _t0: float = field(default=0.0, init=False)
     _orders: EpochOrders | None = field(default=None, init=False)
+    _continued_from: int | None = field(default=None, init=False)
 
     @cached_property
     def mask(self):
@@ -218,6 +220,7 @@ class Loop:
         self._t0 = time.perf_counter() - prior
         objective, grad = self.objective_grad(state.theta)
         start_objective = objective
+        self._continued_from = self.history.step[-1] if len(self.history) else None
         if not len(self.history):
             # the start's validation loss is recorded, but the best epoch is one of the epochs run (as scikit-learn's)
             self.record(state, *self._at_reported(state, objective, grad), self.schedule(state.epoch))
@@ -330,7 +333,7 @@ class Loop:
         return val_loss
 
     def _should_stop(self, state, objective, lr, epochs, outcome, converged: bool, val_loss=None) -> bool:
-        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history, val_loss)
+        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history, val_loss, self._continued_from)
         if any(bool(cb(info)) for cb in self.callbacks):
             outcome.stopped_by = "callback"
             return True
