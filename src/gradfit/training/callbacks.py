@@ -19,7 +19,6 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-
 #: numbers this process's event files in the order they are opened
 _FILE_COUNT = itertools.count()
 
