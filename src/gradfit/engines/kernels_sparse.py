@@ -51,8 +51,10 @@ __all__ = ["CsrRows", "csr_rows", "RowWeights", "row_weights", "run_epoch", "laz
 #: nonzeros into gathers of 4, several times slower on rows of a few nonzeros than the scalar loop
 FLAGS = {"contract"}
 
-#: decorator of the kernels' loops (inlined helpers take the flags of the function they land in)
-loop = njit(cache=True, fastmath=FLAGS, error_model="numpy")
+#: decorator of the kernels' loops (inlined helpers take the flags of the function they land in); they release the
+#: GIL: the next epoch's order is drawn meanwhile (``descent.batching.EpochOrders``), and the full pass's halves
+#: run on two threads
+loop = njit(cache=True, fastmath=FLAGS, error_model="numpy", nogil=True)
 
 #: α (the common factor of the lazy coefficients) is folded back into q when it falls below this
 RESCALE_BELOW = 1e-9
@@ -319,7 +321,7 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
 SPLIT_FROM = 1 << 18
 
 
-@njit(cache=True, fastmath=FLAGS, error_model="numpy", nogil=True)
+@loop
 def pass_block(rows, wts, lo, hi, v, offset, value, deriv, lp, xtg):
     """Σ w̃·loss and Σ w̃·g over rows lo:hi, and xtg ← xtg + Xᵀ(w̃·g) over them (g the loss's derivative at
     r = x·v + offset − y, w̃ the row's weight: 1 unweighted), in one read of their nonzeros"""
