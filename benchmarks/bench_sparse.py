@@ -11,12 +11,13 @@ no intercept and no penalty: ``SGDRegressor(loss="squared_error", penalty=None,
 learning_rate="constant", eta0=lr, shuffle=False, fit_intercept=False, tol=None)`` and
 ``GDRegressor(loss="half_mse", lr=lr, batch_size=1, shuffle=False, fit_intercept=False,
 preprocess="none", tol=None)``, so the losses at the end are equal (printed: the check that the
-comparison is fair). A whole fit is one ``fit`` call of 5 epochs; an epoch is the marginal one,
-(5 epochs − 1 epoch) / 4, in CPU time (the machine is shared; the whole fit is given in wall time too);
-gradfit's compiled epoch alone is also timed (its steps, without the full-data loss and gradient the
-fit records after each epoch). Peak memory is tracemalloc's peak during one 1-epoch fit (NumPy's
-allocations; X itself made before), against the bytes of X's nonzeros (data + indices + indptr).
-The machine's load average is printed with the figures (it may be shared).
+comparison is fair). A whole fit is one ``fit`` call of 5 epochs; a whole epoch is the marginal one,
+(5 epochs − 1 epoch) / 4, in CPU time (all threads: the machine is shared) and in wall time. gradfit's
+whole epoch is then split: its compiled steps alone, and the full-data loss and gradient the fit records
+after each epoch alone (one read of the nonzeros, in two halves on two threads: less wall than CPU time);
+the rest is the loop's own work (the history entry, the stopping rule). Peak memory is tracemalloc's peak
+during one 1-epoch fit (NumPy's allocations; X itself made before), against the bytes of X's nonzeros
+(data + indices + indptr). The machine's load average is printed with the figures (it may be shared).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time
 import tracemalloc
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -79,28 +81,44 @@ def fit(model, X, y):
         return model.fit(X, y)
 
 
-def timed(make, X, y, reps: int) -> tuple[float, float, float, float]:
-    """(whole 5-epoch fit in wall time and in CPU time, marginal epoch in CPU time, ½·MSE after 5 epochs)"""
-    wall = best_of(lambda: fit(make(5), X, y), reps)
-    five = best_of(lambda: fit(make(5), X, y), reps, time.process_time)
-    one = best_of(lambda: fit(make(1), X, y), reps, time.process_time)
+class Timing(NamedTuple):
+    """whole 5-epoch fit (wall, CPU), whole epoch (wall, CPU: the marginal one), ½·MSE after 5 epochs"""
+
+    fit_wall: float
+    fit_cpu: float
+    epoch_wall: float
+    epoch_cpu: float
+    loss: float
+
+
+def timed(make, X, y, reps: int) -> Timing:
+    fits = {epochs: [best_of(lambda: fit(make(epochs), X, y), reps, clock) for clock in (time.perf_counter,
+                                                                                         time.process_time)]
+            for epochs in (5, 1)}
     model = fit(make(5), X, y)
     r = X @ model.coef_ - y
-    return wall, five, (five - one) / 4, 0.5 * float(r @ r) / len(y)
+    return Timing(*fits[5], (fits[5][0] - fits[1][0]) / 4, (fits[5][1] - fits[1][1]) / 4, 0.5 * float(r @ r) / len(y))
 
 
-def kernel_epoch(X, y, reps: int) -> float:
-    """CPU time of the compiled epoch alone (the steps, without the recorded full-data loss and gradient)"""
+def parts(X, y, reps: int) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) of gradfit's compiled epoch alone (the steps) and of the recorded full-data loss and gradient
+    alone (``kernels_sparse.full_loss_grad``), on the benchmark's settings"""
     d, opt, loss = X.shape[1], make_optimizer("sgd"), make_loss("half_mse")
-    rows = kernels_sparse.CsrRows(X.indptr, X.indices, X.data, y, np.empty(0, np.int64), False, 1)
+    rows = kernels_sparse.csr_rows(X, y)
     fold = Fold(np.zeros(d), np.ones(d), 0.0, False)
+    theta = np.zeros(d)
 
     def epoch():
-        theta = np.zeros(d)
+        theta[:] = 0.0
         descent = Descent(theta, np.zeros((1, d)), theta, -1, opt.hyper, LR, loss.params)
         kernels_sparse.run_epoch(rows, fold, Penalty(0.0, 0.0), descent, 0, opt, loss.deriv, average)
 
-    return best_of(epoch, reps + 2, time.process_time)
+    def full_pass():
+        kernels_sparse.full_loss_grad(rows, kernels_sparse.UNWEIGHTED, fold, theta, loss)
+
+    epoch()  # θ after one epoch: where the fit measures its first pass
+    return {name: (best_of(fn, reps + 2), best_of(fn, reps + 2, time.process_time))
+            for name, fn in (("steps", epoch), ("pass", full_pass))}
 
 
 def peak_bytes(make, X, y) -> int:
@@ -124,27 +142,33 @@ def report(size: str) -> str:
     rows = []
     for name, make in (("gradfit GDRegressor (numpy engine, CSR kernels)", gradfit_model),
                        ("scikit-learn SGDRegressor", sklearn_model)):
-        rows.append((name, *timed(make, X, y, REPEATS[size]), peak_bytes(make, X, y)))
-    kernel = kernel_epoch(X, y, REPEATS[size])
+        rows.append((name, timed(make, X, y, REPEATS[size]), peak_bytes(make, X, y)))
+    split = parts(X, y, REPEATS[size])
     load_after = os.getloadavg()
     nz = nonzero_bytes(X)
+    ours, theirs = rows[0][1], rows[1][1]
     lines = [f"{n:,} × {d:,} CSR at {density:.2%} density: {X.nnz:,} nonzeros ({nz / 2**20:.0f} MiB with indices); "
              f"dense it would be {n * d * 8 / 2**30:,.0f} GiB. Per-sample SGD, lr={LR}, no shuffle, no intercept.",
              "",
-             "| | whole fit of 5 epochs (wall) | (CPU) | marginal epoch (CPU) | ½·MSE after 5 epochs "
+             "| | whole fit of 5 epochs (wall) | (CPU) | whole epoch (wall) | (CPU) | ½·MSE after 5 epochs "
              "| peak memory of a fit (× nonzeros) |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for name, wall, five, epoch, loss, peak in rows:
-        lines.append(f"| {name} | {wall:.2f} s | {five:.2f} s | {epoch:.3f} s | {loss:.6g} | {peak / 2**20:.0f} MiB "
-                     f"({peak / nz:.2f}×) |")
-    lines.append(f"| gradfit's compiled epoch alone (the steps) | | | {kernel:.3f} s | | |")
-    sk_epoch = rows[1][3]
-    lines += ["", f"Per epoch, scikit-learn's marginal epoch takes {sk_epoch / kernel:.2f}× the time of gradfit's steps "
-              f"and {sk_epoch / rows[0][3]:.2f}× that of gradfit's whole epoch, which also reads the data once more "
-              "for the exact full-data loss and gradient it records (SGDRegressor records a running sum of the "
-              f"per-step losses). Load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, "
-              f"after {', '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores (shared: CPU times are "
-              f"the steadier figures); Python {sys.version.split()[0]}."]
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, t, peak in rows:
+        lines.append(f"| {name} | {t.fit_wall:.2f} s | {t.fit_cpu:.2f} s | {t.epoch_wall:.3f} s | {t.epoch_cpu:.3f} s "
+                     f"| {t.loss:.6g} | {peak / 2**20:.0f} MiB ({peak / nz:.2f}×) |")
+    (steps_wall, steps_cpu), (pass_wall, pass_cpu) = split["steps"], split["pass"]
+    lines += [f"| gradfit: its compiled steps alone | | | {steps_wall:.3f} s | {steps_cpu:.3f} s | | |",
+              f"| gradfit: the recorded full-data loss and gradient alone | | | {pass_wall:.3f} s | {pass_cpu:.3f} s "
+              "| | |",
+              f"| gradfit: the rest of the loop (whole − steps − pass) | | | "
+              f"{ours.epoch_wall - steps_wall - pass_wall:.3f} s | {ours.epoch_cpu - steps_cpu - pass_cpu:.3f} s | | |",
+              "", f"Per epoch, scikit-learn's whole epoch takes {theirs.epoch_cpu / steps_cpu:.2f}× the CPU time of "
+              f"gradfit's steps and {theirs.epoch_cpu / ours.epoch_cpu:.2f}× that of gradfit's whole epoch "
+              f"({theirs.epoch_wall / ours.epoch_wall:.2f}× its wall time), which also reads the data once more for "
+              "the exact full-data loss and gradient it records (SGDRegressor records a running sum of the per-step "
+              f"losses). Load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, after "
+              f"{', '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores (shared: CPU times are the "
+              f"steadier figures); Python {sys.version.split()[0]}."]
     return "\n".join(lines)
 
 
