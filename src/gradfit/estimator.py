@@ -293,7 +293,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         X : array-like, DataFrame or scipy.sparse matrix of shape (n_samples, n_features)
             Training data (a Dask array or DataFrame with engine="dask"). Sparse X (CSR; CSC is
             converted once to CSR, other formats by scikit-learn's check) is fitted by the numpy
-            engine without densifying it (``gradfit.engines.numpy_sparse``); other engines refuse it.
+            engine without densifying it, with or without ``sample_weight``
+            (``gradfit.engines.numpy_sparse``); other engines refuse it.
         y : array-like of shape (n_samples,)
             Targets.
         sample_weight : array-like of shape (n_samples,) or float, optional
