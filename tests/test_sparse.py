@@ -275,3 +275,9 @@ def test_the_full_pass_in_two_halves_equals_one_pass_on_any_number_of_cores(monk
     r = X @ v + 0.3 - y
     assert one[0] == pytest.approx(float(w @ loss.value(r, loss.params)), rel=1e-12)
     np.testing.assert_allclose(one[1], X.T @ (w * loss.deriv(r, loss.params)), rtol=1e-12, atol=1e-12)
+
+
+def test_the_second_half_hands_back_its_result_or_its_error():
+    assert kernels_sparse.beside(max, 3, 4)() == 4
+    with pytest.raises(ZeroDivisionError):
+        kernels_sparse.beside(lambda: 1 / 0)()

@@ -30,9 +30,8 @@ two threads from ``SPLIT_FROM`` nonzeros, with its O(d) parts in compiled loops.
 
 from __future__ import annotations
 
-import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -336,10 +335,28 @@ def pass_block(rows, wts, lo, hi, v, offset, value, deriv, lp, xtg):
     return total, gsum
 
 
-@functools.cache
-def _helper() -> ThreadPoolExecutor:
-    """the thread that reads the second half of a full pass (made at the first large pass)"""
-    return ThreadPoolExecutor(1, thread_name_prefix="gradfit-sparse-pass")
+def beside(fn: Callable, *args) -> Callable[[], object]:
+    """start fn(*args) on a thread of its own; returns the function that waits for its result (a thread a call,
+    not a pool: a pool's thread would be missing in a forked child, and its first pass would wait forever)"""
+    out: list = []
+
+    def run():
+        try:
+            out.append((True, fn(*args)))
+        except BaseException as error:  # handed to the waiting thread
+            out.append((False, error))
+
+    thread = threading.Thread(target=run, name="gradfit-sparse-pass", daemon=True)
+    thread.start()
+
+    def result():
+        thread.join()
+        ok, value = out[0]
+        if not ok:
+            raise value
+        return value
+
+    return result
 
 
 def halves(indptr: np.ndarray) -> list[int]:
@@ -359,10 +376,10 @@ def loss_pass(rows: CsrRows, weights: RowWeights, v: np.ndarray, offset: float, 
     args = (v, float(offset), compiled(loss.value), compiled(loss.deriv), loss.params)
     xtg = [np.zeros(v.shape[0]) for _ in bounds[1:]]
     blocks = [(rows, weights, lo, hi, *args, out) for lo, hi, out in zip(bounds, bounds[1:], xtg)]
-    second = _helper().submit(pass_block, *blocks[1]) if len(blocks) == 2 and _concurrent(blocks[1]) else None
+    second = beside(pass_block, *blocks[1]) if len(blocks) == 2 and _concurrent(blocks[1]) else None
     sums = [compiling(pass_block, "the sparse loss pass")(*blocks[0])]
     if len(blocks) == 2:
-        sums.append(second.result() if second is not None else pass_block(*blocks[1]))
+        sums.append(second() if second is not None else pass_block(*blocks[1]))
         xtg[0] += xtg[1]
     return sum(part[0] for part in sums), xtg[0], sum(part[1] for part in sums)
 
