@@ -160,7 +160,7 @@ def report(size: str) -> str:
     lines += [f"| gradfit: its compiled steps alone | | | {steps_wall:.3f} s | {steps_cpu:.3f} s | | |",
               f"| gradfit: the recorded full-data loss and gradient alone | | | {pass_wall:.3f} s | {pass_cpu:.3f} s "
               "| | |",
-              f"| gradfit: the rest of the loop (whole − steps − pass) | | | "
+              f"| gradfit: the rest of the loop (whole − steps − pass: three timings' noise) | | | "
               f"{ours.epoch_wall - steps_wall - pass_wall:.3f} s | {ours.epoch_cpu - steps_cpu - pass_cpu:.3f} s | | |",
               "", f"Per epoch, scikit-learn's whole epoch takes {theirs.epoch_cpu / steps_cpu:.2f}× the CPU time of "
               f"gradfit's steps and {theirs.epoch_cpu / ours.epoch_cpu:.2f}× that of gradfit's whole epoch "
