@@ -1,4 +1,4 @@
-"""Shared test helpers: data makers and history comparison at a stated tolerance."""
+"""Shared test helpers: data makers, history comparison and statsmodels' figures, at stated tolerances."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from gradfit.cli import app
+from gradfit.inference.summary_table import Summary
 from gradfit.training.history import FIELDS
 
 
@@ -58,3 +59,41 @@ def wait_until(condition, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not condition():
         time.sleep(0.2)
+
+
+def offset_data(n=200, seed=1, noise=1.0):
+    """features with sizeable means and mixed scales, so the uncentered algebra would cancel"""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)) * [1.0, 10.0, 0.1, 3.0] + [5.0, -50.0, 2.0, 30.0]
+    y = X @ [1.5, -0.25, 4.0, 0.0] + 7.0 + noise * rng.normal(size=n)
+    return X, y
+
+
+#: statsmodels' figures are matched to this (relative)
+STATS_RTOL = 1e-8
+
+
+def reference_figures(res) -> dict:
+    """every statsmodels figure the Summary reports, by Summary field name"""
+    ci = np.asarray(res.conf_int())
+    return {
+        "nobs": res.nobs, "df_model": res.df_model, "df_resid": res.df_resid, "rsquared": res.rsquared,
+        "rsquared_adj": res.rsquared_adj, "fvalue": res.fvalue, "f_pvalue": res.f_pvalue, "ssr": res.ssr,
+        "resid_std_err": np.sqrt(res.scale), "llf": res.llf, "aic": res.aic, "bic": res.bic,
+        "condition_number": res.condition_number, "coef": res.params, "std_err": res.bse,
+        "statistic": res.tvalues, "p_value": res.pvalues, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
+    }
+
+
+def our_figures(s: Summary) -> dict:
+    columns = ("coef", "std_err", "statistic", "p_value", "ci_low", "ci_high")
+    out = {k: getattr(s, k) for k in ("nobs", "df_model", "df_resid", "rsquared", "rsquared_adj", "fvalue",
+                                      "f_pvalue", "ssr", "resid_std_err", "llf", "aic", "bic", "condition_number")}
+    out.update({c: np.array([getattr(row, c) for row in s.coefficients], dtype=np.float64) for c in columns})
+    return out
+
+
+def assert_matches_statsmodels(s: Summary, res) -> None:
+    ours = our_figures(s)
+    for name, expected in reference_figures(res).items():
+        np.testing.assert_allclose(ours[name], expected, rtol=STATS_RTOL, atol=0, err_msg=name)

@@ -71,9 +71,9 @@ def train_metrics(model) -> dict:
     """R², MSE and RMSE on the training data, from the model's Gram statistics alone.
 
     The residual sum of squares is a sum of non-negative terms around the least-squares
-    fit (see ``gradfit.inference.stats.residual_ss``), so it stays accurate for a near-perfect fit.
+    fit (see ``gradfit.inference.rss.residual_ss``), so it stays accurate for a near-perfect fit.
     """
-    from ..inference.stats import residual_ss
+    from ..inference.rss import residual_ss
 
     stats = getattr(model, "gram_stats_", None)
     if stats is None:
