@@ -7,7 +7,7 @@ r = X·v + (b − shift·v + y_shift) − y, a full pass is two sparse mat-vec p
 and the minibatch and per-sample epochs run in ``kernels_sparse`` over the CSR rows.
 
 Gram statistics come from the sparse product XᵀX, made dense only because the solver asks for
-them when the d×d matrix is small enough (``training.solver.GRAM_MAX_ENTRIES``, d ≤ 4000); centering is
+them when the d×d matrix is small enough (``training.prepare.GRAM_MAX_ENTRIES``, d ≤ 4000); centering is
 XᵀX − n·x̄x̄ᵀ. Wider data takes the wide-data path: no Gram statistics, no exact answer, and the
 verdict says so. The exact answer's design QR needs the dense design, so ``design()`` is None:
 least squares is refined on the normal equations with double-double residual passes over the
