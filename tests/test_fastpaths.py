@@ -16,8 +16,8 @@ from gradfit.descent.model import LinearModel
 from gradfit.descent.preprocess import Preprocessor
 from gradfit.engines.numpy import NumpyEngine, block_order
 from gradfit.errors import OptionError
-from gradfit.optimum.exact import solve_spd
 from gradfit.optimum.gram import block_stats
+from gradfit.optimum.normal import solve_spd
 from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
