@@ -97,3 +97,30 @@ def assert_matches_statsmodels(s: Summary, res) -> None:
     ours = our_figures(s)
     for name, expected in reference_figures(res).items():
         np.testing.assert_allclose(ours[name], expected, rtol=STATS_RTOL, atol=0, err_msg=name)
+
+
+# the plot tests' data: the tutorials' hours and points, heights and weights
+HOURS = np.array([[1.0], [2.0], [3.0]])
+POINTS = np.array([1.0, 2.0, 3.0])
+HEIGHT = np.array([166.0, 176.0, 171.0, 173.0, 169.0])
+WEIGHT = np.array([58.7, 75.7, 62.1, 70.4, 60.1])
+#: the first bytes of a PNG file
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def by_gid(ax, gid):
+    """the lines of ``ax`` with this gid (how the plots tag what they draw)"""
+    return [line for line in ax.get_lines() if line.get_gid() == gid]
+
+
+def texts_outside_the_figure(fig) -> list[str]:
+    """what is drawn (partly) outside the figure when it is saved: axes with their texts, figure legends, titles"""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    parts = [(ax.get_title() or ax.get_label() or "axes", ax.get_tightbbox(renderer)) for ax in fig.axes]
+    parts += [("figure legend", legend.get_window_extent(renderer)) for legend in fig.legends]
+    if fig._suptitle is not None:
+        parts.append((fig._suptitle.get_text(), fig._suptitle.get_window_extent(renderer)))
+    width, height = fig.bbox.width, fig.bbox.height
+    return [name for name, box in parts
+            if box.x0 < -1 or box.x1 > width + 1 or box.y0 < -1 or box.y1 > height + 1]
