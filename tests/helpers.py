@@ -124,3 +124,22 @@ def texts_outside_the_figure(fig) -> list[str]:
     width, height = fig.bbox.width, fig.bbox.height
     return [name for name, box in parts
             if box.x0 < -1 or box.x1 > width + 1 or box.y0 < -1 or box.y1 > height + 1]
+
+
+#: overfitting by plain gradient descent: 75 training rows for 60 features, 3 of which matter
+OVERFIT_SETTINGS = dict(early_stopping=True, validation_fraction=0.25, n_iter_no_change=20, lr=0.02, momentum=0.0,
+                        epochs=2000, seed=0)
+
+
+def overfit_data(n=100, d=60, seed=0):
+    """many features of which three matter, and noise: a fit on 75 of the rows overfits"""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    w[:3] = [2.0, -1.0, 1.5]
+    return X, X @ w + 0.7 + 1.5 * rng.normal(size=n)
+
+
+def mse_at(X, y, coef, intercept) -> float:
+    """the mean squared error of a linear model on (X, y)"""
+    return float(np.mean((X @ np.asarray(coef) + intercept - y) ** 2))
