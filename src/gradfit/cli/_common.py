@@ -220,12 +220,18 @@ def load_svmlight_data(model: GDRegressor, path: Path):
     return X, y, {}, None
 
 
-def check_weights_column(data: Path, column: str) -> None:
-    """DataError (one line) when the data has no --weights column ``column``"""
+def check_weights_column(data: Path, column: str, target: str | None = None,
+                         features: list[str] | None = None) -> None:
+    """DataError / OptionError (one line) when the data has no --weights column ``column``, or when it is
+    the target or one of the chosen ``features``"""
     available = column_names(data)
     if column not in available:
         raise DataError(f"data file {data} has no weights column {column!r} (option --weights); "
                         f"its columns are {available}")
+    if column == target:
+        raise OptionError(f"option --weights names the target column {target!r}; the weights must be another column")
+    if features is not None and column in features:
+        raise OptionError(f"option --features names the weights column {column!r}; the weights are not a feature")
 
 
 def weights_column(data: Path, column: str) -> np.ndarray:

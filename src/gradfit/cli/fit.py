@@ -272,19 +272,10 @@ def _without_weights(data: Path, options: "TrainingOptions", weights: str | None
     """the options with the --weights column checked and left out of the features"""
     if weights is None:
         return options
-    _check_weights_column(data, options.target, weights, options.features)
+    c.check_weights_column(data, weights, options.target, options.features)
     if options.features is not None or options.formula is not None:
         return options
     return options._replace(exclude=[*(options.exclude or []), weights])
-
-
-def _check_weights_column(data: Path, target: str, weights: str, features: list[str] | None) -> None:
-    """DataError / OptionError, one line, for a --weights column that is missing or has another role"""
-    c.check_weights_column(data, weights)
-    if weights == target:
-        raise OptionError(f"option --weights names the target column {target!r}; the weights must be another column")
-    if features is not None and weights in features:
-        raise OptionError(f"option --features names the weights column {weights!r}; the weights are not a feature")
 
 
 def _weights(model: GDRegressor, data: Path, column: str, target: str):
