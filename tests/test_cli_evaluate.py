@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import dump_svmlight_file
+from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score, root_mean_squared_error
 
 from gradfit import load_model
@@ -95,3 +95,61 @@ def test_unusable_weights_columns_are_one_line_with_status_2(weighted, change, a
         frame.loc[rows, column] = value
         frame.to_csv(data, index=False)
     one_line_error(gradfit("evaluate", model, data, "-t", "y", *args), message)
+
+
+# ---------------------------------------------------------------- svmlight / libsvm test files
+
+
+@pytest.fixture
+def libsvm_model(tmp_path):
+    """a model fitted on a one-based libsvm file of 6 features (x1..x6), and the matrix it came from"""
+    rng = np.random.default_rng(2)
+    X = sp.random(80, 6, density=0.4, random_state=2, format="csr", data_rvs=lambda k: rng.normal(1.0, 1.0, k))
+    X = sp.hstack([X[:, :-1], sp.csr_matrix(np.r_[1.0, np.zeros(79)][:, None])]).tocsr()
+    X.data = np.round(X.data, 6)
+    y = np.round(X @ np.linspace(-1.0, 1.0, 6) + 0.4 + 0.1 * rng.normal(size=80), 6)
+    train = tmp_path / "train.libsvm"
+    dump_svmlight_file(X, y, str(train), zero_based=False)
+    model = tmp_path / "m.json"
+    assert gradfit("fit", train, "-o", model, "--seed", "0", "-q").exit_code == 0
+    return model, X, y
+
+
+@pytest.mark.parametrize("name", ["test.libsvm", "test.svm.gz"])
+def test_evaluate_scores_an_svmlight_file_read_as_the_model_was_fitted(libsvm_model, tmp_path, name):
+    model, X, y = libsvm_model
+    new, new_y = X[20:50, :4], y[20:50]  # trailing features left out: padded to the model's width
+    plain = tmp_path / "plain.svm"
+    dump_svmlight_file(new, new_y, str(plain), zero_based=False)
+    test = tmp_path / name
+    test.write_bytes(gzip.compress(plain.read_bytes()) if name.endswith(".gz") else plain.read_bytes())
+    result = gradfit("evaluate", model, test, "--json")
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.stdout)
+    reference_X, reference_y = load_svmlight_file(str(test), zero_based=False, n_features=6)
+    fitted = load_model(model)
+    predictions = reference_X @ fitted.coef_ + fitted.intercept_
+    for key, value in reference(reference_y, predictions, None).items():
+        assert scored[key] == pytest.approx(value, rel=TOL, abs=TOL), key
+    assert scored["n_rows"] == 30 and scored["weights"] is None
+    shown = gradfit("evaluate", model, test)
+    assert shown.exit_code == 0 and "(30 rows)" in shown.stdout and shown.stderr == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target", "y"], r"option --target does not apply to svmlight data"),
+    (["--weights", "w"], r"option --weights does not apply to svmlight data"),
+])
+def test_evaluate_refuses_column_options_with_svmlight(libsvm_model, tmp_path, args, message):
+    model, X, y = libsvm_model
+    test = tmp_path / "test.libsvm"
+    dump_svmlight_file(X[:5], y[:5], str(test), zero_based=False)
+    one_line_error(gradfit("evaluate", model, test, *args), message)
+
+
+def test_evaluate_refuses_wider_svmlight_data_in_one_line(libsvm_model, tmp_path):
+    model, _, _ = libsvm_model
+    wide = tmp_path / "wide.svm"
+    wide.write_text("1 3:1 9:2\n2 1:1\n")
+    one_line_error(gradfit("evaluate", model, wide), r"wide\.svm has feature index 9 but the model takes 6 features "
+                                                     r"\(x1\.\.x6\)")

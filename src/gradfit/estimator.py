@@ -215,6 +215,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     encoding_ : encoding or None
         How raw data become X when the model was fitted through one (``from_formula``, or
         ``gradfit fit --categorical``/``--formula``): ``predict`` then takes raw DataFrames.
+    svmlight_zero_based_ : bool or None
+        For a model fitted on an svmlight file (``gradfit fit data.svm``): whether its indices counted
+        from 0 (features x0..) or from 1 (x1..); model files record it. None for other data.
     result_ : gradfit.FitResult or None
         Everything the last fit produced (None for a model read with ``load_model``).
 
@@ -317,7 +320,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", sample_weight,
                                   validation_data)
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
-        self.encoding_ = None
+        self.encoding_ = self.svmlight_zero_based_ = None
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       callbacks=self.callbacks or (),
                                       start=self._warm_start(X.shape[1]), sample_weight=sample_weight,

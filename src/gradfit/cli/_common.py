@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -210,14 +211,37 @@ def load_training_data(model: GDRegressor, path: Path, target: str | None, featu
     return frame(training.X, training.names), training.y, {}, training
 
 
-def load_svmlight_data(model: GDRegressor, path: Path):
-    """(X as CSR, y, fit keywords, None) of an svmlight file for ``model.fit``; the engine's one-line refusal
-    when it does not take sparse data (only the numpy engine does)"""
+def load_svmlight_data(model: GDRegressor, path: Path, zero_based: bool | None):
+    """the rows of an svmlight file (``io.svmlight.Sparse``: X as CSR, y, names, base) for ``model.fit``; the
+    engine's one-line refusal when it does not take sparse data (only the numpy engine does)"""
     from ..io.svmlight import read_svmlight
 
-    X, y, _ = read_svmlight(path)
-    get_engine(model.engine).for_sparse(X.shape)
-    return X, y, {}, None
+    sparse = read_svmlight(path, zero_based=zero_based,  # inferred, index 0 makes them zero-based: only --one-based
+                           why_one_based="the indices are read as one-based (--one-based)")
+    get_engine(model.engine).for_sparse(sparse.X.shape)
+    return sparse
+
+
+@contextlib.contextmanager
+def columns_named_by_index(sparse: bool):
+    """scikit-learn's warning that X lacks the fitted feature names, silenced for svmlight data: its columns
+    are named by their indices (x1..), which a CSR matrix does not carry"""
+    with warnings.catch_warnings():
+        if sparse:
+            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        yield
+
+
+#: the name of an svmlight file's target (the first field of each line)
+SVMLIGHT_TARGET = "y"
+
+
+def check_svmlight_options(**given) -> None:
+    """OptionError for the first option that chooses columns: an svmlight file has none to name"""
+    for name, value in given.items():
+        if value is not None:
+            raise OptionError(f"option --{name} does not apply to svmlight data: the target is the first field of "
+                              f"each line and every index:value pair is a feature; leave --{name} out")
 
 
 def check_weights_column(data: Path, column: str, target: str | None = None,

@@ -61,13 +61,10 @@ def _prediction_matrix(model, path: Path) -> np.ndarray:
     """the model's feature columns of a data file, in the order the model was fitted on them (built from
     the raw columns by the model's encoding where it keeps one); only those columns are read"""
     from ..io.data import read_features
-    from ..io.svmlight import is_svmlight, read_svmlight
+    from ..io.svmlight import is_svmlight
 
     if is_svmlight(path):
-        if model.encoding is not None:
-            raise DataError(f"data file {path} is svmlight data, but the model builds its features from named "
-                            f"columns (--categorical or --formula); give it a file with those columns")
-        return read_svmlight(path, model.n_features).X
+        return model_svmlight(model, path).X
     if model.encoding is not None:
         from ..io.encoding import read_encoded
 
@@ -79,6 +76,21 @@ def _prediction_matrix(model, path: Path) -> np.ndarray:
         raise DataError(f"data file {path} has {X.shape[1]} columns but the model takes "
                         f"{model.n_features} features")
     return X
+
+
+def model_svmlight(model, path: Path):
+    """an svmlight file's rows (``io.svmlight.Sparse``) at the model's width, its indices counted from where
+    those of the model's training data did (from 0 for a model not fitted on svmlight data, as its columns
+    are numbered)"""
+    from ..io.svmlight import feature_names, read_svmlight
+
+    if model.encoding is not None:
+        raise DataError(f"data file {path} is svmlight data, but the model builds its features from named "
+                        f"columns (--categorical or --formula); give it a file with those columns")
+    zero_based = model.svmlight_zero_based is not False
+    names = feature_names(model.n_features, zero_based)
+    why = f"the model was fitted on one-based svmlight data (features {names[0]}..{names[-1]})" if names else ""
+    return read_svmlight(path, model.n_features, zero_based, why_one_based=why)
 
 
 def check_finite_predictions(predictions: np.ndarray, data: Path) -> None:
@@ -115,14 +127,18 @@ def evaluate_command(
     gradfit evaluate model.json survey.csv -t income --weights w    (weighted metrics)
 
     gradfit evaluate formula-model.json test.csv    (the target is the formula's)
+
+    gradfit evaluate model.json test.libsvm    (svmlight: the target is each line's first field)
     """
     from rich.table import Table
 
     from ..io.model_reader import read_predictor
+    from ..io.svmlight import is_svmlight
     from . import _common as c
 
     model = read_predictor(model_file)
-    X, y = _labelled(model, data, target, weights)
+    X, y = _svmlight_labelled(model, data, target, weights) if is_svmlight(data) else _labelled(
+        model, data, target, weights)
     sample_weight = c.weights_column(data, weights) if weights is not None else None
     predictions = model.predict(X)
     check_finite_predictions(predictions, data)
@@ -136,6 +152,15 @@ def evaluate_command(
         table.add_column(name, justify="right")
     table.add_row(*(f"{metrics[k]:.6g}" for k in ("r2", "mse", "rmse", "mae")))
     c.console.print(table)
+
+
+def _svmlight_labelled(model, data: Path, target: str | None, weights: str | None) -> tuple:
+    """(X, y) of an svmlight file for the model: the target is each line's first field"""
+    from . import _common as c
+
+    c.check_svmlight_options(target=target, weights=weights)
+    sparse = model_svmlight(model, data)
+    return sparse.X, sparse.y
 
 
 def _labelled(model, data: Path, target: str | None, weights: str | None) -> tuple:
