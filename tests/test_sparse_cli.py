@@ -6,6 +6,7 @@ predictions in session (1e-12), and the one-line refusals (exit 2).
 
 import gzip
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
 from gradfit import GDRegressor, load_model
-from gradfit.errors import DataError
+from gradfit.errors import DataError, OptionError
 from gradfit.io.svmlight import read_svmlight
 
 from .helpers import gradfit, one_line_error
@@ -276,3 +277,21 @@ def test_a_recorded_base_must_agree_with_the_feature_names(libsvm, tmp_path):
     out.write_text(json.dumps(doc))
     one_line_error(gradfit("predict", out, path), r"model file .*model\.json: field 'svmlight' says the indices "
                                                   r"count from 0, but the feature_names are")
+
+
+def test_sparse_x_takes_feature_names_for_the_model_its_history_and_summary(svm):
+    X, y, _ = svm
+    names = [f"x{j}" for j in range(1, 7)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 20 epochs are not at the optimum, and need not be
+        model = GDRegressor(**SETTINGS, verbose=False).fit(X, y, feature_names=names)
+    assert list(model.feature_names_in_) == names and model.history_.feature_names == names
+    assert [row.name for row in model.summary().coefficients] == ["const", *names]
+    assert "coef[x6]" in model.history_.to_dataframe().columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a sparse matrix carries no names: no warning that X lacks them
+        model.predict(X)
+    with pytest.raises(DataError, match=r"feature_names has 5 names but X has 6 columns"):
+        GDRegressor(**SETTINGS, verbose=False).fit(X, y, feature_names=names[:5])
+    with pytest.raises(OptionError, match=r"option feature_names is for data without column names"):
+        GDRegressor(**SETTINGS, verbose=False).fit(X.toarray(), y, feature_names=names)

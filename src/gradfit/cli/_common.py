@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -220,16 +219,6 @@ def load_svmlight_data(model: GDRegressor, path: Path, zero_based: bool | None):
                            why_one_based="the indices are read as one-based (--one-based)")
     get_engine(model.engine).for_sparse(sparse.X.shape)
     return sparse
-
-
-@contextlib.contextmanager
-def columns_named_by_index(sparse: bool):
-    """scikit-learn's warning that X lacks the fitted feature names, silenced for svmlight data: its columns
-    are named by their indices (x1..), which a CSR matrix does not carry"""
-    with warnings.catch_warnings():
-        if sparse:
-            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-        yield
 
 
 #: the name of an svmlight file's target (the first field of each line)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, NamedTuple, Optional
 
-import numpy as np
 import typer
 
 from ..engines import get_engine
@@ -177,7 +176,8 @@ def fit_command(
                                 formula=formula, weights=weights, validation=validation)
         training_options = TrainingOptions(c.SVMLIGHT_TARGET, None, None, None, None)
         sparse = c.load_svmlight_data(model, data, _index_base(model, zero_based, resume))
-        X, y, fit_kwargs, training = sparse.X, sparse.y, {}, None
+        X, y, training = sparse.X, sparse.y, None
+        fit_kwargs = {"feature_names": sparse.names} if resume is None else {}  # resumed: the model's own names
         if zero_based is None and resume is None and not (quiet or json_out):
             typer.echo(_base_note(data, sparse), err=True)
     else:
@@ -198,16 +198,13 @@ def fit_command(
         fit_kwargs["validation_data"] = _validation_data(validation, target, X, fit_kwargs, training, weights)
     model.callbacks = [*([CSVLogger(log)] if log is not None else []),
                        *([TensorBoardWriter(tensorboard)] if tensorboard is not None else [])] or None
-    with c.columns_named_by_index(is_svmlight(data)):
-        if resume is not None:
-            model.resume(X, y, **fit_kwargs)
-        else:
-            model.fit(X, y, **fit_kwargs)
+    if resume is not None:
+        model.resume(X, y, **fit_kwargs)
+    else:
+        model.fit(X, y, **fit_kwargs)
     if resume is None:
         model.encoding_ = None if training is None else training.encoding
-        if is_svmlight(data):
-            model.feature_names_in_ = np.asarray(sparse.names, dtype=object)
-            model.svmlight_zero_based_ = sparse.zero_based
+        model.svmlight_zero_based_ = sparse.zero_based if is_svmlight(data) else None
     with c.all_or_nothing():
         files = c.write_outputs(model, out, history)
         files.update(_views(model, X, y, target, plots, report))
