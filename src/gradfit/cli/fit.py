@@ -53,7 +53,7 @@ def fit_command(
         "'- 1' leaves out the intercept); instead of --target, --features and --categorical")] = None,
     zero_based: Annotated[Optional[bool], typer.Option(
         "--zero-based/--one-based", help="svmlight data: the indices count from 0 (features x0..) or from 1 "
-        "(libsvm's convention, x1..) [default: from 1 when the file has no index 0, as scikit-learn's "
+        "(libsvm's convention, x1..) \\[default: from 1 when the file has no index 0, as scikit-learn's "
         "zero_based='auto'; the model file records it for predicting]", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="model file to write", rich_help_panel=c.OUTPUT)] = Path(
         "model.json"),

@@ -18,7 +18,8 @@ from ._outputs import OUTPUT, JsonOut, all_or_nothing, check_outputs
 Data = Annotated[Path, typer.Argument(
     help="data with a header row: .csv, .csv.gz, .tsv, .tsv.gz, .parquet; - for CSV on standard input; "
          "a folder or a quoted glob for several files; or sparse svmlight/libsvm data: .svm, .svmlight, "
-         ".libsvm (gzip'd or not; target first on each line, then index:value pairs)", show_default=False)]
+         ".libsvm (gzip'd or not; target first on each line, then index:value pairs, indices from 0 or from 1)",
+    show_default=False)]
 ModelFile = Annotated[Path, typer.Argument(help="model file written by gradfit fit", show_default=False)]
 Target = Annotated[str, typer.Option("--target", "-t", help="the column to predict", show_default=False)]
 
@@ -40,7 +41,7 @@ def predict_command(
 
     gradfit predict model.json new-houses.parquet --out predictions.csv
 
-    gradfit predict model.json new-docs.svm    (svmlight: column j is index j, trailing zeros padded)
+    gradfit predict model.json new-docs.svm    (svmlight: indices from where the training file's counted)
     """
     from ..io.model_reader import read_predictor
     from ..io.outputs import write
