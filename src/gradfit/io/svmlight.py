@@ -62,13 +62,21 @@ def read_svmlight(path, n_features: int | None = None, zero_based: bool | None =
     if not zero_based:
         X = _from_one(X, path, why_one_based)
     if n_features is not None:
-        if X.shape[1] > n_features:
-            names, last = feature_names(n_features, zero_based), X.shape[1] - (1 if zero_based else 0)
-            raise DataError(f"data file {path} has feature index {last} but the model takes {n_features} features ({names[0]}..{names[-1]}); it was fitted "
-                            f"on narrower data")
-        X = _padded(X, n_features)
+        X = _at_width(X, n_features, zero_based, path)
     _check_finite(X, y, path)
     return Sparse(X, y, feature_names(X.shape[1], zero_based), zero_based)
+
+
+def _at_width(X, width: int, zero_based: bool, path):
+    """X with zero columns appended up to a model's ``width`` (svmlight omits trailing zeros); DataError
+    naming the file's largest index when it is beyond the model's"""
+    import scipy.sparse as sp
+
+    if X.shape[1] > width:
+        names, last = feature_names(width, zero_based), X.shape[1] - (1 if zero_based else 0)
+        raise DataError(f"data file {path} has feature index {last} but the model takes {width} features "
+                        f"({names[0]}..{names[-1]}); it was fitted on narrower data")
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width))
 
 
 def _from_one(X, path, why: str):
@@ -80,13 +88,6 @@ def _from_one(X, path, why: str):
         row = int(np.searchsorted(X.indptr, int(at_zero[0]), side="right"))
         raise DataError(f"data file {path}: row {row} has feature index 0, but {why}")
     return sp.csr_matrix((X.data, X.indices - 1, X.indptr), shape=(X.shape[0], max(X.shape[1] - 1, 0)))
-
-
-def _padded(X, width: int):
-    """X with zero columns appended up to ``width`` (svmlight omits trailing zeros)"""
-    import scipy.sparse as sp
-
-    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width))
 
 
 def _load(path):
