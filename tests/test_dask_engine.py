@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gradfit.descent import batching
 from gradfit.engines import dask_cluster
 from gradfit.engines.dask import DaskEngine, partition_order, read_dataset
 from gradfit.errors import DataError, OptionError
-from gradfit.training import train
 from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
@@ -106,7 +106,7 @@ def test_partition_order_trajectory_is_numpy_on_that_order(client, monkeypatch):
     sizes = [len(c) for c in np.array_split(np.arange(40), range(CHUNK, 40, CHUNK))]
     settings = dict(batch_size=7, lr=0.02, engine_options={"order": "partition"})
     dask_fit = both(settings)[1]
-    monkeypatch.setattr(train, "epoch_order", lambda n, epoch, shuffle, seed: partition_order(sizes, epoch, seed))
+    monkeypatch.setattr(batching, "epoch_order", lambda n, epoch, shuffle, seed: partition_order(sizes, epoch, seed))
     numpy_fit = fit(X, y, FitConfig(engine="numpy", epochs=4, seed=4, gram=False, batch_size=7, lr=0.02))
     assert_same_history(numpy_fit.history, dask_fit.history)
 
@@ -213,6 +213,14 @@ def test_missing_value_names_the_partition_and_column(client):
     X[20, 1] = np.nan
     with pytest.raises(DataError, match=r"partition 1 \(rows 13-25\): column 'x1' has a missing value \(NaN\) "
                                         r"at row index 7"):
+        fit(*on_dask(X, y), FitConfig(engine="dask"))
+
+
+def test_an_infinite_target_names_the_partition_and_the_target(client):
+    """found from the partition's statistics, then named by the column check"""
+    X, y = uncentered_data()
+    y[30] = np.inf
+    with pytest.raises(DataError, match=r"partition 2 \(rows 26-38\): column 'y' has an infinite value"):
         fit(*on_dask(X, y), FitConfig(engine="dask"))
 
 

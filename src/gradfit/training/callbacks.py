@@ -10,6 +10,7 @@ Pass them as ``GDRegressor(callbacks=[...])`` or ``gradfit.fit(..., callbacks=[.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import socket
 import struct
@@ -17,6 +18,9 @@ import time
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+#: numbers this process's event files in the order they are opened
+_FILE_COUNT = itertools.count()
 
 
 class ProgressBar:
@@ -98,7 +102,9 @@ class TensorBoardWriter:
     ``loss/validation`` (with held-out data), ``grad_norm``, ``lr``, ``coef/<feature>`` for each
     coefficient and ``intercept``, all in the data's units. The file is flushed after every
     epoch (without a disk sync, which would cost milliseconds an epoch), so a killed fit leaves
-    what it did; each fit writes a new event file. The events are TensorBoard's protocol
+    what it did; each fit writes a new event file. A fit that takes up a recorded history (``resume``)
+    writes the whole history into its new file after a session-start event at the history's first
+    step, so TensorBoard drops the earlier file's events instead of drawing the steps twice. The events are TensorBoard's protocol
     buffers from tensorboardX (``pip install "gradfit[tensorboard]"``); view them with
     ``tensorboard --logdir DIR``.
 
@@ -131,6 +137,8 @@ class TensorBoardWriter:
         if info.history is not self.history:  # a new fit: a new event file
             self._open()
             self.history, self.written = info.history, 0
+            if info.continued_from is not None:
+                self._restart(info.history.step[0])
         history = info.history
         names = history._coef_names()
         for k in range(self.written, len(history)):
@@ -140,12 +148,19 @@ class TensorBoardWriter:
         return False
 
     def _open(self) -> None:
-        """a new event file, named as TensorBoard's writers name theirs (and unique to this writer)"""
+        """a new event file, named as TensorBoard's writers name theirs: unique, and in the order written (readers
+        take the files in name order, and a resumed fit's session start must come after what it retires)"""
         self.close()
         self.logdir.mkdir(parents=True, exist_ok=True)
-        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{id(self):x}"
+        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{next(_FILE_COUNT):06d}"
         self.file = open(self.logdir / name, "ab")
         self._write(self._proto[0](wall_time=time.time(), file_version="brain.Event:2"))
+
+    def _restart(self, step: int) -> None:
+        """TensorBoard's session-start event: readers drop the events of earlier files from ``step`` on"""
+        from tensorboardX.proto.event_pb2 import SessionLog
+
+        self._write(self._proto[0](wall_time=time.time(), step=int(step), session_log=SessionLog(status=SessionLog.START)))
 
     def _write_entry(self, entry, names: list[str]) -> None:
         Event, Summary, _ = self._proto

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, NamedTuple, Sequence
 
-from ..descent.batching import batches, epoch_order, n_batches
+from ..descent.batching import EpochOrders, batches, n_batches
 from ..descent.model import LinearModel
 from ..descent.optim import Optimizer, average
 from ..descent.preprocess import Preprocessor
@@ -27,6 +27,9 @@ from .validation import Best, HeldOut
 
 #: the objective may grow to this many times its starting value (+1) before we call it divergence
 BLOWUP = 1e8
+
+#: from this many rows, the next epoch's order is drawn on a thread while an engine's compiled epoch runs
+ORDERS_AHEAD_ROWS = 1 << 16
 
 
 @dataclass
@@ -120,6 +123,7 @@ class EpochInfo:
     epochs_total: int  # epochs this run was given
     history: History | None = None
     val_loss: float | None = None  # the validation loss at the end of the epoch (with held-out data)
+    continued_from: int | None = None  # the step this run took up a recorded history at (resume); None: a new fit
 
 
 def smooth_gradient(engine, model: LinearModel, theta, rows=None, mask=None) -> tuple[float, Any]:
@@ -168,6 +172,8 @@ class Loop:
     #: stop once the validation loss has not improved for ``n_iter_no_change`` epochs (needs ``held_out``)
     early_stopping: bool = False
     _t0: float = field(default=0.0, init=False)
+    _orders: EpochOrders | None = field(default=None, init=False)
+    _continued_from: int | None = field(default=None, init=False)
 
     @cached_property
     def mask(self):
@@ -214,16 +220,18 @@ class Loop:
         self._t0 = time.perf_counter() - prior
         objective, grad = self.objective_grad(state.theta)
         start_objective = objective
+        self._continued_from = self.history.step[-1] if len(self.history) else None
         if not len(self.history):
             # the start's validation loss is recorded, but the best epoch is one of the epochs run (as scikit-learn's)
             self.record(state, *self._at_reported(state, objective, grad), self.schedule(state.epoch))
         outcome = Outcome(state)
         lr = self.schedule(state.epoch)
         mark = _Mark.take(state, self.history)
+        self._orders = self._epoch_orders()
         try:
-            for _ in range(epochs):
+            for k in range(epochs):
                 lr = self.schedule(state.epoch)
-                objective, grad = self._epoch(state, grad, lr)
+                objective, grad = self._epoch(state, grad, lr, more=k + 1 < epochs)
                 state.epoch += 1
                 self._guard(objective, start_objective, state)
                 due = self._due(state)
@@ -240,6 +248,8 @@ class Loop:
             outcome.interrupted, outcome.stopped_by = True, "interrupted"
             lr = self.schedule(max(state.epoch - 1, 0))
             objective, grad = self.objective_grad(state.theta)
+        finally:
+            self._orders.close()
         if self.history.step[-1] != state.step:
             self.record(state, *self._at_reported(state, objective, grad), lr)
         return outcome
@@ -250,8 +260,16 @@ class Loop:
             return objective, grad
         return self.objective_grad(state.avg)
 
-    def _epoch(self, state: TrainState, grad, lr: float) -> tuple[float, Any]:
-        """one epoch; returns the objective and full gradient at its end.
+    def _epoch_orders(self) -> EpochOrders:
+        """the epochs' row orders, each next one drawn while an epoch runs where the engine's compiled epochs
+        leave the interpreter free (and there are enough rows for a thread to pay)"""
+        n = self.engine.n_rows
+        ahead = (self.engine.fast_epochs and self.batch_size is not None and self.batch_size < n
+                 and n >= ORDERS_AHEAD_ROWS and self.record_every != "step")
+        return EpochOrders(n, self.shuffle, self.seed, ahead=ahead)
+
+    def _epoch(self, state: TrainState, grad, lr: float, more: bool = False) -> tuple[float, Any]:
+        """one epoch (``more``: another follows); returns the objective and full gradient at its end.
 
         An engine with ``fast_epochs`` may take over a whole minibatch / per-sample epoch
         with ``run_epoch(task, state, order) -> bool`` (a compiled kernel, a distributed
@@ -261,7 +279,7 @@ class Loop:
         if self.batch_size is None or self.batch_size >= self.engine.n_rows:
             self.apply(state, grad, lr)
             return self.objective_grad(state.theta)
-        order = epoch_order(self.engine.n_rows, state.epoch, self.shuffle, self.seed)
+        order = self._orders(state.epoch, more)
         if self.engine.fast_epochs and self.record_every != "step" and self.engine.run_epoch(
                 self.task(lr), state, order):
             return self.objective_grad(state.theta)
@@ -315,7 +333,7 @@ class Loop:
         return val_loss
 
     def _should_stop(self, state, objective, lr, epochs, outcome, converged: bool, val_loss=None) -> bool:
-        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history, val_loss)
+        info = EpochInfo(state.epoch, state.step, objective, lr, epochs, self.history, val_loss, self._continued_from)
         if any(bool(cb(info)) for cb in self.callbacks):
             outcome.stopped_by = "callback"
             return True
