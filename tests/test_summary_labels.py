@@ -73,3 +73,14 @@ def test_cli_summary_of_a_formula_fit_says_intercept_and_of_a_column_fit_const(t
     assert robust.exit_code == 0 and "\nIntercept " in robust.stdout and "\nconst " not in robust.stdout
     plain = gradfit("summary", by_columns)
     assert plain.exit_code == 0 and "\nconst " in plain.stdout
+
+
+def test_the_reports_summary_labels_the_intercept_alike():
+    from gradfit.views.report import render_report
+
+    data = houses()
+    by_formula = GDRegressor.from_formula("y ~ x1 + C(region)", data, seed=0, verbose=False)
+    by_columns = GDRegressor(seed=0, verbose=False).fit(data[["x1", "x2"]], data["y"])
+    formula_html, columns_html = render_report(by_formula), render_report(by_columns)
+    assert "<tr><th>Intercept</th>" in formula_html and "<tr><th>const</th>" not in formula_html
+    assert "<tr><th>const</th>" in columns_html
