@@ -15,7 +15,7 @@ from .descent.weights import check_weights
 from .engines import get_engine
 from .errors import DataError, OptionError
 from .io import persist
-from .io.data import check_arrays, check_X, is_sparse
+from .io.checks import check_arrays, check_X, is_sparse
 from .training import solver
 from .training.checkpoint import resumable_history, resume_point
 from .training.config import FitConfig

@@ -10,7 +10,8 @@ import typer
 from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
-from ..io.data import is_sparse, without
+from ..io.checks import is_sparse
+from ..io.data import without
 from ..io.encoding import read_labelled
 from ..io.outputs import is_stdout, make_folder, same_file
 from ..io.persist import atomic_write

@@ -23,13 +23,13 @@ from ..descent.batching import batches
 from ..descent.model import LinearModel
 from ..descent.preprocess import Preprocessor
 from ..errors import DataError
-from ..io.data import check_X
+from ..io.checks import check_X
 from ..optimum.accurate import ResidualPass, residual_pass
 from ..optimum.gram import GramStats, block_stats
 from ..training.train import EpochTask, TrainState, smooth_gradient, take_step
 from .dask_data import release_memory
-from .row_norms import left_out_bound, sq_norms
 from .numpy import NumpyEngine
+from .row_norms import left_out_bound, sq_norms
 
 
 @dataclass

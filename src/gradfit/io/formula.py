@@ -19,8 +19,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .categories import check_levels, check_present, check_unique_levels
 from ..errors import DataError, OptionError
+from .categories import check_levels, check_present, check_unique_levels
 
 __all__ = ["FormulaDesign", "Design", "parse", "design", "FUNCTIONS"]
 

@@ -29,7 +29,7 @@ from ..descent.weights import normalized
 from ..engines import get_engine
 from ..engines.gram import GramPath
 from ..errors import OptionError, PrecisionWarning
-from ..io.data import check_arrays, check_values
+from ..io.checks import check_arrays, check_values
 from ..optimum import exact as exact_mod
 from ..optimum import robust
 from ..optimum.exact import ExactSolution
