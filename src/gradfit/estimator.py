@@ -516,11 +516,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         from .inference import stats
-        from .inference.summary_table import intercept_label
 
-        summary = stats.model_summary(self, None if X is None else self._design(X), y, cov_type=cov_type, at=at,
-                                      sample_weight=sample_weight)
-        return summary.labelled(intercept_label(self))
+        return stats.model_summary(self, None if X is None else self._design(X), y, cov_type=cov_type, at=at,
+                                   sample_weight=sample_weight)
 
     def save(self, path, include_history: bool | str = True) -> None:
         """write the fitted model to a JSON file (see ``gradfit.io.persist.save``)"""

@@ -34,7 +34,7 @@ from .design import Design, condition_number, design_of
 from .figures import as_figure, coefficient_table, f_statistic, fit_figures
 from .robust_cov import COV_TYPES, robust_cov
 from .rss import residual_ss, residual_ss_from_exact
-from .summary_table import Coefficient, Summary
+from .summary_table import CONST, Coefficient, Summary, intercept_label
 
 __all__ = ["COV_TYPES", "Coefficient", "Summary", "summarize", "model_summary"]
 
@@ -119,7 +119,8 @@ def default_at(gap: Gap | None, exact: ExactSolution | None) -> str:
 def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: bool,
               feature_names: Sequence[str] | None = None, penalized: bool = False, gap: Gap | None = None,
               X=None, y=None, cov_type: str = "nonrobust", rss: float | None = None,
-              exact: ExactSolution | None = None, at: str = "fit", sample_weight=None) -> "Summary":
+              exact: ExactSolution | None = None, at: str = "fit", sample_weight=None,
+              intercept_name: str = CONST) -> "Summary":
     """Inference statistics of a linear model at its fitted parameters (or its exact answer), statsmodels OLS style.
 
     Everything except the robust covariances comes from the Gram statistics, with no
@@ -137,7 +138,7 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
     intercept : float
         Fitted intercept (ignored when ``fit_intercept=False``).
     fit_intercept : bool
-        True: the design is [1, X] and the table starts with "const"; False: the design is
+        True: the design is [1, X] and the table starts with the intercept; False: the design is
         X, and R² is uncentered unless a column of X is constant (as statsmodels does).
     feature_names : sequence of str, optional
         Row labels; default ``x0, x1, ...``.
@@ -167,6 +168,9 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
     at : {"fit", "exact"}
         Where the statistics are taken: at ``coef`` and ``intercept``, or at the exact answer
         (``exact`` required); the header and a note say which.
+    intercept_name : str
+        The intercept's label: "const" (statsmodels' OLS on ``add_constant``), or "Intercept" for a fit
+        made from a formula (``summary_table.intercept_label``).
 
     Returns
     -------
@@ -200,7 +204,7 @@ def summarize(stats: GramStats, coef, intercept: float = 0.0, *, fit_intercept: 
     factor = None if least_squares is None else least_squares.factor
     design = design_of(stats, fit_intercept, factor)
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(len(coef))]
-    names, params = (["const", *names], np.r_[b, coef]) if fit_intercept else (names, coef)
+    names, params = ([intercept_name, *names], np.r_[b, coef]) if fit_intercept else (names, coef)
     centered = design.const_idx is not None
     ssr = (residual_ss(stats, coef, b, rss) if least_squares is None
            else residual_ss_from_exact(stats, least_squares, coef, b, fit_intercept))
@@ -276,7 +280,8 @@ def model_summary(model, X=None, y=None, *, cov_type: str = "nonrobust", at: str
     return summarize(stats, model.coef_, model.intercept_, fit_intercept=model.fit_intercept,
                      feature_names=None if names is None else [str(n) for n in names], penalized=model.alpha > 0,
                      gap=gap, X=X, y=y, cov_type=cov_type, rss=stats.rss_min, exact=exact,
-                     at=default_at(gap, exact) if at is None else at, sample_weight=sample_weight)
+                     at=default_at(gap, exact) if at is None else at, sample_weight=sample_weight,
+                     intercept_name=intercept_label(model))
 
 
 def coefficients_only(model, loss) -> Summary:
@@ -285,7 +290,7 @@ def coefficients_only(model, loss) -> Summary:
     names = [str(n) for n in names] if names is not None else [f"x{j}" for j in range(len(model.coef_))]
     rows = [Coefficient(name, float(c), None, None, None, None, None) for name, c in zip(names, model.coef_)]
     if model.fit_intercept:
-        rows.insert(0, Coefficient("const", float(model.intercept_), None, None, None, None, None))
+        rows.insert(0, Coefficient(intercept_label(model), float(model.intercept_), None, None, None, None, None))
     n = model.gram_stats_.n if getattr(model, "gram_stats_", None) is not None else 0
     gap = model.gap_.to_dict() if getattr(model, "gap_", None) is not None else None
     note = (f"Inference statistics (standard errors, t and p-values, R², F, likelihood) are those of least "

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-import re
 import textwrap
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from html import escape
 from typing import NamedTuple
 
@@ -116,15 +115,6 @@ class Summary:
         rows = [[c.name, _number(c.coef, 4), _number(c.std_err, 4), _number(c.statistic, 3),
                  _number(c.p_value, 3), _number(c.ci_low, 3), _number(c.ci_high, 3)] for c in self.coefficients]
         return head, rows
-
-    def labelled(self, label: str) -> "Summary":
-        """this summary with its intercept (the table's first row, "const") named ``label``, in the table and in
-        the note that lists coefficients that are not identified"""
-        if not self.fit_intercept or not self.coefficients or self.coefficients[0].name != CONST or label == CONST:
-            return self
-        listed = re.compile(rf"(?<=the coefficients of ){re.escape(CONST)}(?=, | are not identified)")
-        return replace(self, coefficients=[self.coefficients[0]._replace(name=label), *self.coefficients[1:]],
-                       notes=[listed.sub(label, note) for note in self.notes])
 
     def to_text(self) -> str:
         """a fixed-width plain-text table in the style of statsmodels' OLS summary"""

@@ -242,10 +242,10 @@ def inference_section(fv: FitView, stats: GramStats | None, intercept: str = CON
             summary = inference.summarize(stats, fv.coef, fv.intercept, fit_intercept=fv.model.fit_intercept,
                                           feature_names=fv.feature_names, penalized=fv.model.alpha > 0,
                                           gap=fv.gap, rss=stats.rss_min, exact=fv.exact,
-                                          at=inference.default_at(fv.gap, fv.exact))
+                                          at=inference.default_at(fv.gap, fv.exact), intercept_name=intercept)
     except GradfitError as exc:
         return f"<p>No inference statistics for this fit: {escape(str(exc))}</p>"
-    return summary.labelled(intercept)._repr_html_()
+    return summary._repr_html_()
 
 
 def history_section(fv: FitView) -> str:
