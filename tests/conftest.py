@@ -1,4 +1,4 @@
-"""Shared fixtures: small data files written on demand."""
+"""Shared fixtures: small data files written on demand, the plot tests' fits, a Dask cluster."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+
+from gradfit import fit
+from gradfit.training.config import FitConfig
+
+from .helpers import HEIGHT, HOURS, POINTS, WEIGHT
 
 
 @pytest.fixture
@@ -49,3 +54,33 @@ def client():
     yield client
     client.close()
     cluster.close()
+
+
+@pytest.fixture(scope="module")
+def hypothesis():
+    """the 'hypothesis' lesson: H(x) = Wx, W from 0, lr 0.15, 10 epochs"""
+    return fit(HOURS, POINTS, FitConfig(fit_intercept=False, lr=0.15, epochs=10, preprocess="none", tol=None))
+
+
+@pytest.fixture(scope="module")
+def heights():
+    return fit(HEIGHT[:, None], WEIGHT, FitConfig(lr=0.1, epochs=30, preprocess="standardize"))
+
+
+@pytest.fixture(scope="module")
+def three():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3)) + [1.0, -2.0, 0.5]
+    y = X @ [1.5, -0.5, 2.0] + 0.7 + 0.3 * rng.normal(size=60)
+    result = fit(X, y, FitConfig(lr=0.05, epochs=25, batch_size=16, seed=0), feature_names=["a", "b2", "c"])
+    return result, X, y
+
+
+@pytest.fixture(scope="module")
+def long_names():
+    """a long fit on features with long names: long legend entries and a long title"""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 3))
+    y = X @ [2.0, -1.0, 0.5] + 3.0 + 0.1 * rng.normal(size=80)
+    names = ["body_mass_index", "blood_pressure", "serum_cholesterol"]
+    return fit(X, y, FitConfig(lr=0.01, epochs=1500, seed=0), feature_names=names), X, y

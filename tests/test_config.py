@@ -53,7 +53,7 @@ def test_zero_variance_column_named_under_standardize():
 
 
 def test_auto_lr_without_statistics_asks_for_a_number(monkeypatch):
-    monkeypatch.setattr("gradfit.training.solver.GRAM_MAX_ENTRIES", 1)
+    monkeypatch.setattr("gradfit.training.prepare.GRAM_MAX_ENTRIES", 1)
     with pytest.raises(OptionError, match=r"option lr='auto' needs the curvature of the data, which is not "
                                           r"gathered for 2 features; give lr a number"):
         fit(X, Y, FitConfig(lr="auto"))

@@ -216,6 +216,14 @@ def test_missing_value_names_the_partition_and_column(client):
         fit(*on_dask(X, y), FitConfig(engine="dask"))
 
 
+def test_an_infinite_target_names_the_partition_and_the_target(client):
+    """found from the partition's statistics, then named by the column check"""
+    X, y = uncentered_data()
+    y[30] = np.inf
+    with pytest.raises(DataError, match=r"partition 2 \(rows 26-38\): column 'y' has an infinite value"):
+        fit(*on_dask(X, y), FitConfig(engine="dask"))
+
+
 def test_unreachable_scheduler_names_the_address():
     X, y = uncentered_data()
     with pytest.raises(OptionError, match=r"scheduler='tcp://127\.0\.0\.1:9': cannot reach a Dask scheduler "

@@ -20,6 +20,8 @@ from gradfit.engines import dask_cluster, dask_tasks
 from gradfit.engines.dask import DaskEngine, read_dataset
 from gradfit.errors import OptionError
 from gradfit.optimum import exact
+from gradfit.optimum.normal import GramAnswer
+from gradfit.optimum.refine import TARGET_DIGITS
 from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
@@ -54,7 +56,7 @@ def on_dask(X, y, chunk=100):
 
 def no_gram_shortcut(monkeypatch):
     """the exact answer as before: always a check pass over the data"""
-    monkeypatch.setattr(exact, "gram_answer", lambda *a: exact.GramAnswer(0.0, 0.0, 0.0))
+    monkeypatch.setattr(exact, "gram_answer", lambda *a: GramAnswer(0.0, 0.0, 0.0))
 
 
 @pytest.mark.parametrize("persist", [True, False])
@@ -66,7 +68,7 @@ def test_a_full_batch_fit_reads_each_partition_once(client, submitted, monkeypat
     assert {"block_residual_pass", "block_max_row_sq_norm", "block_loss_grad"}.isdisjoint(submitted)
     reference = LinearRegression().fit(X, y)
     np.testing.assert_allclose(one_pass.exact.coef, reference.coef_, rtol=1e-12)
-    assert one_pass.exact.method == "cholesky" and one_pass.exact.digits >= exact.TARGET_DIGITS
+    assert one_pass.exact.method == "cholesky" and one_pass.exact.digits >= TARGET_DIGITS
 
     no_gram_shortcut(monkeypatch)
     submitted.clear()

@@ -10,7 +10,8 @@ import pytest
 import sklearn.datasets
 
 from gradfit.errors import DataError
-from gradfit.io.data import check_arrays, read_features, read_table
+from gradfit.io.checks import check_arrays
+from gradfit.io.data import read_features, read_table
 from gradfit.io.datasets import load_diabetes, make_regression_data
 
 CSV = "a,b,y\n1,2.5,3\n2,-1,5\n3,0,4\n"

@@ -205,22 +205,22 @@ def _designs():
 def test_gram_answer_promises_no_more_digits_than_it_has(label, X, y):
     """the a-priori digits of the Gram answer (which spare the check pass) against the QR-refined answer;
     statistics merged from 5 partitions as the Dask engine merges them"""
-    from gradfit.optimum import exact
+    from gradfit.optimum import normal, qr, refine
     from gradfit.optimum.gram import GramStats, block_stats
 
     bounds = np.linspace(0, len(y), 6).astype(int)
     stats = GramStats.merge([block_stats(X[a:b], y[a:b], workers=1) for a, b in zip(bounds, bounds[1:])])
-    system = exact.NormalSystem.of(stats, True)
-    solver = exact.spd_solver(system.gram)
+    system = normal.NormalSystem.of(stats, True)
+    solver = normal.spd_solver(system.gram)
     coef = solver.solve(system.rhs)
-    known = exact.gram_answer(stats, system, solver, coef)
-    reference = exact.qr_refined(X, y, True, coef, system.intercept(coef))
+    known = normal.gram_answer(stats, system, solver, coef)
+    reference = qr.qr_refined(X, y, True, coef, system.intercept(coef))
     assert reference.digits >= 13.0
-    measured = exact.digits_of(exact.relative_step(reference.coef, coef - reference.coef))
-    measured_rss = exact.digits_of(abs(known.rss - reference.rss) / reference.rss)
+    measured = refine.digits_of(refine.relative_step(reference.coef, coef - reference.coef))
+    measured_rss = refine.digits_of(abs(known.rss - reference.rss) / reference.rss)
     assert known.digits <= measured and known.rss_digits <= measured_rss, (known, measured, measured_rss)
     if label.startswith("mean=1.0 "):  # a well-conditioned, noisy design spares the check pass
-        assert min(known.digits, known.rss_digits) >= exact.TARGET_DIGITS
+        assert min(known.digits, known.rss_digits) >= refine.TARGET_DIGITS
 
 
 def test_the_check_pass_is_spared_only_when_the_statistics_promise_enough(monkeypatch):

@@ -16,8 +16,8 @@ from gradfit.descent.model import LinearModel
 from gradfit.descent.preprocess import Preprocessor
 from gradfit.engines.numpy import NumpyEngine, block_order
 from gradfit.errors import OptionError
-from gradfit.optimum.exact import solve_spd
 from gradfit.optimum.gram import block_stats
+from gradfit.optimum.normal import solve_spd
 from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
@@ -168,7 +168,7 @@ def test_cost_model_and_user_choice():
 
 
 def test_gram_true_on_too_wide_data_names_the_option(monkeypatch):
-    monkeypatch.setattr("gradfit.training.solver.GRAM_MAX_ENTRIES", 4)
+    monkeypatch.setattr("gradfit.training.prepare.GRAM_MAX_ENTRIES", 4)
     X, y = uncentered_data(n=10, d=3, seed=17)
     with pytest.raises(OptionError, match=r"option gram=True needs the Gram statistics"):
         fit(X, y, FitConfig(epochs=1, gram=True))

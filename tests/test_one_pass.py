@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 
 from gradfit import GDRegressor
-from gradfit.optimum.accurate import residual_pass as accurate_pass
-from gradfit.io.data import check_values
-from gradfit.engines import residuals, row_norms
-from gradfit.engines.numpy import NumpyEngine
-from gradfit.errors import DataError
-from gradfit.optimum.gram import block_stats
 from gradfit.descent.losses import make_loss
 from gradfit.descent.model import LinearModel
 from gradfit.descent.preprocess import Preprocessor
+from gradfit.engines import residuals, row_norms
+from gradfit.engines.numpy import NumpyEngine
+from gradfit.errors import DataError
+from gradfit.io.checks import check_values
+from gradfit.optimum.accurate import residual_pass as accurate_pass
+from gradfit.optimum.gram import block_stats
 
 
 def numpy_max_row_norm(X, prep) -> float:
@@ -116,7 +116,7 @@ def test_clean_statistics_need_no_second_look(monkeypatch):
     X = np.random.default_rng(36).normal(size=(500, 3))
     stats = block_stats(X, X[:, 0])
     assert stats.finite
-    monkeypatch.setattr("gradfit.io.data.check_arrays", lambda *a, **k: pytest.fail("a second pass over the data"))
+    monkeypatch.setattr("gradfit.io.checks.check_arrays", lambda *a, **k: pytest.fail("a second pass over the data"))
     check_values(stats, X, X[:, 0])
 
 

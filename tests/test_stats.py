@@ -1,4 +1,5 @@
-"""Inference statistics against statsmodels OLS (the independent reference), at 1e-8 relative."""
+"""Inference statistics against statsmodels OLS (the independent reference), at 1e-8 relative: every
+figure of ``summarize``, its notes and errors, and the table it renders."""
 
 from __future__ import annotations
 
@@ -7,36 +8,22 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.api as sm
-import typer
 from sklearn.datasets import load_diabetes
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
-from typer.testing import CliRunner
 
-from gradfit.cli import GradfitGroup
-from gradfit.cli.summary import register
 from gradfit.errors import ConvergenceWarning, DataError, OptionError
-from gradfit.estimator import GDRegressor
-from gradfit.inference.stats import COV_TYPES, Summary, model_summary, summarize
+from gradfit.inference.stats import COV_TYPES, Summary, summarize
 from gradfit.optimum.exact import Gap
 from gradfit.optimum.gram import block_stats
 
-RTOL = 1e-8
+from .helpers import STATS_RTOL, assert_matches_statsmodels, offset_data
 
 
 def diabetes():
     data = load_diabetes()
     return data.data, data.target
-
-
-def offset_data(n=200, seed=1, noise=1.0):
-    """features with sizeable means and mixed scales, so the uncentered algebra would cancel"""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 4)) * [1.0, 10.0, 0.1, 3.0] + [5.0, -50.0, 2.0, 30.0]
-    y = X @ [1.5, -0.25, 4.0, 0.0] + 7.0 + noise * rng.normal(size=n)
-    return X, y
 
 
 def ones_column_data():
@@ -59,32 +46,6 @@ def least_squares(X, y, fit_intercept):
     beta = np.linalg.lstsq(D, y, rcond=None)[0]
     coef, intercept = (beta[1:], beta[0]) if fit_intercept else (beta, 0.0)
     return D, coef, intercept
-
-
-def reference_figures(res) -> dict:
-    """every statsmodels figure the Summary reports, by Summary field name"""
-    ci = np.asarray(res.conf_int())
-    return {
-        "nobs": res.nobs, "df_model": res.df_model, "df_resid": res.df_resid, "rsquared": res.rsquared,
-        "rsquared_adj": res.rsquared_adj, "fvalue": res.fvalue, "f_pvalue": res.f_pvalue, "ssr": res.ssr,
-        "resid_std_err": np.sqrt(res.scale), "llf": res.llf, "aic": res.aic, "bic": res.bic,
-        "condition_number": res.condition_number, "coef": res.params, "std_err": res.bse,
-        "statistic": res.tvalues, "p_value": res.pvalues, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
-    }
-
-
-def our_figures(s: Summary) -> dict:
-    columns = ("coef", "std_err", "statistic", "p_value", "ci_low", "ci_high")
-    out = {k: getattr(s, k) for k in ("nobs", "df_model", "df_resid", "rsquared", "rsquared_adj", "fvalue",
-                                      "f_pvalue", "ssr", "resid_std_err", "llf", "aic", "bic", "condition_number")}
-    out.update({c: np.array([getattr(row, c) for row in s.coefficients], dtype=np.float64) for c in columns})
-    return out
-
-
-def assert_matches_statsmodels(s: Summary, res) -> None:
-    ours = our_figures(s)
-    for name, expected in reference_figures(res).items():
-        np.testing.assert_allclose(ours[name], expected, rtol=RTOL, atol=0, err_msg=name)
 
 
 @pytest.mark.parametrize("cov_type", COV_TYPES)
@@ -131,7 +92,7 @@ def test_collinear_columns_lower_the_rank_like_statsmodels():
     s = summarize(block_stats(X, y), coef, intercept, fit_intercept=True)
     assert (s.df_model, s.df_resid) == (res.df_model, res.df_resid) == (4, 195)
     for name in ("rsquared", "rsquared_adj", "fvalue", "f_pvalue", "llf", "aic", "bic"):
-        np.testing.assert_allclose(getattr(s, name), getattr(res, name), rtol=RTOL, err_msg=name)
+        np.testing.assert_allclose(getattr(s, name), getattr(res, name), rtol=STATS_RTOL, err_msg=name)
     assert any("rank 5 but 6 parameters" in note for note in s.notes)
 
 
@@ -236,106 +197,6 @@ def test_uncentered_r_squared_is_labelled():
     assert [c.name for c in s.coefficients] == ["x0", "x1", "x2", "x3"]
 
 
-def test_model_summary_gathers_statistics_when_the_model_has_none():
-    X, y = offset_data(n=60, seed=3)
-    model = GDRegressor(lr="auto", preprocess="standardize", epochs=500).fit(X, y)
-    kept = model_summary(model)
-    model.gram_stats_ = None  # what a model with more features than its file keeps statistics for looks like
-    with pytest.raises(OptionError, match="the model holds no Gram statistics"):
-        model_summary(model)
-    again = model_summary(model, X, y)
-    np.testing.assert_allclose([c.std_err for c in again.coefficients], [c.std_err for c in kept.coefficients],
-                               rtol=1e-10)
-
-
-# ---------------------------------------------------------------- command line
-
-
-@pytest.fixture
-def cli(tmp_path):
-    """a Typer app holding only the summary command, a saved model and its training data"""
-    app = typer.Typer(cls=GradfitGroup)  # the gradfit app's error handling: one line, exit status 2
-    register(app)
-    app.callback()(lambda: None)  # keep "summary" a subcommand, as in the gradfit app
-    X, y = offset_data(n=60, seed=3)
-    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
-    model = GDRegressor(lr="auto", preprocess="standardize", epochs=500).fit(frame, y)
-    model.save(tmp_path / "model.json")
-    frame.assign(target=y).to_csv(tmp_path / "data.csv", index=False)
-    return app, tmp_path, model
-
-
-def invoke(app, *args):
-    return CliRunner().invoke(app, ["summary", *map(str, args)])
-
-
-def test_cli_prints_the_table(cli):
-    app, path, model = cli
-    result = invoke(app, path / "model.json")
-    assert result.exit_code == 0, result.output
-    assert "R-squared:" in result.stdout and "P>|t|" in result.stdout
-    assert f"{model.intercept_:.4f}" in result.stdout
-
-
-def test_cli_json_parses(cli):
-    app, path, model = cli
-    result = invoke(app, path / "model.json", "--json")
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert [c["name"] for c in doc["coefficients"]] == ["const", "a", "b", "c", "d"]
-    np.testing.assert_allclose([c["coef"] for c in doc["coefficients"][1:]], model.coef_, rtol=1e-15)
-
-
-def test_cli_robust_covariance_reads_the_data(cli):
-    app, path, model = cli
-    result = invoke(app, path / "model.json", "--data", path / "data.csv", "--target", "target",
-                    "--cov-type", "HC1", "--json")
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert doc["cov_type"] == "HC1" and all(c["std_err"] > 0 for c in doc["coefficients"])
-
-
-@pytest.mark.parametrize("args, message", [
-    (("--cov-type", "HC9"), "error: option cov_type='HC9' is not one of"),
-    (("--cov-type", "HC2"), "error: option cov_type='HC2' needs the training data"),
-    (("--data", "data.csv"), "error: option --data needs --target"),
-])
-def test_cli_errors_exit_2_with_one_line(cli, args, message):
-    app, path, _ = cli
-    args = [path / a if a == "data.csv" else a for a in args]
-    result = invoke(app, path / "model.json", *args)
-    assert result.exit_code == 2
-    assert result.output.startswith(message) and result.output.count("\n") == 1
-
-
-def test_cli_warns_about_an_unconverged_model(cli, tmp_path):
-    app, path, _ = cli
-    X, y = offset_data(n=60, seed=3)
-    GDRegressor(lr="auto", preprocess="standardize", epochs=2).fit(X, y).save(tmp_path / "early.json")
-    result = invoke(app, tmp_path / "early.json", "--at", "fit")
-    assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("warning: The fit is ") and "assume the optimum" in result.stderr
-    assert "Dist. to optimum:" in result.stdout
-
-
-def test_near_perfect_fit_uses_the_measured_rss(tmp_path):
-    """RSS* measured from residuals by the solver travels with the model (and its file)"""
-    from gradfit import GDRegressor, load_model
-    from gradfit.io.persist import train_metrics
-
-    rng = np.random.default_rng(11)
-    X = rng.normal(size=(200, 3)) * [1.0, 10.0, 100.0] + [5.0, -50.0, 300.0]
-    y = X @ [2.0, -0.5, 0.03] + 7.0 + 1e-6 * rng.normal(size=200)
-    model = GDRegressor(preprocess="standardize", momentum=0.9, epochs=3000).fit(X, y)
-    direct = float(np.sum((y - X @ model.coef_ - model.intercept_) ** 2))
-    assert model.gram_stats_.rss_min is not None
-    assert model.summary().ssr == pytest.approx(direct, rel=1e-6)
-    model.save(tmp_path / "m.json")
-    loaded = load_model(tmp_path / "m.json")
-    assert loaded.summary().ssr == pytest.approx(direct, rel=1e-6)
-    assert train_metrics(loaded)["mse"] == pytest.approx(direct / 200, rel=1e-6)
-
-
 # ------------------------------------------------- zero residuals, unidentified coefficients, unconverged fits
 
 
@@ -404,57 +265,3 @@ def test_unidentified_coefficients_have_no_standard_error(case):
             if c.name not in unidentified:
                 assert c.std_err == pytest.approx(res.bse[j], rel=1e-8)
     assert json.dumps(s.to_dict(), allow_nan=False)
-
-
-def stackloss():
-    data = sm.datasets.stackloss.load_pandas().data
-    return data[["AIRFLOW", "WATERTEMP", "ACIDCONC"]], data["STACKLOSS"]
-
-
-def test_summary_of_an_unconverged_fit_is_at_the_exact_answer_and_says_so():
-    X, y = stackloss()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # the fit's own verdict
-        model = GDRegressor(epochs=3, preprocess="none").fit(X, y)
-    assert model.gap_.param_distance > 0.5
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # valid statistics: nothing to warn about
-        s = model.summary()
-    res = sm.OLS(y, sm.add_constant(X)).fit()
-    assert_matches_statsmodels(s, res)
-    assert s.coefficients[1].p_value == pytest.approx(5.8e-05, rel=0.02)
-    assert s.at == "exact" and "exact least-squares answer" in s.to_text().splitlines()[0]
-    assert any("not the fitted parameters" in note for note in s.notes)
-    with pytest.warns(ConvergenceWarning, match="assume the optimum"):
-        at_fit = model_summary(model, at="fit")  # GDRegressor.summary(at=...) passes it through
-    assert at_fit.at == "fit" and at_fit.coefficients[1].coef == pytest.approx(model.coef_[0])
-    assert at_fit.coefficients[1].p_value > 0.01 and "fitted parameters" in at_fit.to_text().splitlines()[0]
-
-
-def test_summary_of_a_converged_fit_is_at_the_fit():
-    X, y = offset_data(n=60, seed=3)
-    model = GDRegressor(lr="auto", preprocess="standardize", momentum=0.9, epochs=3000).fit(X, y)
-    assert model.gap_.param_distance < 1e-6
-    s = model.summary()
-    assert s.at == "fit" and s.coefficients[1].coef == model.coef_[0]
-
-
-def test_summary_at_an_unknown_point_is_an_option_error():
-    X, y = offset_data(n=60, seed=3)
-    model = GDRegressor(epochs=3).fit(X, y)
-    with pytest.raises(OptionError, match=r"option at='best' is not one of \['exact', 'fit'\]"):
-        model_summary(model, at="best")
-
-
-def test_cli_summary_at_the_fit_keeps_the_old_report(cli, tmp_path):
-    app, path, _ = cli
-    X, y = stackloss()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        GDRegressor(epochs=3, preprocess="none").fit(X, y).save(tmp_path / "early.json")
-    exact = invoke(app, tmp_path / "early.json", "--json")
-    assert exact.exit_code == 0, exact.output
-    doc = json.loads(exact.stdout)
-    assert doc["at"] == "exact" and doc["coefficients"][1]["p_value"] == pytest.approx(5.8e-05, rel=0.02)
-    fitted = invoke(app, tmp_path / "early.json", "--at", "fit")
-    assert fitted.exit_code == 0 and "assume the optimum" in fitted.stderr

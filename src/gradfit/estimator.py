@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +15,7 @@ from .descent.weights import check_weights
 from .engines import get_engine
 from .errors import DataError, OptionError
 from .io import persist
-from .io.data import check_arrays, check_X, is_sparse
+from .io.checks import check_arrays, check_X, is_sparse
 from .training import solver
 from .training.checkpoint import resumable_history, resume_point
 from .training.config import FitConfig
@@ -215,6 +217,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     encoding_ : encoding or None
         How raw data become X when the model was fitted through one (``from_formula``, or
         ``gradfit fit --categorical``/``--formula``): ``predict`` then takes raw DataFrames.
+    svmlight_zero_based_ : bool or None
+        For a model fitted on an svmlight file (``gradfit fit data.svm``): whether its indices counted
+        from 0 (features x0..) or from 1 (x1..); model files record it. None for other data.
     result_ : gradfit.FitResult or None
         Everything the last fit produced (None for a model read with ``load_model``).
 
@@ -304,7 +309,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             Σ_{i∈B} wᵢ·∇lossᵢ / (|B|·w̄), w̄ the mean weight, and a per-sample step is wᵢ/w̄ times the
             unweighted one (``gradfit.descent.weights``). ``summary()`` is then that of weighted least squares.
         feature_names : list of str, optional
-            Names of X's columns when X is a Dask array (engine="dask"), which has none.
+            Names of X's columns when X has none: a Dask array (engine="dask") or a sparse matrix.
         validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
             Held-out rows, in place of the ``validation_fraction`` split: their loss is recorded
             beside the training objective after every epoch (``history_.val_loss``), and with
@@ -318,7 +323,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", sample_weight,
                                   validation_data)
         X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
-        self.encoding_ = None
+        self.encoding_ = self.svmlight_zero_based_ = None
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       callbacks=self.callbacks or (),
                                       start=self._warm_start(X.shape[1]), sample_weight=sample_weight,
@@ -411,7 +416,8 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             return getattr(X, "values", X) @ self.coef_ + self.intercept_
         X = self._design(X)
         check_X(X)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE_FORMATS)
+        with _unnamed_sparse(X):
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE_FORMATS)
         return np.asarray(X @ self.coef_ + self.intercept_).reshape(-1)
 
     @classmethod
@@ -541,15 +547,28 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             engine.for_sparse(X.shape)  # says which engine takes sparse input, where this one does not
         elif engine.lazy_data:
             return self._lazy_data(X, y, reset, feature_names)
-        if feature_names is not None:
-            raise OptionError("option feature_names is for lazy data such as Dask arrays (engine='dask'); "
-                              "pass a DataFrame to name the columns")
+        if feature_names is not None and not is_sparse(X):
+            raise OptionError("option feature_names is for data without column names: Dask collections "
+                              "(engine='dask') and sparse matrices; pass a DataFrame to name the columns")
         later = get_engine(self.engine).checks_values  # the fit's statistics pass checks X's values
         check_arrays(X, y, values_later=later)
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True,
-                             accept_sparse=SPARSE_FORMATS, ensure_all_finite=not later)
+        with _unnamed_sparse(X):
+            X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True,
+                                 accept_sparse=SPARSE_FORMATS, ensure_all_finite=not later)
+        if feature_names is not None:
+            self._name_sparse_columns(feature_names, X.shape[1], reset)
         names = getattr(self, "feature_names_in_", None)
         return X, y, list(names) if names is not None else None
+
+    def _name_sparse_columns(self, feature_names, width: int, reset: bool) -> None:
+        """``feature_names`` as the names of sparse X's ``width`` columns (a later fit must give the same)"""
+        names = [str(name) for name in feature_names]
+        if len(names) != width:
+            raise DataError(f"feature_names has {len(names)} names but X has {width} columns")
+        fitted = getattr(self, "feature_names_in_", None)
+        if not reset and (fitted is None or list(fitted) != names):
+            raise DataError("feature_names differ from the names the model was fitted with")
+        self.feature_names_in_ = np.asarray(names, dtype=object)
 
     def _lazy_data(self, X, y, reset: bool, feature_names):
         """Dask collections go to the engine untouched; only their width is recorded"""
@@ -624,3 +643,13 @@ def load_model(path) -> GDRegressor:
         range, sizes that disagree, settings the estimator refuses.
     """
     return persist.load(path, GDRegressor)
+
+
+@contextlib.contextmanager
+def _unnamed_sparse(X):
+    """scikit-learn's warning that X lacks the feature names the model was fitted with, left out for sparse X:
+    a sparse matrix carries no names (``fit(X, y, feature_names=...)`` names its columns)"""
+    with warnings.catch_warnings():
+        if is_sparse(X):
+            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        yield

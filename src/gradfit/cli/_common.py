@@ -210,22 +210,41 @@ def load_training_data(model: GDRegressor, path: Path, target: str | None, featu
     return frame(training.X, training.names), training.y, {}, training
 
 
-def load_svmlight_data(model: GDRegressor, path: Path):
-    """(X as CSR, y, fit keywords, None) of an svmlight file for ``model.fit``; the engine's one-line refusal
-    when it does not take sparse data (only the numpy engine does)"""
+def load_svmlight_data(model: GDRegressor, path: Path, zero_based: bool | None):
+    """the rows of an svmlight file (``io.svmlight.Sparse``: X as CSR, y, names, base) for ``model.fit``; the
+    engine's one-line refusal when it does not take sparse data (only the numpy engine does)"""
     from ..io.svmlight import read_svmlight
 
-    X, y, _ = read_svmlight(path)
-    get_engine(model.engine).for_sparse(X.shape)
-    return X, y, {}, None
+    sparse = read_svmlight(path, zero_based=zero_based,  # inferred, index 0 makes them zero-based: only --one-based
+                           why_one_based="the indices are read as one-based (--one-based)")
+    get_engine(model.engine).for_sparse(sparse.X.shape)
+    return sparse
 
 
-def check_weights_column(data: Path, column: str) -> None:
-    """DataError (one line) when the data has no --weights column ``column``"""
+#: the name of an svmlight file's target (the first field of each line)
+SVMLIGHT_TARGET = "y"
+
+
+def check_svmlight_options(**given) -> None:
+    """OptionError for the first option that chooses columns: an svmlight file has none to name"""
+    for name, value in given.items():
+        if value is not None:
+            raise OptionError(f"option --{name} does not apply to svmlight data: the target is the first field of "
+                              f"each line and every index:value pair is a feature; leave --{name} out")
+
+
+def check_weights_column(data: Path, column: str, target: str | None = None,
+                         features: list[str] | None = None) -> None:
+    """DataError / OptionError (one line) when the data has no --weights column ``column``, or when it is
+    the target or one of the chosen ``features``"""
     available = column_names(data)
     if column not in available:
         raise DataError(f"data file {data} has no weights column {column!r} (option --weights); "
                         f"its columns are {available}")
+    if column == target:
+        raise OptionError(f"option --weights names the target column {target!r}; the weights must be another column")
+    if features is not None and column in features:
+        raise OptionError(f"option --features names the weights column {column!r}; the weights are not a feature")
 
 
 def weights_column(data: Path, column: str) -> np.ndarray:

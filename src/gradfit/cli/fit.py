@@ -10,7 +10,8 @@ import typer
 from ..engines import get_engine
 from ..errors import OptionError
 from ..estimator import GDRegressor, load_model
-from ..io.data import is_sparse, without
+from ..io.checks import is_sparse
+from ..io.data import without
 from ..io.encoding import read_labelled
 from ..io.outputs import is_stdout, make_folder, same_file
 from ..io.persist import atomic_write
@@ -51,6 +52,10 @@ def fit_command(
     formula: Annotated[Optional[str], typer.Option(
         "--formula", help="the model as a formula, e.g. 'y ~ x1 + np.log(x2) + C(region)' (formulaic; "
         "'- 1' leaves out the intercept); instead of --target, --features and --categorical")] = None,
+    zero_based: Annotated[Optional[bool], typer.Option(
+        "--zero-based/--one-based", help="svmlight data: the indices count from 0 (features x0..) or from 1 "
+        "(libsvm's convention, x1..) \\[default: from 1 when the file has no index 0, as scikit-learn's "
+        "zero_based='auto'; the model file records it for predicting]", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="model file to write", rich_help_panel=c.OUTPUT)] = Path(
         "model.json"),
     history: Annotated[Optional[Path], typer.Option(
@@ -168,11 +173,18 @@ def fit_command(
                    err=True)
         return
     if is_svmlight(data):
-        _check_svmlight_options(target=target, features=features, exclude=exclude, categorical=categorical,
+        c.check_svmlight_options(target=target, features=features, exclude=exclude, categorical=categorical,
                                 formula=formula, weights=weights, validation=validation)
-        training_options = TrainingOptions(SVMLIGHT_TARGET, None, None, None, None)
-        X, y, fit_kwargs, training = c.load_svmlight_data(model, data)
+        training_options = TrainingOptions(c.SVMLIGHT_TARGET, None, None, None, None)
+        sparse = c.load_svmlight_data(model, data, _index_base(model, zero_based, resume))
+        X, y, training = sparse.X, sparse.y, None
+        fit_kwargs = {"feature_names": sparse.names} if resume is None else {}  # resumed: the model's own names
+        if zero_based is None and resume is None and not (quiet or json_out):
+            typer.echo(_base_note(data, sparse), err=True)
     else:
+        if zero_based is not None:
+            raise OptionError(f"option {'--zero-based' if zero_based else '--one-based'} applies to svmlight data "
+                              f"only (.svm, .svmlight, .libsvm): it says where their indices count from")
         training_options = _without_weights(data, _training_options(model, target, features, exclude, categorical,
                                                                      formula, no_intercept), weights)
         X, y, fit_kwargs, training = c.load_training_data(model, data, **_columns(data, training_options))
@@ -193,6 +205,7 @@ def fit_command(
         model.fit(X, y, **fit_kwargs)
     if resume is None:
         model.encoding_ = None if training is None else training.encoding
+        model.svmlight_zero_based_ = sparse.zero_based if is_svmlight(data) else None
     with c.all_or_nothing():
         files = c.write_outputs(model, out, history)
         files.update(_views(model, X, y, target, plots, report))
@@ -209,16 +222,30 @@ def fit_command(
         raise typer.Exit(EXIT_NOT_AT_OPTIMUM)
 
 
-#: the name of an svmlight file's target (the first field of each line)
-SVMLIGHT_TARGET = "y"
+def _index_base(model: GDRegressor, zero_based: bool | None, resume: Path | None) -> bool | None:
+    """whether svmlight indices count from 0: as --zero-based/--one-based say (None: inferred from the file);
+    a resumed fit reads its data as its model file records"""
+    if resume is None:
+        return zero_based
+    recorded = getattr(model, "svmlight_zero_based_", None)
+    recorded = True if recorded is None else recorded  # a model file written before the base was recorded
+    if zero_based is not None and zero_based != recorded:
+        raise OptionError(f"option {'--zero-based' if zero_based else '--one-based'} cannot be changed with "
+                          f"--resume: the model file reads its svmlight data as {_based(recorded)}")
+    return recorded
 
 
-def _check_svmlight_options(**given) -> None:
-    """OptionError for the first option that chooses columns: an svmlight file has none to name"""
-    for name, value in given.items():
-        if value is not None:
-            raise OptionError(f"option --{name} does not apply to svmlight data: the target is the first field of "
-                              f"each line and every index:value pair is a feature; leave --{name} out")
+def _based(zero_based: bool) -> str:
+    return "zero-based" if zero_based else "one-based"
+
+
+def _base_note(data: Path, sparse) -> str:
+    """the one line that says which index base was inferred for an svmlight file"""
+    names = f"features {sparse.names[0]}..{sparse.names[-1]}" if sparse.names else "no features"
+    if sparse.zero_based:
+        return f"note: data file {data} has feature index 0: read as zero-based, {names}"
+    return (f"note: data file {data} has no feature index 0: read as one-based (libsvm's convention), {names}; "
+            f"--zero-based reads index 1 as the second feature")
 
 
 class TrainingOptions(NamedTuple):
@@ -272,19 +299,10 @@ def _without_weights(data: Path, options: "TrainingOptions", weights: str | None
     """the options with the --weights column checked and left out of the features"""
     if weights is None:
         return options
-    _check_weights_column(data, options.target, weights, options.features)
+    c.check_weights_column(data, weights, options.target, options.features)
     if options.features is not None or options.formula is not None:
         return options
     return options._replace(exclude=[*(options.exclude or []), weights])
-
-
-def _check_weights_column(data: Path, target: str, weights: str, features: list[str] | None) -> None:
-    """DataError / OptionError, one line, for a --weights column that is missing or has another role"""
-    c.check_weights_column(data, weights)
-    if weights == target:
-        raise OptionError(f"option --weights names the target column {target!r}; the weights must be another column")
-    if features is not None and weights in features:
-        raise OptionError(f"option --features names the weights column {weights!r}; the weights are not a feature")
 
 
 def _weights(model: GDRegressor, data: Path, column: str, target: str):

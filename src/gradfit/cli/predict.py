@@ -18,7 +18,8 @@ from ._outputs import OUTPUT, JsonOut, all_or_nothing, check_outputs
 Data = Annotated[Path, typer.Argument(
     help="data with a header row: .csv, .csv.gz, .tsv, .tsv.gz, .parquet; - for CSV on standard input; "
          "a folder or a quoted glob for several files; or sparse svmlight/libsvm data: .svm, .svmlight, "
-         ".libsvm (gzip'd or not; target first on each line, then index:value pairs)", show_default=False)]
+         ".libsvm (gzip'd or not; target first on each line, then index:value pairs, indices from 0 or from 1)",
+    show_default=False)]
 ModelFile = Annotated[Path, typer.Argument(help="model file written by gradfit fit", show_default=False)]
 Target = Annotated[str, typer.Option("--target", "-t", help="the column to predict", show_default=False)]
 
@@ -40,7 +41,7 @@ def predict_command(
 
     gradfit predict model.json new-houses.parquet --out predictions.csv
 
-    gradfit predict model.json new-docs.svm    (svmlight: column j is index j, trailing zeros padded)
+    gradfit predict model.json new-docs.svm    (svmlight: indices from where the training file's counted)
     """
     from ..io.model_reader import read_predictor
     from ..io.outputs import write
@@ -61,13 +62,10 @@ def _prediction_matrix(model, path: Path) -> np.ndarray:
     """the model's feature columns of a data file, in the order the model was fitted on them (built from
     the raw columns by the model's encoding where it keeps one); only those columns are read"""
     from ..io.data import read_features
-    from ..io.svmlight import is_svmlight, read_svmlight
+    from ..io.svmlight import is_svmlight
 
     if is_svmlight(path):
-        if model.encoding is not None:
-            raise DataError(f"data file {path} is svmlight data, but the model builds its features from named "
-                            f"columns (--categorical or --formula); give it a file with those columns")
-        return read_svmlight(path, model.n_features).X
+        return model_svmlight(model, path).X
     if model.encoding is not None:
         from ..io.encoding import read_encoded
 
@@ -81,6 +79,21 @@ def _prediction_matrix(model, path: Path) -> np.ndarray:
     return X
 
 
+def model_svmlight(model, path: Path):
+    """an svmlight file's rows (``io.svmlight.Sparse``) at the model's width, its indices counted from where
+    those of the model's training data did (from 0 for a model not fitted on svmlight data, as its columns
+    are numbered)"""
+    from ..io.svmlight import feature_names, read_svmlight
+
+    if model.encoding is not None:
+        raise DataError(f"data file {path} is svmlight data, but the model builds its features from named "
+                        f"columns (--categorical or --formula); give it a file with those columns")
+    zero_based = model.svmlight_zero_based is not False
+    names = feature_names(model.n_features, zero_based)
+    why = f"the model was fitted on one-based svmlight data (features {names[0]}..{names[-1]})" if names else ""
+    return read_svmlight(path, model.n_features, zero_based, why_one_based=why)
+
+
 def check_finite_predictions(predictions: np.ndarray, data: Path) -> None:
     """DataError naming the first row whose prediction overflowed (huge values times the coefficients)"""
     bad = ~np.isfinite(predictions)
@@ -90,15 +103,21 @@ def check_finite_predictions(predictions: np.ndarray, data: Path) -> None:
                         f"(its values times the model's coefficients overflow float64)")
 
 
+Weights = Annotated[Optional[str], typer.Option(
+    "--weights", help="column of row weights >= 0: weighted R², MSE, RMSE and MAE (scikit-learn's sample_weight); "
+                      "the column is not a feature", show_default=False)]
+
+
 def evaluate_command(
     model_file: ModelFile,
     data: Data,
     target: Annotated[Optional[str], typer.Option(
         "--target", "-t", help="the column to predict [default: a formula model's own target]",
         show_default=False)] = None,
+    weights: Weights = None,
     json_out: JsonOut = False,
 ) -> None:
-    """Score a saved model on DATA: R², MSE, RMSE and MAE.
+    """Score a saved model on DATA: R², MSE, RMSE and MAE (weighted by a column with --weights).
 
     Examples:
 
@@ -106,35 +125,73 @@ def evaluate_command(
 
     gradfit evaluate model.json test.parquet -t price --json
 
+    gradfit evaluate model.json survey.csv -t income --weights w    (weighted metrics)
+
     gradfit evaluate formula-model.json test.csv    (the target is the formula's)
+
+    gradfit evaluate model.json test.libsvm    (svmlight: the target is each line's first field)
     """
     from rich.table import Table
-    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-    from ..estimator import load_model
-    from ..io.encoding import read_labelled
+    from ..io.model_reader import read_predictor
+    from ..io.svmlight import is_svmlight
     from . import _common as c
 
-    model = load_model(model_file)
-    fitted_names = getattr(model, "feature_names_in_", None)
-    names = list(fitted_names) if fitted_names is not None else None
-    X, y, target = read_labelled(data, names, model.encoding_, target)
-    if fitted_names is None and X.shape[1] != model.n_features_in_:
-        raise DataError(f"data file {data} has {X.shape[1]} columns besides the target {target!r} but the model "
-                        f"takes {model.n_features_in_} features (it was fitted without column names)")
-    predictions = model.predict(c.frame(X, names) if fitted_names is not None else X)
+    model = read_predictor(model_file)
+    X, y = _svmlight_labelled(model, data, target, weights) if is_svmlight(data) else _labelled(
+        model, data, target, weights)
+    sample_weight = c.weights_column(data, weights) if weights is not None else None
+    predictions = model.predict(X)
     check_finite_predictions(predictions, data)
-    mse = float(mean_squared_error(y, predictions))
-    metrics = {"n_rows": len(y), "r2": float(r2_score(y, predictions)), "mse": mse, "rmse": float(np.sqrt(mse)),
-               "mae": float(mean_absolute_error(y, predictions))}
+    metrics = {"n_rows": len(y), **scores(y, predictions, sample_weight), "weights": weights}
     if json_out:
         c.print_json(metrics)
         return
-    table = Table(title=f"{model_file.name} on {data.name} ({len(y)} rows)", title_justify="left")
+    weighted = f", weighted by {weights!r}" if weights is not None else ""
+    table = Table(title=f"{model_file.name} on {data.name} ({len(y)} rows{weighted})", title_justify="left")
     for name in ("R²", "MSE", "RMSE", "MAE"):
         table.add_column(name, justify="right")
     table.add_row(*(f"{metrics[k]:.6g}" for k in ("r2", "mse", "rmse", "mae")))
     c.console.print(table)
+
+
+def _svmlight_labelled(model, data: Path, target: str | None, weights: str | None) -> tuple:
+    """(X, y) of an svmlight file for the model: the target is each line's first field"""
+    from . import _common as c
+
+    c.check_svmlight_options(target=target, weights=weights)
+    sparse = model_svmlight(model, data)
+    return sparse.X, sparse.y
+
+
+def _labelled(model, data: Path, target: str | None, weights: str | None) -> tuple:
+    """(X, y) of a data file with a target, for the model: its feature columns (built through its encoding where
+    it keeps one), or every column but the target and the weights for a model fitted without names"""
+    from ..io.data import without
+    from ..io.encoding import read_labelled
+    from . import _common as c
+
+    target = target if target is not None else getattr(model.encoding, "target", None)
+    names = model.feature_names
+    if weights is not None:
+        c.check_weights_column(data, weights, target)
+        if names is None and model.encoding is None and target is not None:
+            names = without(data, target, [weights])
+    X, y, target = read_labelled(data, names, model.encoding, target)
+    if model.feature_names is None and X.shape[1] != model.n_features:
+        besides = f"the target {target!r}" + (f" and the weights {weights!r}" if weights is not None else "")
+        raise DataError(f"data file {data} has {X.shape[1]} columns besides {besides} but the model "
+                        f"takes {model.n_features} features (it was fitted without column names)")
+    return X, y
+
+
+def scores(y: np.ndarray, predictions: np.ndarray, sample_weight: np.ndarray | None = None) -> dict:
+    """R², MSE, RMSE and MAE of predictions, weighted as scikit-learn's metrics weigh by ``sample_weight``"""
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    mse = float(mean_squared_error(y, predictions, sample_weight=sample_weight))
+    return {"r2": float(r2_score(y, predictions, sample_weight=sample_weight)), "mse": mse,
+            "rmse": float(np.sqrt(mse)), "mae": float(mean_absolute_error(y, predictions, sample_weight=sample_weight))}
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import OptionError
-from ..inference.stats import COV_TYPES, model_summary
+from ..inference.stats import COV_TYPES
 from ._common import JsonOut, print_json, weights_column
 from .plot import ModelFile, Target, model_data
 
@@ -48,7 +48,7 @@ def summary(
         raise OptionError("option --weights needs --data, the training data that holds the weights column")
     fitted, X, y, _ = model_data(model, data, target)
     sample_weight = weights_column(data, weights) if weights is not None else None
-    result = model_summary(fitted, X, y, cov_type=cov_type, at=at, sample_weight=sample_weight)
+    result = fitted.summary(X, y, cov_type=cov_type, at=at, sample_weight=sample_weight)
     if as_json:
         print_json(result.to_dict())
     else:

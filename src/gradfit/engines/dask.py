@@ -29,7 +29,7 @@ Before the epochs, one pass reads each partition once (``gram``): its finiteness
 Gram statistics and a few candidate rows for the largest row norm (lr="auto" with
 minibatches), which decide that norm without another pass when the bound on the other
 rows allows (``dask_tasks.NormCandidates``). The exact answer reads the data again
-only when the statistics cannot promise its digits (``gradfit.optimum.exact.gram_answer``).
+only when the statistics cannot promise its digits (``gradfit.optimum.normal.gram_answer``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
 from ..errors import DataError
-from ..io.data import SUFFIXES, check_features, check_unique
+from ..io.checks import check_unique
+from ..io.data import SUFFIXES, check_features
 
 __all__ = ["read_dataset", "as_dask_arrays"]
 

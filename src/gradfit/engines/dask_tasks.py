@@ -23,13 +23,13 @@ from ..descent.batching import batches
 from ..descent.model import LinearModel
 from ..descent.preprocess import Preprocessor
 from ..errors import DataError
-from ..io.data import check_X
+from ..io.checks import check_X
 from ..optimum.accurate import ResidualPass, residual_pass
 from ..optimum.gram import GramStats, block_stats
 from ..training.train import EpochTask, TrainState, smooth_gradient, take_step
 from .dask_data import release_memory
-from .row_norms import left_out_bound
 from .numpy import NumpyEngine
+from .row_norms import left_out_bound, sq_norms
 
 
 @dataclass
@@ -107,8 +107,6 @@ def prepared(X, y, model, prep, dtype: str) -> NumpyEngine:
 
 #: rows of each partition kept as candidates for the largest row norm
 NORM_CANDIDATES = 32
-#: rows per block of the candidates' scan (a few hundred KiB of temporaries)
-NORM_BLOCK = 8192
 
 
 @dataclass
@@ -138,10 +136,7 @@ def norm_candidates(X: np.ndarray, stats: GramStats, k: int = NORM_CANDIDATES) -
     n = len(X)
     if n <= k:
         return NormCandidates(np.array(X, dtype=np.float64), stats.x_mean, spread, -math.inf)
-    h = np.empty(n)
-    for start in range(0, n, NORM_BLOCK):
-        z = (X[start : start + NORM_BLOCK] - stats.x_mean) / spread
-        h[start : start + len(z)] = np.einsum("ij,ij->i", z, z)
+    h = sq_norms(X, stats.x_mean, 1.0 / spread)
     order = np.argpartition(h, n - k - 1)
     return NormCandidates(np.array(X[order[n - k :]], dtype=np.float64), stats.x_mean, spread,
                           float(h[order[n - k - 1]]))
@@ -159,9 +154,10 @@ def block_summary(source, label: str, names: list[str], target: str) -> Summary:
     Gram statistics in float64, and the candidates for the largest row norm"""
     X, y = load(source, "float64")  # float64 whatever the training dtype: the statistics carry the exact answer
     y, w = split(y)
-    check_X(X, names, source=label)
-    check_X(y.reshape(-1, 1), [target], source=label)
     stats = block_stats(X, y, workers=1, weights=w)  # Dask runs the partitions in parallel already
+    if not stats.finite:  # a NaN or an infinity reaches every sum of squares; only then is each column looked at
+        check_X(X, names, source=label)
+        check_X(y.reshape(-1, 1), [target], source=label)
     return Summary(stats, [norm_candidates(X, stats)] if w is None else [])  # weighted norms: a pass of their own
 
 

@@ -9,7 +9,7 @@ products), and the minibatch and per-sample epochs run in ``kernels_sparse`` ove
 Sample weights w̃ (``gradfit.descent.weights``) weigh each row's terms in all of them.
 
 Gram statistics come from the sparse product XᵀW̃X (W̃ the weights, I unweighted), made dense only
-because the solver asks for them when the d×d matrix is small enough (``training.solver.GRAM_MAX_ENTRIES``,
+because the solver asks for them when the d×d matrix is small enough (``training.prepare.GRAM_MAX_ENTRIES``,
 d ≤ 4000); centering is XᵀW̃X − W·x̄x̄ᵀ (W = Σw̃). Wider data takes the wide-data path: no Gram
 statistics, no exact answer, and the verdict says so. The exact answer's design QR needs the dense design,
 so ``design()`` is None: least squares is refined on the normal equations with double-double residual

@@ -56,6 +56,25 @@ def _max_sq_norm(X, rows, shift, inv_scale):
     return best
 
 
+@njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
+def _sq_norms(X, shift, inv_scale, out):
+    """out[i] = Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², in float64"""
+    for i in range(X.shape[0]):
+        s = 0.0
+        for j in range(X.shape[1]):
+            t = (X[i, j] - shift[j]) * inv_scale[j]
+            s += t * t
+        out[i] = s
+
+
+def sq_norms(X: np.ndarray, shift, inv_scale) -> np.ndarray:
+    """‖(xᵢ − shift)·inv_scale‖² of every row, one compiled read with no temporary the size of X"""
+    out = np.empty(X.shape[0])
+    compiling(_sq_norms, "the row-norm kernel")(X, np.asarray(shift, dtype=np.float64),
+                                                np.asarray(inv_scale, dtype=np.float64), out)
+    return out
+
+
 def max_sq_norm(X: np.ndarray, shift, inv_scale, rows: np.ndarray | None = None) -> float:
     """max over the rows (all, or those listed) of ‖(xᵢ − shift)·inv_scale‖², one compiled read"""
     rows = np.empty(0, np.int64) if rows is None else np.asarray(rows, dtype=np.int64)

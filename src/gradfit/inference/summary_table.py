@@ -8,7 +8,16 @@ from dataclasses import dataclass, fields
 from html import escape
 from typing import NamedTuple
 
-__all__ = ["Coefficient", "Summary"]
+__all__ = ["Coefficient", "Summary", "CONST", "INTERCEPT", "intercept_label"]
+
+#: the intercept's label: statsmodels' OLS on ``add_constant``'s design names it "const"; a formula
+#: (statsmodels.formula, R, formulaic) names it "Intercept"
+CONST, INTERCEPT = "const", "Intercept"
+
+
+def intercept_label(model) -> str:
+    """the intercept's label in a model's summary: INTERCEPT for a fit made from a formula, else CONST"""
+    return INTERCEPT if hasattr(getattr(model, "encoding_", None), "formula") else CONST
 
 
 class Coefficient(NamedTuple):

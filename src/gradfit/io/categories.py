@@ -15,8 +15,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .data import _is_number, _row, _to_float  # one definition of a number, a row's name, a column's floats
 from ..errors import DataError
+from .checks import _row, _to_float, is_number  # one definition of a number, a row's name, a column's floats
 
 __all__ = ["Category", "OneHot", "fit_onehot", "auto_categorical", "check_levels", "check_present",
            "check_unique_levels"]
@@ -169,8 +169,8 @@ def auto_categorical(data: pd.DataFrame, text: Sequence[str], source: str, first
     for name in text:
         label = f"{source}: column {name!r}"
         levels = levels_of(data[name], label, first_row)
-        if any(_is_number(v) for v in levels):
-            i = next(k for k, v in enumerate(data[name]) if not _is_number(v))
+        if any(is_number(v) for v in levels):
+            i = next(k for k, v in enumerate(data[name]) if not is_number(v))
             raise DataError(f"{label} is not numeric ({_row(i, first_row)} holds {str(data[name].iloc[i])[:40]!r}); "
                             f"if it is a category, name it with --categorical {name}")
         if len(levels) > AUTO_MAX_LEVELS:

@@ -13,10 +13,10 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pyarrow as pa
 
-from . import categories
-from .data import (check_arrays, check_X, choose_features, column_names, numeric_column, numeric_matrix, read_columns,
-                   read_table)
 from ..errors import DataError, OptionError
+from . import categories
+from .checks import check_arrays, check_X
+from .data import choose_features, column_names, numeric_column, numeric_matrix, read_columns, read_table
 
 __all__ = ["Training", "read_training", "read_formula", "read_encoded", "read_target", "read_labelled", "from_dict"]
 

@@ -19,8 +19,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .categories import check_levels, check_present, check_unique_levels
 from ..errors import DataError, OptionError
+from .categories import check_levels, check_present, check_unique_levels
 
 __all__ = ["FormulaDesign", "Design", "parse", "design", "FUNCTIONS"]
 
@@ -68,6 +68,8 @@ def _read(formula: str, available: Sequence[str] = ()):
         raise OptionError("formulas need formulaic, an optional part of gradfit: pip install 'gradfit[formula]'") \
             from None
     try:
+        # the context key formulaic 1.x names for the "." operator (its model_matrix passes it the same way; the
+        # parser's error text documents it); pyproject bounds formulaic below 2, and test_formula covers "y ~ ."
         return Formula(formula, _context={"__formulaic_variables_available__": list(available)})
     except (FormulaicError, SyntaxError, ValueError, TypeError) as exc:
         raise OptionError(f"formula {formula!r} cannot be read: {_reason(exc)}") from None

@@ -55,13 +55,15 @@ def get_engine_name(name: str) -> str:
 
 
 class Predictor(NamedTuple):
-    """what predicting needs from a model file: ``X·coef + intercept`` (as ``GDRegressor.predict``), and the
-    encoding that builds X from raw data (None: X is the data's feature columns)"""
+    """what predicting needs from a model file: ``X·coef + intercept`` (as ``GDRegressor.predict``), the
+    encoding that builds X from raw data (None: X is the data's feature columns), and for a model fitted on
+    svmlight data whether its indices counted from 0 (None: not fitted on svmlight data)"""
 
     coef: np.ndarray
     intercept: float
     feature_names: list[str] | None
     encoding: object | None = None
+    svmlight_zero_based: bool | None = None
 
     @property
     def n_features(self) -> int:
@@ -78,7 +80,13 @@ def read_predictor(path) -> Predictor:
     doc = read_document(path, PREDICTING)
     check_consistency(doc, path)
     return Predictor(np.asarray(doc["coef"], dtype=np.float64), float(doc["intercept"]), doc["feature_names"],
-                     read_encoding(doc.get("encoding"), Path(path)))
+                     read_encoding(doc.get("encoding"), Path(path)), svmlight_zero_based(doc))
+
+
+def svmlight_zero_based(doc: dict) -> bool | None:
+    """whether the svmlight data a model file's model was fitted on counted indices from 0 (None: other data)"""
+    record = doc.get("svmlight")
+    return None if record is None else record["zero_based"]
 
 
 def read_encoding(data: dict | None, path: Path):

@@ -23,8 +23,9 @@ from .json_fields import top_level_fields
 __all__ = ["FORMAT", "SCHEMA_VERSION", "SCHEMA", "MAX_BYTES", "PREDICTING", "read_document", "check_consistency"]
 
 FORMAT = "gradfit-model"
-#: 2: the encoding of text columns and formulas ("encoding"); files of version 1 read as before
-SCHEMA_VERSION = 2
+#: 2: the encoding of text columns and formulas ("encoding"); 3: the index base of svmlight training data
+#: ("svmlight"); files of earlier versions read as before
+SCHEMA_VERSION = 3
 #: model files larger than this are refused before parsing
 MAX_BYTES = 512 * 2**20
 #: integer literals with more digits than this are refused (no field needs more than 2⁶⁴)
@@ -171,6 +172,8 @@ SCHEMA = {
         "descent": _or_null(_DESCENT),
         "held_out": _or_null(_HELD_OUT),
         "encoding": _or_null(_ENCODING),
+        #: a model fitted on svmlight data: whether its indices counted from 0 (x0..) or from 1 (x1..)
+        "svmlight": _or_null(_record({"zero_based": {"type": "boolean"}})),
     },
 }
 
@@ -197,7 +200,8 @@ def _bounded_int(text: str) -> int:
 
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int)
 #: the fields predicting needs; ``read_document(path, PREDICTING)`` parses only these
-PREDICTING = frozenset({"format", "schema_version", "params", "coef", "intercept", "feature_names", "encoding"})
+PREDICTING = frozenset({"format", "schema_version", "params", "coef", "intercept", "feature_names", "encoding",
+                        "svmlight"})
 
 
 def _parse(text: str, fields: frozenset[str] | None):
@@ -335,6 +339,7 @@ def check_consistency(doc: dict, path: Path) -> None:
     _check_history(doc.get("history"), d, path)
     _check_descent(doc, k, path)
     _check_encoding(doc, path)
+    _check_svmlight(doc, path)
 
 
 def encoded_names(encoding: dict) -> list[str]:
@@ -361,6 +366,17 @@ def _check_encoding(doc: dict, path: Path) -> None:
     if encoding["kind"] == "formula" and encoding["intercept"] != doc["params"].get("fit_intercept", True):
         raise ModelFileError(f"model file {path}: field 'encoding.intercept' is {encoding['intercept']} but "
                              f"'params.fit_intercept' is {doc['params'].get('fit_intercept', True)}")
+
+
+def _check_svmlight(doc: dict, path: Path) -> None:
+    """the feature names of a model fitted on svmlight data are its indices, from 0 or from 1"""
+    record, names = doc.get("svmlight"), doc["feature_names"]
+    if record is None or names is None:
+        return
+    first = 0 if record["zero_based"] else 1
+    if names != [f"x{j}" for j in range(first, first + len(names))]:
+        raise ModelFileError(f"model file {path}: field 'svmlight' says the indices count from {first}, but the "
+                             f"feature_names are {_short(names)}")
 
 
 def _check_history(history: dict | None, d: int, path: Path) -> None:

@@ -28,7 +28,7 @@ from ..training.train import Steps
 from ..training.validation import HeldOutResult
 from ..training.verdict import Verdict
 from . import outputs
-from .model_reader import read_encoding, read_model_document
+from .model_reader import read_encoding, read_model_document, svmlight_zero_based
 from .model_schema import FORMAT, SCHEMA_VERSION
 
 __all__ = ["FORMAT", "SCHEMA_VERSION", "save", "load", "atomic_write", "train_metrics", "jsonable"]
@@ -71,9 +71,9 @@ def train_metrics(model) -> dict:
     """R², MSE and RMSE on the training data, from the model's Gram statistics alone.
 
     The residual sum of squares is a sum of non-negative terms around the least-squares
-    fit (see ``gradfit.inference.stats.residual_ss``), so it stays accurate for a near-perfect fit.
+    fit (see ``gradfit.inference.rss.residual_ss``), so it stays accurate for a near-perfect fit.
     """
-    from ..inference.stats import residual_ss
+    from ..inference.rss import residual_ss
 
     stats = getattr(model, "gram_stats_", None)
     if stats is None:
@@ -125,6 +125,11 @@ def _encoding_to_dict(model) -> dict | None:
     return None if encoding is None else encoding.to_dict()
 
 
+def _svmlight_to_dict(model) -> dict | None:
+    zero_based = getattr(model, "svmlight_zero_based_", None)
+    return None if zero_based is None else {"zero_based": bool(zero_based)}
+
+
 def model_to_dict(model, include_history: bool | str = True) -> dict:
     """the document ``save`` writes"""
     names = getattr(model, "feature_names_in_", None)
@@ -140,6 +145,7 @@ def model_to_dict(model, include_history: bool | str = True) -> dict:
         "intercept": model.intercept_,
         "feature_names": list(names) if names is not None else None,
         "encoding": _encoding_to_dict(model),
+        "svmlight": _svmlight_to_dict(model),
         "preprocess": model.preprocessor_.to_dict(),
         "lr": model.lr_,
         "seed": model.seed_,
@@ -283,6 +289,7 @@ def load(path, estimator_class):
     model.weighted_ = bool(doc.get("weighted", False))
     model.history_ = _restore(_history, doc["history"], "history", path)
     model.encoding_ = read_encoding(doc.get("encoding"), path)
+    model.svmlight_zero_based_ = svmlight_zero_based(doc)
     model.result_ = None
     model._store_held_out(_restore(HeldOutResult.from_dict, doc.get("held_out"), "held_out", path))
     model.checkpoint_ = _restore(

@@ -2,10 +2,14 @@
 
 Each line is ``target index:value index:value ...`` (a ``qid:`` field and ``#`` comments are allowed).
 The matrix is never densified: scikit-learn's ``load_svmlight_file`` (imported here, when such a file is
-read) builds it. Columns keep the file's indices as given: index j is column j, the feature ``x{j}``, so a
-file indexed from 1 (libsvm's habit) has an empty column ``x0``. Guessing the base per file would let a
-new file for predicting, which happens to lack index 0, shift every column by one. Predicting reads new
-data at the model's width: svmlight omits trailing zeros, so fewer columns are padded; more are refused.
+read) builds it.
+
+Indices may count from 0 or from 1 (libsvm's convention). Unless told, the base is that of scikit-learn's
+``zero_based="auto"``: a file with no index 0 anywhere is one-based. Columns are named by the file's own
+indices: x1..xd for a one-based file, x0..x{d-1} for a zero-based one. A model fitted on such a file
+records its base, and new files for predicting are read with that base, never guessed again: a new file
+that happens to lack index 0 would otherwise shift every column by one. Predicting reads new data at the
+model's width: svmlight omits trailing zeros, so fewer columns are padded; more are refused.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 from ..errors import DataError
 from .data import existing_file
 
-__all__ = ["ENDINGS", "is_svmlight", "Sparse", "read_svmlight"]
+__all__ = ["ENDINGS", "is_svmlight", "Sparse", "read_svmlight", "feature_names"]
 
 #: the endings of svmlight files, each also gzip'd
 ENDINGS = tuple(e + gz for e in (".svm", ".svmlight", ".libsvm") for gz in ("", ".gz"))
@@ -31,31 +35,59 @@ def is_svmlight(path) -> bool:
 
 
 class Sparse(NamedTuple):
-    """an svmlight file's rows: X (CSR, float64), the target y, and the features' names x0..x{d-1}"""
+    """an svmlight file's rows: X (CSR, float64), the target y, the features' names (the file's indices:
+    x0.. or x1..) and whether the indices count from 0"""
 
     X: object
     y: np.ndarray
     names: list[str]
+    zero_based: bool
 
 
-def read_svmlight(path, n_features: int | None = None) -> Sparse:
-    """the rows of an svmlight file (index j is column j); with ``n_features`` (a model's width) padded
-    to it, and DataError for an index beyond it"""
+def feature_names(width: int, zero_based: bool) -> list[str]:
+    """the names of ``width`` svmlight columns: their indices in the file, x0.. or x1.."""
+    first = 0 if zero_based else 1
+    return [f"x{j}" for j in range(first, first + width)]
+
+
+def read_svmlight(path, n_features: int | None = None, zero_based: bool | None = None,
+                  why_one_based: str = "the indices are read as one-based") -> Sparse:
+    """the rows of an svmlight file, column j being index j (``zero_based``) or index j + 1 (one-based);
+    ``zero_based=None`` infers it as scikit-learn's ``zero_based="auto"`` does (no index 0: one-based).
+    With ``n_features`` (a model's width) padded to it, and DataError for an index beyond it; DataError
+    for an index 0 in data read as one-based (``why_one_based`` says why they are)"""
     X, y = _load(path)
+    if zero_based is None:
+        zero_based = not (X.nnz > 0 and X.indices.min() > 0)
+    if not zero_based:
+        X = _from_one(X, path, why_one_based)
     if n_features is not None:
-        if X.shape[1] > n_features:
-            raise DataError(f"data file {path} has feature index {X.shape[1] - 1} but the model takes "
-                            f"{n_features} features (x0..x{n_features - 1}); it was fitted on narrower data")
-        X = _padded(X, n_features)
+        X = _at_width(X, n_features, zero_based, path)
     _check_finite(X, y, path)
-    return Sparse(X, y, [f"x{j}" for j in range(X.shape[1])])
+    return Sparse(X, y, feature_names(X.shape[1], zero_based), zero_based)
 
 
-def _padded(X, width: int):
-    """X with zero columns appended up to ``width`` (svmlight omits trailing zeros)"""
+def _at_width(X, width: int, zero_based: bool, path):
+    """X with zero columns appended up to a model's ``width`` (svmlight omits trailing zeros); DataError
+    naming the file's largest index when it is beyond the model's"""
     import scipy.sparse as sp
 
+    if X.shape[1] > width:
+        names, last = feature_names(width, zero_based), X.shape[1] - (1 if zero_based else 0)
+        raise DataError(f"data file {path} has feature index {last} but the model takes {width} features "
+                        f"({names[0]}..{names[-1]}); it was fitted on narrower data")
     return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], width))
+
+
+def _from_one(X, path, why: str):
+    """X read with indices from 0, as one-based data: every index one less; DataError naming a row with index 0"""
+    import scipy.sparse as sp
+
+    at_zero = np.flatnonzero(X.indices == 0)
+    if len(at_zero):
+        row = int(np.searchsorted(X.indptr, int(at_zero[0]), side="right"))
+        raise DataError(f"data file {path}: row {row} has feature index 0, but {why}")
+    return sp.csr_matrix((X.data, X.indices - 1, X.indptr), shape=(X.shape[0], max(X.shape[1] - 1, 0)))
 
 
 def _load(path):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..descent.losses import Loss
 from ..errors import DataError, OptionError
-from ..io.data import check_X
+from ..io.checks import check_X
 
 #: the seed stream of the split (the epochs' shuffles use [seed, epoch]; this one is apart from them)
 SPLIT_STREAM = 0x5EED_0FF

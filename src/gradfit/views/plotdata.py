@@ -17,13 +17,13 @@ from ..descent.losses import loss_from
 from ..descent.model import LinearModel
 from ..descent.preprocess import Preprocessor
 from ..errors import DataError, OptionError
-from ..inference.stats import least_squares_rss
+from ..inference.rss import least_squares_rss
 from ..optimum.exact import ExactSolution, Gap
 from ..optimum.gram import GramStats, block_stats, rss_around
 from ..training.history import History
 from ..training.result import FitResult
-from .plottext import tr
 from ..training.validation import HeldOutResult
+from .plottext import tr
 
 
 @dataclass

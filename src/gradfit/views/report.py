@@ -21,6 +21,7 @@ from ..descent.model import LinearModel
 from ..descent.preprocess import Preprocessor
 from ..errors import ConvergenceWarning, GradfitError, OptionError
 from ..inference import stats as inference
+from ..inference.summary_table import CONST, intercept_label
 from ..io import outputs
 from ..optimum.gram import GramStats, block_stats
 from .figures import standard_figures
@@ -87,7 +88,7 @@ def render_report(model, X=None, y=None, *, target: str | None = None, title: st
         ("metrics", "Metrics", metrics_section(fv, X, y, stats)),
         ("exact", "Gap to the exact solution", gap_section(fv)),
         ("coefficients", "Coefficients", coef_section(fv)),
-        ("inference", "Inference statistics", inference_section(fv, stats)),
+        ("inference", "Inference statistics", inference_section(fv, stats, intercept_label(model))),
         ("history", "History", history_section(fv)),
         ("plots", "Plots", figures_section(fv, X, y, target)),
     ]
@@ -226,8 +227,9 @@ def coef_section(fv: FitView) -> str:
     return table(["parameter", "fitted", "exact", "fitted − exact"], rows)
 
 
-def inference_section(fv: FitView, stats: GramStats | None) -> str | None:
-    """gradfit.inference.stats' OLS-style summary, where the statistics are there and the loss is squared error"""
+def inference_section(fv: FitView, stats: GramStats | None, intercept: str = CONST) -> str | None:
+    """gradfit.inference.stats' OLS-style summary, where the statistics are there and the loss is squared error
+    (the intercept labelled ``intercept``: see ``inference.summary_table.intercept_label``)"""
     if stats is None:
         return None
     if not fv.model.loss.is_quadratic:
@@ -240,7 +242,7 @@ def inference_section(fv: FitView, stats: GramStats | None) -> str | None:
             summary = inference.summarize(stats, fv.coef, fv.intercept, fit_intercept=fv.model.fit_intercept,
                                           feature_names=fv.feature_names, penalized=fv.model.alpha > 0,
                                           gap=fv.gap, rss=stats.rss_min, exact=fv.exact,
-                                          at=inference.default_at(fv.gap, fv.exact))
+                                          at=inference.default_at(fv.gap, fv.exact), intercept_name=intercept)
     except GradfitError as exc:
         return f"<p>No inference statistics for this fit: {escape(str(exc))}</p>"
     return summary._repr_html_()
