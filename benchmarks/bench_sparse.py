@@ -35,12 +35,12 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import SGDRegressor
-
 from timing import best_of  # benchmarks/ is on the path: these files run as scripts
+
 from gradfit import GDRegressor
 from gradfit.descent.losses import make_loss
 from gradfit.descent.optim import average, make_optimizer
-from gradfit.engines import kernels_sparse
+from gradfit.engines import kernels_sparse, sparse_passes
 from gradfit.engines.kernels import Descent, Fold, Penalty
 
 #: (rows, columns, density)
@@ -102,7 +102,7 @@ def timed(make, X, y, reps: int) -> Timing:
 
 def parts(X, y, reps: int) -> dict[str, tuple[float, float]]:
     """(wall, CPU) of gradfit's compiled epoch alone (the steps) and of the recorded full-data loss and gradient
-    alone (``kernels_sparse.full_loss_grad``), on the benchmark's settings"""
+    alone (``sparse_passes.full_loss_grad``), on the benchmark's settings"""
     d, opt, loss = X.shape[1], make_optimizer("sgd"), make_loss("half_mse")
     rows = kernels_sparse.csr_rows(X, y)
     fold = Fold(np.zeros(d), np.ones(d), 0.0, False)
@@ -114,7 +114,7 @@ def parts(X, y, reps: int) -> dict[str, tuple[float, float]]:
         kernels_sparse.run_epoch(rows, fold, Penalty(0.0, 0.0), descent, 0, opt, loss.deriv, average)
 
     def full_pass():
-        kernels_sparse.full_loss_grad(rows, kernels_sparse.UNWEIGHTED, fold, theta, loss)
+        sparse_passes.full_loss_grad(rows, kernels_sparse.UNWEIGHTED, fold, theta, loss)
 
     epoch()  # θ after one epoch: where the fit measures its first pass
     return {name: (best_of(fn, reps + 2), best_of(fn, reps + 2, time.process_time))

@@ -17,7 +17,7 @@ import gradfit
 from gradfit import GDRegressor
 from gradfit.descent.losses import make_loss
 from gradfit.descent.optim import make_optimizer
-from gradfit.engines import kernels_sparse
+from gradfit.engines import kernels_sparse, sparse_passes
 from gradfit.engines.kernels import Descent, Penalty
 from gradfit.engines.kernels_sparse import lazy_applies
 from gradfit.errors import DataError, OptionError
@@ -262,12 +262,12 @@ def test_the_full_pass_in_two_halves_equals_one_pass_on_any_number_of_cores(monk
     X, y = sparse_data(n=2000, d=30, density=0.2, seed=19)
     v, loss = np.linspace(-0.4, 0.6, 30), make_loss("huber", epsilon=0.5)
     rows, weights = kernels_sparse.csr_rows(X, y), kernels_sparse.row_weights(np.linspace(0.0, 2.0, 2000))
-    one = kernels_sparse.loss_pass(rows, weights, v, 0.3, loss)
-    monkeypatch.setattr(kernels_sparse, "SPLIT_FROM", 100)
-    assert len(kernels_sparse.halves(X.indptr)) == 3
-    two = kernels_sparse.loss_pass(rows, weights, v, 0.3, loss)
-    monkeypatch.setattr(kernels_sparse.os, "sched_getaffinity", lambda pid: {0})
-    serial = kernels_sparse.loss_pass(rows, weights, v, 0.3, loss)
+    one = sparse_passes.loss_pass(rows, weights, v, 0.3, loss)
+    monkeypatch.setattr(sparse_passes, "SPLIT_FROM", 100)
+    assert len(sparse_passes.halves(X.indptr)) == 3
+    two = sparse_passes.loss_pass(rows, weights, v, 0.3, loss)
+    monkeypatch.setattr(sparse_passes.os, "sched_getaffinity", lambda pid: {0})
+    serial = sparse_passes.loss_pass(rows, weights, v, 0.3, loss)
     assert serial[0] == two[0] and serial[2] == two[2] and (serial[1] == two[1]).all()
     assert two[0] == pytest.approx(one[0], rel=1e-13) and two[2] == pytest.approx(one[2], rel=1e-13)
     np.testing.assert_allclose(two[1], one[1], rtol=1e-13, atol=1e-13 * np.abs(one[1]).max())
@@ -278,6 +278,6 @@ def test_the_full_pass_in_two_halves_equals_one_pass_on_any_number_of_cores(monk
 
 
 def test_the_second_half_hands_back_its_result_or_its_error():
-    assert kernels_sparse.beside(max, 3, 4)() == 4
+    assert sparse_passes.beside(max, 3, 4)() == 4
     with pytest.raises(ZeroDivisionError):
-        kernels_sparse.beside(lambda: 1 / 0)()
+        sparse_passes.beside(lambda: 1 / 0)()

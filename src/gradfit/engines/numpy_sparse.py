@@ -4,7 +4,7 @@
 CSR (CSC is converted once, for row access: a copy of the nonzeros, never of the zeros), in
 float64. Preprocessing stays inside the arithmetic, as in the dense engine: with v = w / s,
 r = X·v + (b − shift·v + y_shift) − y. The full-data loss and gradient is one compiled read of the
-nonzeros (``kernels_sparse.full_loss_grad``; a minibatch of the generic loop takes two sparse mat-vec
+nonzeros (``sparse_passes.full_loss_grad``; a minibatch of the generic loop takes two sparse mat-vec
 products), and the minibatch and per-sample epochs run in ``kernels_sparse`` over the CSR rows.
 Sample weights w̃ (``gradfit.descent.weights``) weigh each row's terms in all of them.
 
@@ -13,7 +13,7 @@ because the solver asks for them when the d×d matrix is small enough (``trainin
 d ≤ 4000); centering is XᵀW̃X − W·x̄x̄ᵀ (W = Σw̃). Wider data takes the wide-data path: no Gram
 statistics, no exact answer, and the verdict says so. The exact answer's design QR needs the dense design,
 so ``design()`` is None: least squares is refined on the normal equations with double-double residual
-passes over the nonzeros (``kernels_sparse.residual_pass_dd``); a robust loss has no exact answer on
+passes over the nonzeros (``sparse_passes.residual_pass_dd``); a robust loss has no exact answer on
 sparse data.
 """
 
@@ -30,7 +30,7 @@ from ..errors import OptionError
 from ..optimum.accurate import DD, ResidualPass
 from ..optimum.gram import GramStats
 from ..training.train import EpochTask
-from . import kernels_sparse
+from . import kernels_sparse, sparse_passes
 from .numpy import SHUFFLE_BYTES, NumpyEngine, check_options
 
 
@@ -69,12 +69,12 @@ class SparseNumpyEngine(NumpyEngine):
         return kernels_sparse.row_weights(self.weights)
 
     def loss_grad(self, theta, rows=None):
-        """over all rows: one compiled pass over the nonzeros (``kernels_sparse.full_loss_grad``); over some rows
+        """over all rows: one compiled pass over the nonzeros (``sparse_passes.full_loss_grad``); over some rows
         (the generic loop's minibatches) the numpy engine's sparse products"""
         if rows is not None:
             return super().loss_grad(theta, rows)
         theta = np.asarray(theta, dtype=np.float64)
-        loss, grad = kernels_sparse.full_loss_grad(self.rows(), self.row_weights(), self.fold(), theta,
+        loss, grad = sparse_passes.full_loss_grad(self.rows(), self.row_weights(), self.fold(), theta,
                                                    self.model.loss)
         return float(loss), grad
 
@@ -87,7 +87,7 @@ class SparseNumpyEngine(NumpyEngine):
         coef = np.asarray(coef, dtype=np.float64)
         if precise:
             hi, lo = np.zeros(self.n_features), np.zeros(self.n_features)
-            ss, s_hi, s_lo = kernels_sparse.residual_pass_dd(self.rows(), self.row_weights(), coef,
+            ss, s_hi, s_lo = sparse_passes.residual_pass_dd(self.rows(), self.row_weights(), coef,
                                                               float(intercept), hi, lo)
             return ResidualPass(float(ss), DD(np.append(hi, s_hi), np.append(lo, s_lo)))
         r = self.y - self.X @ coef - float(intercept)
