@@ -359,6 +359,26 @@ def test_parquet_is_read_in_row_groups_within_the_budget(client, tmp_path):
     assert_same_history(numpy_fit.history, dask_fit.history)
 
 
+def test_parquet_row_groups_are_copied_into_rows_block_by_block(tmp_path, monkeypatch):
+    """integers, missing values and row groups that do not divide into the copy's blocks come out as NumPy
+    reads them"""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from gradfit.engines import dask_data
+
+    monkeypatch.setattr(dask_data, "FILL_ROWS", 3)
+    ints = pa.array(range(40), type=pa.int64())
+    gaps = pa.array([None if k % 9 == 4 else k / 8 for k in range(40)], type=pa.float64())
+    y = pa.array([2.0 * k for k in range(40)])
+    pq.write_table(pa.table({"n": ints, "g": gaps, "y": y}), tmp_path / "d.parquet", row_group_size=11)
+    X, target, names = read_dataset(tmp_path / "d.parquet", "y")
+    want = np.column_stack([np.arange(40.0), [np.nan if k % 9 == 4 else k / 8 for k in range(40)]])
+    np.testing.assert_array_equal(X.compute(scheduler="sync"), want)  # in this process, where FILL_ROWS is 3
+    np.testing.assert_array_equal(target.compute(scheduler="sync"), 2.0 * np.arange(40))
+    assert names == ["n", "g"]
+
+
 def test_dask_input_shapes_are_one_line(client, tmp_path):
     (tmp_path / "dup.csv").write_text("a,a,y\n1,2,3\n2,3,4\n")
     with pytest.raises(DataError, match=r"dup\.csv has two columns named 'a' \(columns 1 and 2\)"):

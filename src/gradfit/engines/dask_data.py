@@ -139,23 +139,38 @@ def _pieces(fs, path: str, n_columns: int, budget: int) -> list[Piece]:
 def _read_parquet_piece(piece: Piece, fs, names: list[str], target: str) -> tuple[np.ndarray, np.ndarray]:
     """one partition's features (C order, float64) and target, run by the task that uses it.
 
-    Column by column straight into the arrays, so a worker holds the partition once plus one
-    column of Arrow's, and hands Arrow's memory back afterwards.
+    Row group by row group: each is decoded whole by Arrow, then copied into the partition's rows in
+    blocks of ``FILL_ROWS`` (a block of every column stays in the cache while it is transposed), so a
+    worker holds the partition once plus one row group of Arrow's, and hands Arrow's memory back
+    afterwards. (Filling column by column wrote X with a stride of a row: twice the time of the read.)
     """
     X = np.empty((piece.rows, len(names)))
     y = np.empty(piece.rows)
+    start = 0
     with fs.open(piece.path, "rb") as f:
         parquet = pa_parquet.ParquetFile(f)
-        for j, name in enumerate([*names, target]):
-            column = parquet.read_row_groups(list(piece.row_groups), columns=[name]).column(0)
-            out = X[:, j] if j < len(names) else y
-            start = 0
-            for chunk in column.chunks:
-                out[start : start + len(chunk)] = chunk.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-                start += len(chunk)
-            del column
+        for group in piece.row_groups:
+            table = parquet.read_row_group(group, columns=[*names, target])
+            columns = [_floats(table.column(j)) for j in range(len(names))]
+            stop = start + table.num_rows
+            y[start:stop] = _floats(table.column(len(names)))
+            del table
+            for lo in range(0, stop - start, FILL_ROWS):
+                hi = min(lo + FILL_ROWS, stop - start)
+                for j, column in enumerate(columns):
+                    X[start + lo : start + hi, j] = column[lo:hi]
+            start = stop
     release_memory()
     return X, y
+
+
+#: rows per block of the transposing copy from a row group's columns into the partition's rows
+FILL_ROWS = 8192
+
+
+def _floats(column: pa.ChunkedArray) -> np.ndarray:
+    """one Arrow column as float64 (nulls as NaN; integers beyond 2**53 to the nearest float, as NumPy does)"""
+    return column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
 
 
 def release_memory() -> None:
