@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 import tracemalloc
 import warnings
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import SGDRegressor
+from results import update_section
 from timing import best_of  # benchmarks/ is on the path: these files run as scripts
 
 from gradfit import GDRegressor
@@ -47,8 +46,6 @@ from gradfit.engines.kernels import Descent, Fold, Penalty
 SIZES = {"smoke": (2_000, 500, 0.02), "quick": (100_000, 10_000, 0.001), "full": (1_000_000, 100_000, 0.0001)}
 REPEATS = {"smoke": 1, "quick": 3, "full": 3}
 LR = 0.05
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- sparse: begin -->", "<!-- sparse: end -->"
 
 
 def text_like(n: int, d: int, density: float, seed: int = 0) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -172,17 +169,6 @@ def report(size: str) -> str:
     return "\n".join(lines)
 
 
-def update_results(text: str) -> None:
-    """replace the sparse section of RESULTS.md (added at the end the first time)"""
-    old = RESULTS.read_text()
-    section = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in old:
-        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, old, flags=re.S)
-    else:
-        new = old.rstrip("\n") + "\n\n## Sparse X: CSR epochs against SGDRegressor\n\n" + section + "\n"
-    RESULTS.write_text(new)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     group = parser.add_mutually_exclusive_group()
@@ -193,7 +179,7 @@ def main(argv=None) -> None:
     text = report(size)
     print(text)
     if size == "full":
-        update_results(text)
+        update_section("sparse", text, heading="## Sparse X: CSR epochs against SGDRegressor")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import contextlib
 import io
 import os
 import platform
-import re
 import resource
 import shutil
 import sys
@@ -45,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pa_parquet
 from distributed import Client, LocalCluster
 
+from results import update_section
 from timing import best_of  # benchmarks/ is on the path: these files run as scripts
 from gradfit.training.config import FitConfig
 from gradfit.engines.dask import read_dataset
@@ -53,8 +53,6 @@ from gradfit.training.solver import fit
 N_FEATURES = 20
 COLUMNS = [f"x{j}" for j in range(N_FEATURES)] + ["y"]
 ROW_BYTES = len(COLUMNS) * 8
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- dask: begin -->", "<!-- dask: end -->"
 
 
 class Sizes(NamedTuple):
@@ -304,17 +302,6 @@ def memory_gib() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
-def update_results(text: str) -> None:
-    """replace the Dask section of RESULTS.md (appended the first time)"""
-    old = RESULTS.read_text(encoding="utf-8")
-    section = f"{BEGIN}\n## Beyond one machine: the Dask engine (`make bench-dask`)\n\n{text}\n{END}"
-    if BEGIN in old:
-        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, old, flags=re.S)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
-
-
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, no Spark, RESULTS.md untouched")
@@ -329,7 +316,7 @@ def main(argv=None) -> str:
         text = table(sections, load_before, os.getloadavg())
         print(text, flush=True)
         if mode == "full":
-            update_results(text)
+            update_section("dask", "## Beyond one machine: the Dask engine (`make bench-dask`)\n\n" + text)
     return text
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,14 +23,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import SGDRegressor
 from synthetic import make_data
+from results import update_section
 from timing import best_of  # benchmarks/ is on the path: these files run as scripts
 
 from gradfit import GDRegressor
 
 SIZES = {"smoke": (2_000, 5), "full": (1_000_000, 50)}
 REPEATS = {"smoke": 1, "full": 3}
-RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- whole-fits: begin -->", "<!-- whole-fits: end -->"
 
 
 
@@ -174,18 +172,6 @@ def table(rows: list[tuple], n: int, d: int, load_before, load_after) -> str:
     return "\n".join(lines)
 
 
-def update_results(text: str) -> None:
-    """replace the whole-fits section of RESULTS.md (added at the top the first time)"""
-    old = RESULTS.read_text(encoding="utf-8")
-    section = f"{BEGIN}\n## Whole fits and start-up (`benchmarks/whole_fits.py`)\n\n{text}\n{END}"
-    if BEGIN in old:
-        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, old, flags=re.S)
-    else:
-        head, _, rest = old.partition("\n\n")
-        new = f"{head}\n\n{section}\n\n{rest}"
-    RESULTS.write_text(new, encoding="utf-8")
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat, RESULTS.md untouched")
@@ -203,7 +189,8 @@ def main(argv=None) -> None:
     text = table(rows, n, d, load_before, os.getloadavg())
     print(text)
     if mode == "full":
-        update_results(text)
+        update_section("whole-fits", "## Whole fits and start-up (`benchmarks/whole_fits.py`)\n\n" + text,
+                       at_top=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
@@ -24,31 +26,18 @@ def test_gpu_benchmark_smoke_mode_runs_or_says_no_gpu():
     assert ("GB/s" in out.stdout) if torch.cuda.is_available() else ("no CUDA GPU" in out.stdout)
 
 
-def test_dask_benchmark_smoke_mode_prints_every_row():
-    script = BENCH.parent / "dask_bench.py"
-    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300,
-                         cwd=BENCH.parent)
+@pytest.mark.parametrize("script, needles", [
+    ("dask_bench.py", ("bare read-and-sum", "gradfit full batch, whole fit", "1 read(s) of each of",
+                       "minibatch-100 epoch", "order='auto' (runs 'global')", "dask-ml", "peak resident memory",
+                       "load average")),
+    ("whole_fits.py", ("whole fit of 5 epochs", "sklearn SGDRegressor(max_iter=5)", "marginal epoch",
+                       "fixed cost of a fit", "gradfit --help", "import numpy", "load average")),
+    ("bench_sparse.py", ("gradfit GDRegressor", "scikit-learn SGDRegressor", "whole epoch", "compiled steps alone",
+                         "full-data loss and gradient alone", "rest of the loop", "peak memory", "Load average")),
+], ids=["dask", "whole-fits", "sparse"])
+def test_benchmark_script_smoke_mode_prints_every_row(script, needles):
+    out = subprocess.run([sys.executable, str(BENCH.parent / script), "--smoke"], capture_output=True, text=True,
+                         timeout=300, cwd=BENCH.parent)
     assert out.returncode == 0, out.stderr
-    for needle in ("bare read-and-sum", "gradfit full batch, whole fit", "1 read(s) of each of", "minibatch-100 epoch",
-                   "order='auto' (runs 'global')", "dask-ml", "peak resident memory", "load average"):
-        assert needle in out.stdout
-
-
-def test_whole_fits_benchmark_smoke_mode_prints_every_row():
-    script = BENCH.parent / "whole_fits.py"
-    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300,
-                         cwd=BENCH.parent)
-    assert out.returncode == 0, out.stderr
-    for needle in ("whole fit of 5 epochs", "sklearn SGDRegressor(max_iter=5)", "marginal epoch",
-                   "fixed cost of a fit", "gradfit --help", "import numpy", "load average"):
-        assert needle in out.stdout
-
-
-def test_sparse_benchmark_smoke_mode_prints_both_rows():
-    script = BENCH.parent / "bench_sparse.py"
-    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=300,
-                         cwd=BENCH.parent)
-    assert out.returncode == 0, out.stderr
-    for needle in ("gradfit GDRegressor", "scikit-learn SGDRegressor", "whole epoch", "compiled steps alone",
-                   "full-data loss and gradient alone", "rest of the loop", "peak memory", "Load average"):
+    for needle in needles:
         assert needle in out.stdout

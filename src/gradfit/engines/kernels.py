@@ -205,6 +205,13 @@ def batch_xtg(rows, start, stop, v, offset, deriv, lp, g, acc):
 
 
 @fast
+def coordinate_gradient(xtg, gsum, f, shift, inv_scale, l2, w):
+    """∂/∂w_j of the batch's mean loss plus ½·l2·‖w‖², from coordinate j's values: ((Xᵀg)_j − shift_j·Σg)·
+    inv_scale_j·f + l2·w_j (f = 1 / the batch's rows); the dense and the sparse kernels' one form of it"""
+    return (xtg - shift * gsum) * inv_scale * f + l2 * w
+
+
+@fast
 def raw_params(theta, fold, v):
     """v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
     off = 0.0
@@ -241,7 +248,7 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gat
             acc[j] = X[i, j] * gsum
     off = 0.0
     for j in range(v.shape[0]):
-        g = (acc[j] - shift[j] * gsum) * inv_scale[j] * f + l2 * theta[j]
+        g = coordinate_gradient(acc[j], gsum, f, shift[j], inv_scale[j], l2, theta[j])
         w, new = rule(theta[j], g, gather(slots, j), hyper, k)
         scatter(slots, j, new)
         if shrinking:

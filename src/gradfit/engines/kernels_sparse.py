@@ -35,26 +35,11 @@ import numpy as np
 from numba import njit
 
 from .jit_cache import compiling
-from .kernels import (
-    Descent,
-    Fold,
-    Penalty,
-    compiled,
-    fast,
-    gather1,
-    gather2,
-    gather3,
-    raw_params,
-    scatter1,
-    scatter2,
-    scatter3,
-    shrink,
-    update_coord,
-    weight,
-)
+from .kernels import (Descent, Fold, Penalty, compiled, coordinate_gradient, fast, gather1, gather2, gather3,
+                      raw_params, scatter1, scatter2, scatter3, shrink, update_coord, weight)
 
 __all__ = ["CsrRows", "csr_rows", "RowWeights", "row_weights", "UNWEIGHTED", "run_epoch", "lazy_applies",
-           "lazy_arrays", "row_dot", "add_row", "coordinate_gradient", "loop"]
+           "lazy_arrays", "row_dot", "add_row", "loop"]
 
 #: fused multiply-adds, but sums kept in order: with reordering allowed LLVM vectorizes the sums over a row's
 #: nonzeros into gathers of 4, several times slower on rows of a few nonzeros than the scalar loop
@@ -129,12 +114,6 @@ def add_row(rows, i, scale, acc):
 
 
 @fast
-def coordinate_gradient(xtg, gsum, f, fold, penalty, w, j):
-    """∂/∂w_j of the batch's mean loss plus ½·l2·‖w‖²: ((Xᵀg)_j − shift_j·Σg)·inv_scale_j·f + l2·w_j"""
-    return (xtg - fold.shift[j] * gsum) * fold.inv_scale[j] * f + penalty.l2 * w
-
-
-@fast
 def intercept_step(s, d, gsum, f, fold, t, k, rule, gather, scatter, average):
     """the intercept's step (its gradient is the mean derivative; no penalty, no prox)"""
     if fold.fit_intercept:
@@ -157,7 +136,7 @@ def general_step(rows, start, stop, fold, penalty, s, t, scalars, rule, gather, 
     f = 1.0 / (stop - start)
     off, threshold, d = 0.0, s.lr * penalty.l1, v.shape[0]
     for j in range(d):
-        grad = coordinate_gradient(acc[j], gsum, f, fold, penalty, s.theta[j], j)
+        grad = coordinate_gradient(acc[j], gsum, f, fold.shift[j], fold.inv_scale[j], penalty.l2, s.theta[j])
         acc[j] = 0.0
         w = shrink(update_coord(j, grad, s.theta, s.slots, s.hyper, k, rule, gather, scatter), threshold)
         s.theta[j] = w

@@ -19,8 +19,8 @@ from numba.extending import register_jitable
 
 from ..optimum import accurate
 from .jit_cache import compiling, will_compile
-from .kernels import Fold, Penalty, compiled, raw_params, weight
-from .kernels_sparse import CsrRows, RowWeights, add_row, coordinate_gradient, loop, row_dot
+from .kernels import Fold, compiled, coordinate_gradient, raw_params, weight
+from .kernels_sparse import CsrRows, RowWeights, add_row, loop, row_dot
 
 __all__ = ["loss_pass", "full_loss_grad", "residual_pass_dd", "SPLIT_FROM"]
 
@@ -110,7 +110,7 @@ def full_gradient(xtg, gsum, f, fold, theta, grad):
     without a penalty; the intercept's is f·Σg)"""
     d = xtg.shape[0]
     for j in range(d):
-        grad[j] = coordinate_gradient(xtg[j], gsum, f, fold, Penalty(0.0, 0.0), theta[j], j)
+        grad[j] = coordinate_gradient(xtg[j], gsum, f, fold.shift[j], fold.inv_scale[j], 0.0, theta[j])
     if fold.fit_intercept:
         grad[d] = gsum * f
 

@@ -9,6 +9,7 @@ Pass them as ``GDRegressor(callbacks=[...])`` or ``gradfit.fit(..., callbacks=[.
 
 from __future__ import annotations
 
+import abc
 import csv
 import itertools
 import os
@@ -58,7 +59,34 @@ class ProgressBar:
         return False
 
 
-class CSVLogger:
+class HistoryWriter(abc.ABC):
+    """a callback that writes each recorded history entry once, as soon as it is recorded: ``_start(info)`` when a
+    fit (another History) begins, ``_write(history, first)`` with the entries from index ``first`` on"""
+
+    def __init__(self):
+        self.written = 0
+        self.history = None
+
+    def __call__(self, info) -> bool:
+        if info.history is None:
+            return False
+        if info.history is not self.history:  # a new fit
+            self.history, self.written = info.history, 0
+            self._start(info)
+        if len(info.history) > self.written:
+            self._write(info.history, self.written)
+            self.written = len(info.history)
+        return False
+
+    def _start(self, info) -> None:
+        """a new fit begins (nothing to do by default)"""
+
+    @abc.abstractmethod
+    def _write(self, history, first: int) -> None:
+        """write the entries of ``history`` from index ``first`` on"""
+
+
+class CSVLogger(HistoryWriter):
     """append every recorded history entry to a CSV file as it happens, so a killed fit leaves its history.
 
     The file is started afresh (header first) by the first epoch of a fit; each later call appends the
@@ -72,30 +100,20 @@ class CSVLogger:
     """
 
     def __init__(self, path):
+        super().__init__()
         self.path = Path(path)
-        self.written = 0
-        self.history = None
 
-    def __call__(self, info) -> bool:
-        if info.history is None:
-            return False
-        if info.history is not self.history:  # a new fit: a new file
-            self.history, self.written = info.history, 0
-        rows = info.history.to_records(self.written)
-        if rows:
-            self._append(rows)
-            self.written = len(info.history)
-        return False
-
-    def _append(self, rows: list[dict]) -> None:
-        with open(self.path, "w" if self.written == 0 else "a", newline="", encoding="utf-8") as fh:
+    def _write(self, history, first: int) -> None:
+        """the entries from ``first`` on; the first of a fit starts the file afresh, header first"""
+        rows = history.to_records(first)
+        with open(self.path, "w" if first == 0 else "a", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            if self.written == 0:
+            if first == 0:
                 writer.writeheader()
             writer.writerows(rows)
 
 
-class TensorBoardWriter:
+class TensorBoardWriter(HistoryWriter):
     """write every recorded history entry to a TensorBoard event file in ``logdir`` as it happens.
 
     Scalars, at the entry's optimizer step: ``loss/training`` (the training objective),
@@ -116,8 +134,9 @@ class TensorBoardWriter:
     """
 
     def __init__(self, logdir):
+        super().__init__()
         try:
-            from tensorboardX.proto.event_pb2 import Event
+            from tensorboardX.proto.event_pb2 import Event, SessionLog
             from tensorboardX.proto.summary_pb2 import Summary
             from tensorboardX.record_writer import masked_crc32c
         except ImportError:
@@ -125,27 +144,21 @@ class TensorBoardWriter:
 
             raise OptionError('TensorBoardWriter needs the tensorboardX package: pip install "gradfit[tensorboard]"') \
                 from None
-        self._proto = (Event, Summary, masked_crc32c)
+        self._proto = (Event, Summary, masked_crc32c, SessionLog)
         self.logdir = Path(logdir)
         self.file = None
-        self.written = 0
-        self.history = None
 
-    def __call__(self, info) -> bool:
-        if info.history is None:
-            return False
-        if info.history is not self.history:  # a new fit: a new event file
-            self._open()
-            self.history, self.written = info.history, 0
-            if info.continued_from is not None:
-                self._restart(info.history.step[0])
-        history = info.history
+    def _start(self, info) -> None:
+        """a new event file; a fit that takes up a recorded history retires the earlier file's events"""
+        self._open()
+        if info.continued_from is not None:
+            self._restart(info.history.step[0])
+
+    def _write(self, history, first: int) -> None:
         names = history._coef_names()
-        for k in range(self.written, len(history)):
+        for k in range(first, len(history)):
             self._write_entry(history[k], names)
-        self.written = len(history)
         self.file.flush()
-        return False
 
     def _open(self) -> None:
         """a new event file, named as TensorBoard's writers name theirs: unique, and in the order written (readers
@@ -154,23 +167,22 @@ class TensorBoardWriter:
         self.logdir.mkdir(parents=True, exist_ok=True)
         name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}.{os.getpid()}.{next(_FILE_COUNT):06d}"
         self.file = open(self.logdir / name, "ab")
-        self._write(self._proto[0](wall_time=time.time(), file_version="brain.Event:2"))
+        self._record(self._proto[0](wall_time=time.time(), file_version="brain.Event:2"))
 
     def _restart(self, step: int) -> None:
         """TensorBoard's session-start event: readers drop the events of earlier files from ``step`` on"""
-        from tensorboardX.proto.event_pb2 import SessionLog
-
-        self._write(self._proto[0](wall_time=time.time(), step=int(step), session_log=SessionLog(status=SessionLog.START)))
+        Event, SessionLog = self._proto[0], self._proto[3]
+        self._record(Event(wall_time=time.time(), step=int(step), session_log=SessionLog(status=SessionLog.START)))
 
     def _write_entry(self, entry, names: list[str]) -> None:
-        Event, Summary, _ = self._proto
+        Event, Summary = self._proto[:2]
         scalars = {"loss/training": entry.loss, "loss/validation": entry.val_loss, "grad_norm": entry.grad_norm,
                    "lr": entry.lr, **{f"coef/{name}": w for name, w in zip(names, entry.coef)},
                    "intercept": entry.intercept}
         values = [Summary.Value(tag=tag, simple_value=float(v)) for tag, v in scalars.items() if v is not None]
-        self._write(Event(wall_time=time.time(), step=int(entry.step), summary=Summary(value=values)))
+        self._record(Event(wall_time=time.time(), step=int(entry.step), summary=Summary(value=values)))
 
-    def _write(self, event) -> None:
+    def _record(self, event) -> None:
         """one record of the TFRecord framing: length, its masked CRC-32C, the event, its masked CRC-32C"""
         crc = self._proto[2]
         data = event.SerializeToString()
