@@ -14,8 +14,9 @@ preprocess="none", tol=None)``, so the losses at the end are equal (printed: the
 comparison is fair). A whole fit is one ``fit`` call of 5 epochs; a whole epoch is the marginal one,
 (5 epochs − 1 epoch) / 4, in CPU time (all threads: the machine is shared) and in wall time. gradfit's
 whole epoch is then split: its compiled steps alone, and the full-data loss and gradient the fit records
-after each epoch alone (one read of the nonzeros, in two halves on two threads: less wall than CPU time);
-the rest is the loop's own work (the history entry, the stopping rule). Peak memory is tracemalloc's peak
+after each epoch alone (one read of the nonzeros), on one thread as a fit runs it: on the second core, beside
+the next epoch's steps (``training.train``); the rest is what the two cost together beyond the steps (the
+slower of the two, their contention for memory, the loop's own work). Peak memory is tracemalloc's peak
 during one 1-epoch fit (NumPy's allocations; X itself made before), against the bytes of X's nonzeros
 (data + indices + indptr). The machine's load average is printed with the figures (it may be shared).
 """
@@ -99,7 +100,8 @@ def timed(make, X, y, reps: int) -> Timing:
 
 def parts(X, y, reps: int) -> dict[str, tuple[float, float]]:
     """(wall, CPU) of gradfit's compiled epoch alone (the steps) and of the recorded full-data loss and gradient
-    alone (``sparse_passes.full_loss_grad``), on the benchmark's settings"""
+    alone on one thread (``sparse_passes.full_loss_grad``, as it runs beside the steps), on the benchmark's
+    settings"""
     d, opt, loss = X.shape[1], make_optimizer("sgd"), make_loss("half_mse")
     rows = kernels_sparse.csr_rows(X, y)
     fold = Fold(np.zeros(d), np.ones(d), 0.0, False)
@@ -111,7 +113,7 @@ def parts(X, y, reps: int) -> dict[str, tuple[float, float]]:
         kernels_sparse.run_epoch(rows, fold, Penalty(0.0, 0.0), descent, 0, opt, loss.deriv, average)
 
     def full_pass():
-        sparse_passes.full_loss_grad(rows, kernels_sparse.UNWEIGHTED, fold, theta, loss)
+        sparse_passes.full_loss_grad(rows, kernels_sparse.UNWEIGHTED, fold, theta, loss, one_thread=True)
 
     epoch()  # θ after one epoch: where the fit measures its first pass
     return {name: (best_of(fn, reps + 2), best_of(fn, reps + 2, time.process_time))
@@ -155,15 +157,15 @@ def report(size: str) -> str:
                      f"| {t.loss:.6g} | {peak / 2**20:.0f} MiB ({peak / nz:.2f}×) |")
     (steps_wall, steps_cpu), (pass_wall, pass_cpu) = split["steps"], split["pass"]
     lines += [f"| gradfit: its compiled steps alone | | | {steps_wall:.3f} s | {steps_cpu:.3f} s | | |",
-              f"| gradfit: the recorded full-data loss and gradient alone | | | {pass_wall:.3f} s | {pass_cpu:.3f} s "
-              "| | |",
-              f"| gradfit: the rest of the loop (whole − steps − pass: three timings' noise) | | | "
-              f"{ours.epoch_wall - steps_wall - pass_wall:.3f} s | {ours.epoch_cpu - steps_cpu - pass_cpu:.3f} s | | |",
-              "", f"Per epoch, scikit-learn's whole epoch takes {theirs.epoch_cpu / steps_cpu:.2f}× the CPU time of "
-              f"gradfit's steps and {theirs.epoch_cpu / ours.epoch_cpu:.2f}× that of gradfit's whole epoch "
-              f"({theirs.epoch_wall / ours.epoch_wall:.2f}× its wall time), which also reads the data once more for "
-              "the exact full-data loss and gradient it records (SGDRegressor records a running sum of the per-step "
-              f"losses). Load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, after "
+              f"| gradfit: the recorded full-data loss and gradient alone, one thread (runs beside the next epoch's "
+              f"steps) | | | {pass_wall:.3f} s | {pass_cpu:.3f} s | | |",
+              f"| gradfit: beyond the steps (whole − steps: the pass where it is the slower, contention, the loop) | | | "
+              f"{ours.epoch_wall - steps_wall:.3f} s | {ours.epoch_cpu - steps_cpu:.3f} s | | |",
+              "", f"Per epoch, scikit-learn's whole epoch takes {theirs.epoch_wall / steps_wall:.2f}× the wall time of "
+              f"gradfit's steps and {theirs.epoch_wall / ours.epoch_wall:.2f}× that of gradfit's whole epoch "
+              f"({theirs.epoch_cpu / ours.epoch_cpu:.2f}× its CPU time). gradfit's epoch also reads the data once "
+              "more for the exact full-data loss and gradient it records, on the second core while the next epoch's "
+              "steps run (SGDRegressor records a running sum of the per-step losses). Load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, after "
               f"{', '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores (shared: CPU times are the "
               f"steadier figures); Python {sys.version.split()[0]}."]
     return "\n".join(lines)

@@ -70,6 +70,9 @@ def test_sparse_fit_equals_the_dense_fit(batch_size, preprocess, penalty):
     {"optimizer": "sgd", "average": True, "batch_size": 1},
     {"loss": "huber", "epsilon": 0.5, "batch_size": 3},
     {"fit_intercept": False, "preprocess": "standardize", "batch_size": 1, "alpha": 0.1},
+    {"fit_intercept": False, "preprocess": "none", "batch_size": 1, "alpha": 0.1},
+    {"fit_intercept": False, "preprocess": "none", "batch_size": 6, "alpha": 0.1},
+    {"fit_intercept": False, "preprocess": "none", "batch_size": 1},
     {"shuffle": False, "batch_size": 9},
     {"engine_options": {"shuffle_mode": "block", "shuffle_block": 16}, "batch_size": 1},
 ])
@@ -87,6 +90,25 @@ def test_lazy_steps_fold_a_small_scale_back_into_the_coefficients():
     X = X * 0.05  # small rows: the steps are stable at this rate
     settings = dict(lr=0.4, alpha=1.0, batch_size=1, epochs=2, tol=None, seed=0, preprocess="center")
     assert_same_fit(fit_quietly(GDRegressor(**settings), X, y), fit_quietly(GDRegressor(**settings), X.toarray(), y))
+
+
+@pytest.mark.parametrize("shift,scale,intercept,expected", [
+    (0.0, 1.0, False, ("unit_scale", "no_shift", "alpha_moves")),
+    (0.0, 2.0, False, ("column_scale", "no_shift", "alpha_moves")),
+    (0.0, 1.0, True, ("unit_scale", "no_shift", "all_move")),
+    (0.5, 2.0, True, ("column_scale", "row_shift", "all_move")),
+])
+def test_the_lazy_steps_read_and_move_only_what_the_preprocessing_has(shift, scale, intercept, expected):
+    """constant readers where every scale is 1 or there is no shift; only α moves without shift and intercept
+    (the fits above check each choice against the dense fit)"""
+    from gradfit.engines.kernels import Fold
+
+    X, y = sparse_data(n=50, d=4)
+    rows = kernels_sparse.csr_rows(X, y)
+    fold = Fold(np.full(4, shift), np.full(4, 1.0 / scale), 0.0, intercept)
+    lazy = kernels_sparse.lazy_arrays(rows, fold, 1, use_lazy=True)
+    chosen = kernels_sparse.readers(lazy, fold)
+    assert tuple(fn.py_func.__name__ for fn in chosen) == expected
 
 
 def test_which_steps_are_lazy():
@@ -266,9 +288,11 @@ def test_the_full_pass_in_two_halves_equals_one_pass_on_any_number_of_cores(monk
     monkeypatch.setattr(sparse_passes, "SPLIT_FROM", 100)
     assert len(sparse_passes.halves(X.indptr)) == 3
     two = sparse_passes.loss_pass(rows, weights, v, 0.3, loss)
-    monkeypatch.setattr(sparse_passes.os, "sched_getaffinity", lambda pid: {0})
+    beside_busy = sparse_passes.loss_pass(rows, weights, v, 0.3, loss, one_thread=True)
+    monkeypatch.setattr(sparse_passes, "two_cores", lambda: False)
     serial = sparse_passes.loss_pass(rows, weights, v, 0.3, loss)
-    assert serial[0] == two[0] and serial[2] == two[2] and (serial[1] == two[1]).all()
+    for alone in (serial, beside_busy):
+        assert alone[0] == two[0] and alone[2] == two[2] and (alone[1] == two[1]).all()
     assert two[0] == pytest.approx(one[0], rel=1e-13) and two[2] == pytest.approx(one[2], rel=1e-13)
     np.testing.assert_allclose(two[1], one[1], rtol=1e-13, atol=1e-13 * np.abs(one[1]).max())
     w = weights.w
@@ -278,6 +302,8 @@ def test_the_full_pass_in_two_halves_equals_one_pass_on_any_number_of_cores(monk
 
 
 def test_the_second_half_hands_back_its_result_or_its_error():
-    assert sparse_passes.beside(max, 3, 4)() == 4
+    from gradfit.descent.threads import beside
+
+    assert beside(max, 3, 4)() == 4
     with pytest.raises(ZeroDivisionError):
-        sparse_passes.beside(lambda: 1 / 0)()
+        beside(lambda: 1 / 0)()

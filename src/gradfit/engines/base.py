@@ -48,6 +48,9 @@ class Engine(ABC):
     optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
     #: the row weights w̃ (scaled to mean 1, ``gradfit.descent.weights``) as float64, or None: unweighted
     weights: np.ndarray | None = None
+    #: set by the training loop while ``loss_grad`` over all rows runs beside an epoch's steps
+    #: (``measures_beside``): the pass keeps to its calling thread, the other core being busy
+    one_thread: bool = False
 
     def weigh(self, weights: np.ndarray | None) -> None:
         """weigh every row's term by ``weights`` (checked, scaled to mean 1) from now on; None: unweighted.
@@ -112,6 +115,12 @@ class Engine(ABC):
 
     def run_epoch(self, task, state, order) -> bool:
         """take over one minibatch / per-sample epoch (``task``: a ``train.EpochTask``); False to decline"""
+        return False
+
+    def measures_beside(self, task) -> bool:
+        """whether ``loss_grad`` over all rows may run on a thread while ``run_epoch`` takes an epoch of ``task``
+        on another TrainState: the epoch runs in compiled code that leaves the interpreter free, and writes new
+        arrays into the state it is given, never into the arrays it holds"""
         return False
 
     def make_optimizer(self, config):

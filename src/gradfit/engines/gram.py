@@ -40,6 +40,10 @@ class GramPath:
         grad = np.append(grad_w, c * a) if model.fit_intercept else grad_w
         return loss, grad
 
+    def measures_beside(self, task) -> bool:
+        """no: the objective costs O(d²) here, nothing worth a thread beside the steps"""
+        return False
+
     def loss_grad(self, theta, rows: Rows = None):
         if rows is not None:
             return self.engine.loss_grad(theta, rows)

@@ -153,11 +153,39 @@ class Lazy(NamedTuple):
 
     q: np.ndarray
     m: np.ndarray  # shift·inv_scale²
-    xm: np.ndarray  # x_i·m of each row ([0.0] when there is no shift)
-    xm_step: int  # 1, or 0 when there is no shift
-    inv2: np.ndarray  # inv_scale² ([1.0] when every scale is 1)
-    inv2_step: int  # 1, or 0 when every scale is 1 (read branch-free at 0: q alone is then in the cache)
+    xm: np.ndarray  # x_i·m of each row (empty when there is no shift: read by ``row_shift`` only)
+    inv2: np.ndarray  # inv_scale² (empty when every scale is 1: read by ``column_scale`` only)
     zero_slots: np.ndarray  # one coordinate of zero slots, for the rule's coefficients
+
+
+class Readers(NamedTuple):
+    """what the lazy steps read and move, as compiled functions chosen once per fit, so that the per-step loops
+    carry no unused load, multiply or dependency (a multiply by inv_scale² = 1 read from a table made the
+    per-sample steps 20% slower; moving β, shift·q and b, all zero without a shift or an intercept, 10%)"""
+
+    scale: Callable  # (lazy, j) -> inv_scale_j²: ``column_scale``, or ``unit_scale`` when every scale is 1
+    shift: Callable  # (lazy, i) -> x_i·m: ``row_shift``, or ``no_shift`` when there is no shift
+    move: Callable  # the coefficients after a step: ``all_move``, or ``alpha_moves`` (no shift, no intercept)
+
+
+def unit_scale(lazy, j):
+    """inv_scale_j² when every scale is 1"""
+    return 1.0
+
+
+def column_scale(lazy, j):
+    """inv_scale_j² from the table"""
+    return lazy.inv2[j]
+
+
+def no_shift(lazy, i):
+    """x_i·m when there is no shift"""
+    return 0.0
+
+
+def row_shift(lazy, i):
+    """x_i·m from the table"""
+    return lazy.xm[i]
 
 
 @fast
@@ -177,15 +205,15 @@ def shift_dot(fold, x):
 
 
 @fast
-def lazy_row_update(rows, i, lazy, change):
+def lazy_row_update(rows, i, lazy, change, scale):
     """q ← q + change·inv_scale²·x_i over the row's nonzeros (shift·q moves by change·x_i·m)"""
     for p in range(rows.indptr[i], rows.indptr[i + 1]):
         j = rows.indices[p]
-        lazy.q[j] += change * lazy.inv2[j * lazy.inv2_step] * rows.data[p]
+        lazy.q[j] += change * scale(lazy, j) * rows.data[p]
 
 
 @fast
-def lazy_acc_update(rows, start, stop, lazy, change, acc):
+def lazy_acc_update(rows, start, stop, lazy, change, acc, scale):
     """q ← q + change·inv_scale²·acc over the batch's nonzeros, acc zeroed there (shift·q moves by
     change·Σ g_i·x_i·m)"""
     for kk in range(start, stop):
@@ -193,7 +221,7 @@ def lazy_acc_update(rows, start, stop, lazy, change, acc):
         for p in range(rows.indptr[i], rows.indptr[i + 1]):
             j = rows.indices[p]
             if acc[j] != 0.0:
-                lazy.q[j] += change * lazy.inv2[j * lazy.inv2_step] * acc[j]
+                lazy.q[j] += change * scale(lazy, j) * acc[j]
                 acc[j] = 0.0
 
 
@@ -213,44 +241,53 @@ def lazy_offset(c, sm, fold):
 
 
 @fast
-def row_m(lazy, i):
-    """x_i·m, read from ``lazy.xm`` (a second sum over the row in the step's loop would make it several times
-    slower); without a shift xm is [0.0] and is read at 0 (no branch in the step's loop: one there, even a
-    loop-invariant one, made it 3× slower)"""
-    return lazy.xm[i * lazy.xm_step]
+def lazy_prediction(rows, i, lazy, c, offset, shift):
+    """x_i·v + offset for v = α·q + β·m (x_i·m read by ``shift`` from ``lazy.xm``: a second sum over the row in the
+    step's loop would make it several times slower)"""
+    return c.alpha * row_dot(rows, i, lazy.q) + offset + c.beta * shift(lazy, i)
 
 
 @fast
-def lazy_prediction(rows, i, lazy, c, offset):
-    """x_i·v + offset for v = α·q + β·m"""
-    return c.alpha * row_dot(rows, i, lazy.q) + offset + c.beta * row_m(lazy, i)
+def lazy_decay(A, B, penalty):
+    """the factor a step of the rule's affine form rule(p, g) = A·p + B·g puts on v: A + B·l2"""
+    return A + B * penalty.l2
 
 
-@fast
-def lazy_step(A, B, penalty, f, gsum, c, fold):
-    """(α, β, b) after a step of the rule's affine form rule(p, g) = A·p + B·g applied to v = α·q + β·m
-    (the penalty's decay and the shift term) and to the intercept b (gradient f·Σg; none without an intercept)"""
-    decay = A + B * penalty.l2
+def all_move(A, B, penalty, f, gsum, c, fold, dsq):
+    """the coefficients after a step of the rule's affine form rule(p, g) = A·p + B·g applied to v = α·q + β·m
+    (the penalty's decay and the shift term) and to the intercept b (gradient f·Σg; none without an intercept);
+    shift·q moves by ``dsq``"""
+    decay = lazy_decay(A, B, penalty)
     b = A * c.b + B * (f * gsum) * (1.0 if fold.fit_intercept else 0.0)
-    return c.alpha * decay, c.beta * decay - B * f * gsum, b
+    return Coefficients(c.alpha * decay, c.beta * decay - B * f * gsum, c.sq + dsq, b)
+
+
+def alpha_moves(A, B, penalty, f, gsum, c, fold, dsq):
+    """``all_move`` without a shift or an intercept: m = 0 and shift = 0, so β·m, shift·q and b stay 0 and only
+    α moves"""
+    return Coefficients(c.alpha * lazy_decay(A, B, penalty), c.beta, c.sq, c.b)
 
 
 @fast
-def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, wts):
-    """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients)"""
+def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, wts, read):
+    """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients). 1/α is carried by the
+    decay's inverse, not divided each step (a division on the path from one step to the next made the steps 8%
+    slower): within the chunk it drifts from 1/α by a few ulps a step, at most CHUNK_STEPS."""
+    inv_decay, inv = 1.0 / lazy_decay(A, B, penalty), 1.0 / c.alpha
     for kk in range(first, stop_row):
         i = row_of(rows, kk)
-        g = deriv(lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold)) - rows.y[i], s.loss) * weight(wts, i)
+        r = lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold), read.shift) - rows.y[i]
+        g = deriv(r, s.loss) * weight(wts, i)
         t += 1
-        alpha, beta, b = lazy_step(A, B, penalty, 1.0, g, c, fold)
-        change = B * g / alpha
-        lazy_row_update(rows, i, lazy, change)
-        c = Coefficients(alpha, beta, c.sq + change * row_m(lazy, i), b)
+        inv *= inv_decay
+        change = B * g * inv
+        lazy_row_update(rows, i, lazy, change, read.scale)
+        c = read.move(A, B, penalty, 1.0, g, c, fold, change * read.shift(lazy, i))
     return t, c
 
 
 @fast
-def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc, wts):
+def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc, wts, read):
     """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
     for start in range(first, stop_row, rows.batch_size):
         stop = min(start + rows.batch_size, stop_row)
@@ -258,16 +295,15 @@ def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, 
         gsum, gm = 0.0, 0.0
         for kk in range(start, stop):
             i = row_of(rows, kk)
-            g = deriv(lazy_prediction(rows, i, lazy, c, offset) - rows.y[i], s.loss) * weight(wts, i)
+            g = deriv(lazy_prediction(rows, i, lazy, c, offset, read.shift) - rows.y[i], s.loss) * weight(wts, i)
             gsum += g
-            gm += g * row_m(lazy, i)
+            gm += g * read.shift(lazy, i)
             add_row(rows, i, g, acc)
         t += 1
         f = 1.0 / (stop - start)
-        alpha, beta, b = lazy_step(A, B, penalty, f, gsum, c, fold)
-        change = B * f / alpha
-        lazy_acc_update(rows, start, stop, lazy, change, acc)
-        c = Coefficients(alpha, beta, c.sq + change * gm, b)
+        change = B * f / (c.alpha * lazy_decay(A, B, penalty))
+        lazy_acc_update(rows, start, stop, lazy, change, acc, read.scale)
+        c = read.move(A, B, penalty, f, gsum, c, fold, change * gm)
     return t, c
 
 
@@ -282,7 +318,7 @@ def fold_alpha(lazy, c, fold):
 
 
 @fast
-def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc, wts):
+def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc, wts, read):
     """the steps of rows order[0:stop_row] (whole batches), touching only their nonzeros; θ written at the end"""
     q, m, d = lazy.q, lazy.m, lazy.q.shape[0]
     for j in range(d):
@@ -294,9 +330,9 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
         stop = min(first + chunk, stop_row)
         A, B = affine_coefficients(rule, gather, lazy, s, scalars(s.hyper, t + 1, s.lr))  # the same every step
         if rows.batch_size == 1:
-            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, wts)
+            t, c = lazy_samples(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, wts, read)
         else:
-            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc, wts)
+            t, c = lazy_batches(rows, first, stop, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc, wts, read)
         c = fold_alpha(lazy, c, fold)
     for j in range(d):
         s.theta[j] = (c.alpha * q[j] + c.beta * m[j]) / fold.inv_scale[j]
@@ -306,14 +342,15 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
 
 
 @loop
-def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average, lazy, use_lazy, wts):
-    """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average"""
+def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average, lazy, use_lazy, wts, read):
+    """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average,
+    and the lazy steps' readers"""
     n, bs = rows.y.shape[0], rows.batch_size
     d = fold.shift.shape[0]
     acc, v = np.zeros(d), np.empty(d)
     last = ((n - 1) // bs) * bs  # the first row of the last batch
     if use_lazy and last > 0:
-        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc, wts)
+        t = lazy_steps(rows, last, fold, penalty, s, t, scalars, rule, gather, deriv, lazy, acc, wts, read)
     else:
         last = 0
     offset = raw_params(s.theta, fold, v)
@@ -346,13 +383,19 @@ def lazy_arrays(rows: CsrRows, fold: Fold, slots: int, use_lazy: bool) -> Lazy:
     nonzeros), for an optimizer of ``slots`` slots; q is scratch, written from θ at each epoch's start"""
     inv2 = fold.inv_scale * fold.inv_scale
     m = fold.shift * inv2
-    shifted = use_lazy and bool(m.any())
-    xm = row_products(rows, m) if shifted else np.zeros(1)
+    xm = row_products(rows, m) if use_lazy and m.any() else np.empty(0)
     if (inv2 == 1.0).all():  # no scaling (always so for data too wide for statistics)
-        return Lazy(np.empty_like(inv2), m, xm, int(shifted), np.ones(1), 0, np.zeros((slots, 1)))
+        return Lazy(np.empty_like(inv2), m, xm, np.empty(0), np.zeros((slots, 1)))
     pairs = np.empty((len(inv2), 2))  # q_j beside inv_scale_j²: the step reads both, one cache line
     pairs[:, 1] = inv2
-    return Lazy(pairs[:, 0], m, xm, int(shifted), pairs[:, 1], 1, np.zeros((slots, 1)))
+    return Lazy(pairs[:, 0], m, xm, pairs[:, 1], np.zeros((slots, 1)))
+
+
+def readers(lazy: Lazy, fold: Fold) -> Readers:
+    """the compiled readers of inv_scale² and x_i·m and the coefficients' move, for these lazy arrays"""
+    shifted = bool(lazy.xm.size)
+    return Readers(compiled(column_scale if lazy.inv2.size else unit_scale), compiled(row_shift if shifted else no_shift),
+                   compiled(all_move if shifted or fold.fit_intercept else alpha_moves))
 
 
 def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
@@ -372,6 +415,7 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
     kept = {} if kept is None else kept
     if (k, use_lazy) not in kept:
         kept[k, use_lazy] = lazy_arrays(rows, fold, k, use_lazy)
+    lazy = kept[k, use_lazy]
     return compiling(epoch, "the sparse epoch kernels")(
         rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather, scatter,
-        compiled(deriv), compiled(average), kept[k, use_lazy], use_lazy, weights)
+        compiled(deriv), compiled(average), lazy, use_lazy, weights, readers(lazy, fold))

@@ -20,7 +20,7 @@ from ..descent.model import soft_threshold
 from ..descent.optim import OptState, average
 from ..errors import OptionError
 from ..optimum.accurate import ResidualPass, residual_pass
-from ..optimum.gram import STATS_BLOCK, GramStats, block_stats, head_shift
+from ..optimum.gram import STATS_BLOCK, GramStats, blas_pools, block_stats, head_shift
 from ..training.train import EpochTask, TrainState
 from . import kernels, residuals, row_norms
 from .base import Engine, Rows
@@ -136,7 +136,14 @@ class NumpyEngine(Engine):
         return max(64, PASS_BYTES // max(1, self.X.strides[0]))
 
     def full_pass(self, v, offset) -> tuple[float, np.ndarray, float]:
-        """(Σ loss, Xᵀg, Σg) over all rows for g the loss's derivative, in one read of X, block by block"""
+        """(Σ loss, Xᵀg, Σg) over all rows for g the loss's derivative, in one read of X, block by block (with one
+        BLAS thread when ``one_thread``)"""
+        if self.one_thread:
+            with blas_pools().limit(limits=1):
+                return self._full_pass(v, offset)
+        return self._full_pass(v, offset)
+
+    def _full_pass(self, v, offset) -> tuple[float, np.ndarray, float]:
         total, xtg, gsum = 0.0, np.zeros(self.n_features, dtype=self.dtype), 0.0
         step = self._pass_rows()
         for start in range(0, self.n_rows, step):
@@ -214,11 +221,20 @@ class NumpyEngine(Engine):
         self._sketch = row_norms.RowNormSketch(X, shift, STATS_BLOCK)
         return block_stats(X, y, observe=self._sketch)
 
+    def kernels_take(self, task: EpochTask) -> bool:
+        """whether the compiled kernels take an epoch of ``task`` (an optimizer with a compiled rule, kernels on)"""
+        return getattr(task.optimizer, "rule", None) is not None and self.options["kernels"] != "off"
+
+    def measures_beside(self, task: EpochTask) -> bool:
+        """the kernels release the interpreter, and ``run_epoch`` copies the state's arrays before its steps"""
+        return self.kernels_take(task)
+
     def run_epoch(self, task: EpochTask, state: TrainState, order) -> bool:
-        """a minibatch / per-sample epoch in the compiled kernel; False where it does not apply"""
-        optimizer = task.optimizer
-        if getattr(optimizer, "rule", None) is None or self.options["kernels"] == "off":
+        """a minibatch / per-sample epoch in the compiled kernel (on copies of the state's arrays, written back as
+        new arrays); False where it does not apply"""
+        if not self.kernels_take(task):
             return False
+        optimizer = task.optimizer
         if order is not None and self.options["shuffle_mode"] == "block":
             order = block_order(self.n_rows, state.epoch, task.seed, self._shuffle_block())
         model = self.model

@@ -75,7 +75,7 @@ class SparseNumpyEngine(NumpyEngine):
             return super().loss_grad(theta, rows)
         theta = np.asarray(theta, dtype=np.float64)
         loss, grad = sparse_passes.full_loss_grad(self.rows(), self.row_weights(), self.fold(), theta,
-                                                   self.model.loss)
+                                                   self.model.loss, self.one_thread)
         return float(loss), grad
 
     def norm(self, v) -> float:

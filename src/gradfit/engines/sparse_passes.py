@@ -9,14 +9,11 @@ milliseconds to wake. The rows, weights and per-row helpers are the epoch kernel
 
 from __future__ import annotations
 
-import os
-import threading
-from typing import Callable
-
 import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
+from ..descent.threads import beside, two_cores
 from ..optimum import accurate
 from .jit_cache import compiling, will_compile
 from .kernels import Fold, compiled, coordinate_gradient, raw_params, weight
@@ -43,30 +40,6 @@ def pass_block(rows, wts, lo, hi, v, offset, value, deriv, lp, xtg):
     return total, gsum
 
 
-def beside(fn: Callable, *args) -> Callable[[], object]:
-    """start fn(*args) on a thread of its own; returns the function that waits for its result (a thread a call,
-    not a pool: a pool's thread would be missing in a forked child, and its first pass would wait forever)"""
-    out: list = []
-
-    def run():
-        try:
-            out.append((True, fn(*args)))
-        except BaseException as error:  # handed to the waiting thread
-            out.append((False, error))
-
-    thread = threading.Thread(target=run, name="gradfit-sparse-pass", daemon=True)
-    thread.start()
-
-    def result():
-        thread.join()
-        ok, value = out[0]
-        if not ok:
-            raise value
-        return value
-
-    return result
-
-
 def halves(indptr: np.ndarray) -> list[int]:
     """row bounds of the pass's blocks: two with half the nonzeros each, or one below SPLIT_FROM nonzeros (the
     same blocks whatever the machine, so the sums are the same)"""
@@ -76,15 +49,17 @@ def halves(indptr: np.ndarray) -> list[int]:
     return [0, int(np.searchsorted(indptr, indptr.dtype.type(nnz // 2))), n]  # (an int64 key would copy indptr)
 
 
-def loss_pass(rows: CsrRows, weights: RowWeights, v: np.ndarray, offset: float, loss) -> tuple[float, np.ndarray,
-                                                                                               float]:
+def loss_pass(rows: CsrRows, weights: RowWeights, v: np.ndarray, offset: float, loss,
+              one_thread: bool = False) -> tuple[float, np.ndarray, float]:
     """(Σ w̃·loss, Xᵀ(w̃·g), Σ w̃·g) over all rows: ``pass_block`` on each half of the nonzeros, each half with its
-    own Xᵀg (summed after), the second half on a thread of its own where the process may use two cores"""
+    own Xᵀg (summed after), the second half on a thread of its own where the process may use two cores (and not
+    ``one_thread``: the other core is busy; the halves are then read one after the other, with the same sums)"""
     bounds = halves(rows.indptr)
     args = (v, float(offset), compiled(loss.value), compiled(loss.deriv), loss.params)
     xtg = [np.zeros(v.shape[0]) for _ in bounds[1:]]
     blocks = [(rows, weights, lo, hi, *args, out) for lo, hi, out in zip(bounds, bounds[1:], xtg)]
-    second = beside(pass_block, *blocks[1]) if len(blocks) == 2 and _concurrent(blocks[1]) else None
+    concurrent = len(blocks) == 2 and not one_thread and _concurrent(blocks[1])
+    second = beside(pass_block, *blocks[1], name="gradfit-sparse-pass") if concurrent else None
     sums = [compiling(pass_block, "the sparse loss pass")(*blocks[0])]
     if len(blocks) == 2:
         sums.append(second() if second is not None else pass_block(*blocks[1]))
@@ -95,7 +70,7 @@ def loss_pass(rows: CsrRows, weights: RowWeights, v: np.ndarray, offset: float, 
 def _concurrent(block: tuple) -> bool:
     """whether the second half runs beside the first: the process may use two cores, and the pass is compiled
     already (a first call compiles on the calling thread, which says so)"""
-    return len(os.sched_getaffinity(0)) > 1 and not will_compile(pass_block, block)
+    return two_cores() and not will_compile(pass_block, block)
 
 
 @loop
@@ -115,14 +90,15 @@ def full_gradient(xtg, gsum, f, fold, theta, grad):
         grad[d] = gsum * f
 
 
-def full_loss_grad(rows: CsrRows, weights: RowWeights, fold: Fold, theta: np.ndarray,
-                   loss) -> tuple[float, np.ndarray]:
+def full_loss_grad(rows: CsrRows, weights: RowWeights, fold: Fold, theta: np.ndarray, loss,
+                   one_thread: bool = False) -> tuple[float, np.ndarray]:
     """the mean of w̃·loss over all rows at theta (descent's units) and its gradient: O(d) compiled loops around
-    one read of the nonzeros (no BLAS call: its threads, asleep during the epoch, take milliseconds to wake)"""
+    one read of the nonzeros (no BLAS call: its threads, asleep during the epoch, take milliseconds to wake);
+    ``one_thread``: on the calling thread alone (``loss_pass``)"""
     n, d = rows.y.shape[0], fold.shift.shape[0]
     v = np.empty(d)
     offset = compiling(raw_offset, "the sparse loss pass")(theta, fold, v)
-    total, xtg, gsum = loss_pass(rows, weights, v, offset, loss)
+    total, xtg, gsum = loss_pass(rows, weights, v, offset, loss, one_thread)
     grad = np.empty(theta.shape[0])
     compiling(full_gradient, "the sparse loss pass")(xtg, gsum, 1.0 / n, fold, theta, grad)
     return total / n, grad

@@ -138,14 +138,14 @@ def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers:
                              weights is not None)
         bounds = np.linspace(0, n, workers + 1).astype(int)
         # one BLAS thread per worker: the workers already keep every core busy
-        with _blas().limit(limits=1), ThreadPoolExecutor(workers) as pool:
+        with blas_pools().limit(limits=1), ThreadPoolExecutor(workers) as pool:
             parts = pool.map(lambda k: _shifted_moments(X, y, shift, bounds[k], bounds[k + 1], block, observe,
                                                         weights), range(workers))
             return _centered(n, shift, sum(parts), weights is not None)
 
 
 @functools.cache
-def _blas() -> ThreadpoolController:
+def blas_pools() -> ThreadpoolController:
     """the thread pools of the loaded BLAS libraries, found once (finding them looks at every loaded library)"""
     return ThreadpoolController()
 

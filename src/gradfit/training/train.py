@@ -5,6 +5,11 @@ gradient over the batch's rows, adds the L2 penalty's gradient, lets the optimiz
 propose an update, and applies the L1 proximal step. After each epoch the full
 training objective is measured (cheaply, through Gram statistics, where available)
 for the history, the stopping rule and the divergence guard.
+
+Where an engine's compiled epochs leave the interpreter free (``Engine.measures_beside``), that
+measurement runs on a thread while the next epoch's steps run ahead on a copy of the state; the loop
+takes those steps up once the measured epoch is recorded and the fit goes on, and drops them when it
+stops there. The history, the stopping epoch and the result are the same as one after the other.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..descent.model import LinearModel
 from ..descent.optim import Optimizer, average
 from ..descent.preprocess import Preprocessor
 from ..descent.schedules import Schedule
+from ..descent.threads import beside, two_cores
 from ..errors import DivergenceError
 from .history import Entry, History
 from .validation import Best, HeldOut
@@ -30,6 +36,8 @@ BLOWUP = 1e8
 
 #: from this many rows, the next epoch's order is drawn on a thread while an engine's compiled epoch runs
 ORDERS_AHEAD_ROWS = 1 << 16
+#: from this many rows, the objective after an epoch is measured on a thread while the next epoch's steps run
+BESIDE_FROM_ROWS = 1 << 16
 
 
 @dataclass
@@ -87,6 +95,23 @@ class _Mark:
             setattr(state, name, value)
         for column in history.columns.values():
             del column[self.entries:]
+
+
+class Measured(NamedTuple):
+    """the training objective and its gradient at the iterate after an epoch, and (``at_reported``) at the
+    parameters the fit reports with (``original``) those parameters in the data's units, for the history and the
+    held-out rows (None when not asked for, or when the objective blew up)"""
+
+    objective: float
+    grad: Any
+    at_reported: tuple[float, Any] | None
+    original: tuple[list[float], float] | None
+
+
+def take_up(state: TrainState, ahead: TrainState) -> None:
+    """give ``state`` the steps made ahead on its copy ``ahead`` (what steps change: iterate, optimizer state,
+    average, step count)"""
+    state.theta, state.opt_state, state.avg, state.step = ahead.theta, ahead.opt_state, ahead.avg, ahead.step
 
 
 class Steps(NamedTuple):
@@ -174,6 +199,8 @@ class Loop:
     _t0: float = field(default=0.0, init=False)
     _orders: EpochOrders | None = field(default=None, init=False)
     _continued_from: int | None = field(default=None, init=False)
+    _beside: bool = field(default=False, init=False)
+    _start_objective: float | None = field(default=None, init=False)
 
     @cached_property
     def mask(self):
@@ -198,9 +225,11 @@ class Loop:
     def task(self, lr: float) -> EpochTask:
         return EpochTask(self.optimizer, self.batch_size, float(lr), self.seed, self.average_from)
 
-    def record(self, state: TrainState, objective: float, grad, lr: float, val_loss: float | None = None) -> None:
-        """one history entry at the reported parameters (objective and gradient norm given at them)"""
-        coef, intercept = self.original(state)
+    def record(self, state: TrainState, objective: float, grad, lr: float, val_loss: float | None = None,
+               original: tuple[list[float], float] | None = None) -> None:
+        """one history entry at the reported parameters (objective and gradient norm given at them; ``original``:
+        the parameters in the data's units, when already at hand)"""
+        coef, intercept = original if original is not None else self.original(state)
         if val_loss is None and self.held_out is not None:
             val_loss = self.held_out.loss_at(coef, intercept)
         entry = Entry(state.epoch, state.step, objective, coef, intercept,
@@ -218,31 +247,40 @@ class Loop:
         """run up to ``epochs`` epochs from ``state``; Ctrl-C stops cleanly after recording"""
         prior = self.history.time[-1] if len(self.history) else 0.0
         self._t0 = time.perf_counter() - prior
-        objective, grad = self.objective_grad(state.theta)
-        start_objective = objective
         self._continued_from = self.history.step[-1] if len(self.history) else None
-        if not len(self.history):
-            # the start's validation loss is recorded, but the best epoch is one of the epochs run (as scikit-learn's)
-            self.record(state, *self._at_reported(state, objective, grad), self.schedule(state.epoch))
+        self._start_objective = None
         outcome = Outcome(state)
         lr = self.schedule(state.epoch)
+        objective, grad = math.nan, None
         mark = _Mark.take(state, self.history)
         self._orders = self._epoch_orders()
+        self._beside = self._measures_beside()
         try:
+            # the start's validation loss is recorded, but the best epoch is one of the epochs run (as scikit-learn's)
+            ahead, (objective, grad, at_start, original) = self._measure(state, not len(self.history), epochs > 0,
+                                                                         epochs > 1)
+            self._start_objective = objective
+            if at_start is not None:
+                self.record(state, *at_start, lr, original=original)
+            mark = _Mark.take(state, self.history)
             for k in range(epochs):
                 lr = self.schedule(state.epoch)
-                objective, grad = self._epoch(state, grad, lr, more=k + 1 < epochs)
+                if ahead is None:
+                    self._steps(state, grad, lr, more=k + 1 < epochs)
+                else:
+                    take_up(state, ahead)
                 state.epoch += 1
-                self._guard(objective, start_objective, state)
                 due = self._due(state)
-                at_end = self._at_reported(state, objective, grad) if due or self.held_out is not None else None
-                val_loss = self._validate(state, at_end[0]) if at_end is not None else None
+                ahead, (objective, grad, at_end, original) = self._measure(state, due or self.held_out is not None,
+                                                                           k + 1 < epochs, k + 2 < epochs)
+                self._guard(objective, state)
+                val_loss = self._validate(state, at_end[0], original) if at_end is not None else None
                 converged = self._track(state, objective)
                 mark = _Mark.take(state, self.history)  # a whole epoch: where an interrupted fit stops
                 if due:
-                    self.record(state, *at_end, lr, val_loss)
+                    self.record(state, *at_end, lr, val_loss, original)
                 if self._should_stop(state, objective, lr, epochs, outcome, converged, val_loss):
-                    break
+                    break  # the steps made ahead, if any, are dropped
         except KeyboardInterrupt:
             mark.restore(state, self.history)  # back to the last whole epoch, so a resumed fit continues exactly
             outcome.interrupted, outcome.stopped_by = True, "interrupted"
@@ -250,9 +288,43 @@ class Loop:
             objective, grad = self.objective_grad(state.theta)
         finally:
             self._orders.close()
-        if self.history.step[-1] != state.step:
+        if not len(self.history) or self.history.step[-1] != state.step:
             self.record(state, *self._at_reported(state, objective, grad), lr)
         return outcome
+
+    def _measure(self, state: TrainState, at_reported: bool, next_epoch: bool,
+                 more: bool) -> tuple[TrainState | None, Measured]:
+        """(ahead, measured): the objective and gradient at ``state`` (and at the reported parameters when
+        ``at_reported``). Measured beside (``_beside``), with ``next_epoch`` to run, that epoch's steps run
+        meanwhile on a copy of the state, ``ahead`` (else None), which the caller takes up or drops; ``more``:
+        another epoch follows that one."""
+        if not (self._beside and next_epoch):
+            return None, self._measured(state, at_reported)
+        self.engine.one_thread = True  # its pass keeps to the measuring thread: the steps take the other core
+        try:
+            measured = beside(self._measured, state, at_reported, name="gradfit-measure")
+            ahead = replace(state)  # the engine writes new arrays into it (``Engine.measures_beside``)
+            self._steps(ahead, None, self.schedule(state.epoch), more)
+            return ahead, measured()
+        finally:
+            self.engine.one_thread = False
+
+    def _measured(self, state: TrainState, at_reported: bool) -> Measured:
+        """``Measured`` at ``state``; beside the steps, this whole function (the conversions too) runs on the
+        measuring thread"""
+        objective, grad = self.objective_grad(state.theta)
+        if not at_reported or self._blew_up(objective):
+            return Measured(objective, grad, None, None)
+        return Measured(objective, grad, self._at_reported(state, objective, grad), self.original(state))
+
+    def _measures_beside(self) -> bool:
+        """whether the objective after an epoch is measured on a thread while the next epoch's steps run: compiled
+        per-sample or minibatch epochs (not recorded step by step) of an engine that allows it
+        (``Engine.measures_beside``), on enough rows for a thread to pay, with a second core to run it"""
+        n, engine = self.engine.n_rows, self.engine
+        return (self.batch_size is not None and self.batch_size < n and self.record_every != "step"
+                and n >= BESIDE_FROM_ROWS and engine.fast_epochs and engine.measures_beside(self.task(0.0))
+                and two_cores())
 
     def _at_reported(self, state: TrainState, objective: float, grad) -> tuple[float, Any]:
         """the objective and gradient at the reported parameters, given them at the iterate"""
@@ -268,8 +340,9 @@ class Loop:
                  and n >= ORDERS_AHEAD_ROWS and self.record_every != "step")
         return EpochOrders(n, self.shuffle, self.seed, ahead=ahead)
 
-    def _epoch(self, state: TrainState, grad, lr: float, more: bool = False) -> tuple[float, Any]:
-        """one epoch (``more``: another follows); returns the objective and full gradient at its end.
+    def _steps(self, state: TrainState, grad, lr: float, more: bool = False) -> None:
+        """one epoch's steps on ``state`` (``grad``: the full gradient at its start, for a full-batch step;
+        ``more``: another epoch follows).
 
         An engine with ``fast_epochs`` may take over a whole minibatch / per-sample epoch
         with ``run_epoch(task, state, order) -> bool`` (a compiled kernel, a distributed
@@ -278,26 +351,31 @@ class Loop:
         """
         if self.batch_size is None or self.batch_size >= self.engine.n_rows:
             self.apply(state, grad, lr)
-            return self.objective_grad(state.theta)
+            return
         order = self._orders(state.epoch, more)
         if self.engine.fast_epochs and self.record_every != "step" and self.engine.run_epoch(
                 self.task(lr), state, order):
-            return self.objective_grad(state.theta)
+            return
         last = n_batches(self.engine.n_rows, self.batch_size) - 1
         for k, rows in enumerate(batches(self.engine.n_rows, self.batch_size, order)):
             _, batch_grad = self.objective_grad(state.theta, rows)
             self.apply(state, batch_grad, lr)
             if self.record_every == "step" and k < last:  # the epoch's last step is recorded by run()
                 self.record(state, *self.objective_grad(self.reported(state)), lr)
-        return self.objective_grad(state.theta)
 
     def _due(self, state: TrainState) -> bool:
         return self.record_every == "step" or state.epoch % self.record_every == 0
 
-    def _guard(self, objective: float, start: float, state: TrainState) -> None:
+    def _blew_up(self, objective: float) -> bool:
+        """whether the objective is not finite or above BLOWUP·(|the run's start| + 1) (never at the start)"""
+        start = self._start_objective
+        return start is not None and not (math.isfinite(objective) and objective <= BLOWUP * (abs(start) + 1.0))
+
+    def _guard(self, objective: float, state: TrainState) -> None:
         """stop at once, with a useful message, when the objective explodes"""
-        if math.isfinite(objective) and objective <= BLOWUP * (abs(start) + 1.0):
+        if not self._blew_up(objective):
             return
+        start = self._start_objective
         lr = self.schedule(state.epoch - 1)
         safe = self.safe_lr() if self.safe_lr is not None else None
         hint = f"; a stable learning rate for this data is lr={safe:.3g} or below (or use lr='auto')" if safe else ""
@@ -319,12 +397,13 @@ class Loop:
         state.best = min(state.best, objective)
         return state.no_improve >= self.n_iter_no_change
 
-    def _validate(self, state: TrainState, objective: float) -> float | None:
+    def _validate(self, state: TrainState, objective: float, original=None) -> float | None:
         """the validation loss at the reported parameters after an epoch (None without held-out data); keeps
-        the best epoch and counts the epochs without an improvement by tol (relative)"""
+        the best epoch and counts the epochs without an improvement by tol (relative). ``original``: those
+        parameters in the data's units, when already at hand"""
         if self.held_out is None:
             return None
-        coef, intercept = self.original(state)
+        coef, intercept = original if original is not None else self.original(state)
         val_loss = self.held_out.loss_at(coef, intercept)
         best = state.val_best.val_loss if state.val_best is not None else math.inf
         state.val_no_improve = 0 if improved(val_loss, best, self.tol) else state.val_no_improve + 1
