@@ -202,3 +202,71 @@ def test_the_sparse_pass_on_one_thread_sums_as_on_two():
     two = sparse_passes.full_loss_grad(rows, kernels_sparse.UNWEIGHTED, fold, theta, loss)
     one = sparse_passes.full_loss_grad(rows, kernels_sparse.UNWEIGHTED, fold, theta, loss, one_thread=True)
     assert one[0] == two[0] and np.array_equal(one[1], two[1])
+
+
+# -- epochs that are not recorded skip the measurement where nothing reads it (``Loop._reads_objective``) --
+
+
+@pytest.fixture
+def measurements(monkeypatch):
+    """the number of full-data measurements (``loss_grad`` over all rows) of the numpy engines so far"""
+    from gradfit.engines.numpy import NumpyEngine
+    from gradfit.engines.numpy_sparse import SparseNumpyEngine
+
+    count = [0]
+    for cls in (NumpyEngine, SparseNumpyEngine):
+        def counted(self, theta, rows=None, real=cls.loss_grad):
+            count[0] += rows is None
+            return real(self, theta, rows)
+
+        monkeypatch.setattr(cls, "loss_grad", counted)
+    return count
+
+
+def test_unrecorded_epochs_skip_the_measurement_and_record_the_same_values(measurements):
+    """record_every=3 over 8 epochs measures at the start, at epochs 3 and 6 and at the last: 4 passes, not 9;
+    the recorded entries equal those of the fit recorded every epoch"""
+    X, y = data()
+    every = fit(X, y, FitConfig(seed=3, batch_size=8, epochs=8, tol=None, gram=False), warn=False)
+    measurements[0] = 0
+    third = fit(X, y, FitConfig(seed=3, batch_size=8, epochs=8, tol=None, gram=False, record_every=3), warn=False)
+    assert measurements[0] == 4
+    assert third.history.epoch == [0, 3, 6, 8]
+    for name in ("loss", "coef", "intercept", "grad_norm", "step"):
+        assert third.history.columns[name] == [every.history.columns[name][e] for e in (0, 3, 6, 8)], name
+    assert (third.coef, third.intercept) == (every.coef, every.intercept)
+
+
+def test_what_reads_the_objective_has_it_measured_every_epoch(measurements):
+    """callbacks (EpochInfo.loss), and the stopping rule where there is no exact answer to stop at (data too wide
+    for statistics), read the objective after every epoch"""
+    X, y = data()
+    losses = []
+    fit(X, y, FitConfig(seed=3, batch_size=8, epochs=6, tol=None, gram=False, record_every=3), warn=False,
+        callbacks=[lambda info: losses.append(info.loss)])
+    assert measurements[0] == 7 and len(losses) == 6 and all(isinstance(v, float) for v in losses)
+    measurements[0] = 0
+    rng = np.random.default_rng(5)
+    wide = sp.random(300, 5000, density=0.002, format="csr", random_state=2)
+    result = fit(wide, rng.normal(size=300), FitConfig(seed=1, batch_size=10, epochs=6, tol=1e-12, lr=0.01,
+                                                       record_every=3), warn=False)
+    assert result.exact is None and measurements[0] == 1 + result.n_iter
+
+
+def test_the_rule_at_the_exact_answer_stops_at_the_same_epoch_without_measuring(measurements):
+    X, y = data()
+    settings = dict(seed=3, batch_size=32, epochs=400, tol=1e-2, gram=False)
+    every = fit(X, y, FitConfig(**settings), warn=False)
+    measurements[0] = 0
+    sparse_records = fit(X, y, FitConfig(**settings, record_every=50), warn=False)
+    assert sparse_records.outcome.stopped_by == "tol" and sparse_records.n_iter == every.n_iter < 400
+    assert measurements[0] == 1 + every.n_iter // 50 + 1  # the start, each 50th epoch, and the epoch it stopped at
+    assert sparse_records.history.epoch[-1] == every.n_iter and sparse_records.coef == every.coef
+    assert sparse_records.history.loss[-1] == every.history.loss[-1]
+
+
+def test_a_diverging_fit_recorded_rarely_is_still_stopped_with_the_guards_message():
+    X, y = data()
+    with pytest.raises(DivergenceError, match=r"^the fit diverged at epoch \d+: the loss went from .* with lr=5"):
+        fit(X, y, FitConfig(seed=3, batch_size=4, epochs=200, lr=5.0, tol=None, gram=False, record_every=50),
+            warn=False)

@@ -147,7 +147,11 @@ class GDRegressor(RegressorMixin, BaseEstimator):
     seed : int, optional
         Seed of the shuffles and of init="random"; the seed used is kept in ``seed_``.
     record_every : int or "step", default=1
-        Record the history every k epochs, or after every step.
+        Record the history every k epochs, or after every step. An epoch not recorded skips the
+        full-data objective where nothing else reads it (a stopping rule without an exact answer,
+        callbacks, held-out rows): where that objective is a pass over the data (sparse or wide
+        data, a robust loss), k = 5 saves four passes in five; the divergence guard then looks at
+        the parameters after every epoch and at the objective when it is measured.
     gram : "auto", True or False, default="auto"
         Compute full-batch losses and gradients from Gram statistics (O(d²) per epoch).
     warm_start : bool, default=False

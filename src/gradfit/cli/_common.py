@@ -95,7 +95,8 @@ OptimizerBackend = Annotated[Optional[str], _model_option(
 Device = Annotated[Optional[str], _model_option("device", "torch device, e.g. cuda", "--device")]
 Dtype = Annotated[Optional[str], _model_option("dtype", "float64 or float32", "--dtype")]
 RecordEvery = Annotated[Optional[str], _model_option(
-    "record_every", "record the history every K epochs, or 'step'", "--record-every")]
+    "record_every", "record the history every K epochs (the others skip the full-data loss where nothing reads "
+    "it), or 'step'", "--record-every")]
 Gram = Annotated[Optional[str], _model_option(
     "gram", "full-batch steps from Gram statistics: auto, on or off", "--gram")]
 Scheduler = Annotated[Optional[str], typer.Option(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Callable, NamedTuple, Sequence
@@ -106,6 +107,10 @@ class Measured(NamedTuple):
     grad: Any
     at_reported: tuple[float, Any] | None
     original: tuple[list[float], float] | None
+
+
+#: what an epoch not measured has (``Loop._reads_objective``)
+UNMEASURED = Measured(None, None, None, None)
 
 
 def take_up(state: TrainState, ahead: TrainState) -> None:
@@ -271,9 +276,13 @@ class Loop:
                     take_up(state, ahead)
                 state.epoch += 1
                 due = self._due(state)
-                ahead, (objective, grad, at_end, original) = self._measure(state, due or self.held_out is not None,
-                                                                           k + 1 < epochs, k + 2 < epochs)
-                self._guard(objective, state)
+                if self._reads_objective(due, last=k + 1 == epochs):
+                    ahead, (objective, grad, at_end, original) = self._measure(
+                        state, due or self.held_out is not None, k + 1 < epochs, k + 2 < epochs)
+                    self._guard(objective, state)
+                else:
+                    ahead, (objective, grad, at_end, original) = None, UNMEASURED
+                    self._guard_parameters(state)
                 val_loss = self._validate(state, at_end[0], original) if at_end is not None else None
                 converged = self._track(state, objective)
                 mark = _Mark.take(state, self.history)  # a whole epoch: where an interrupted fit stops
@@ -288,6 +297,8 @@ class Loop:
             objective, grad = self.objective_grad(state.theta)
         finally:
             self._orders.close()
+        if objective is None:  # stopped at an epoch not measured (at the exact answer)
+            objective, grad = self.objective_grad(state.theta)
         if not len(self.history) or self.history.step[-1] != state.step:
             self.record(state, *self._at_reported(state, objective, grad), lr)
         return outcome
@@ -308,6 +319,24 @@ class Loop:
             return ahead, measured()
         finally:
             self.engine.one_thread = False
+
+    def _reads_objective(self, due: bool, last: bool) -> bool:
+        """whether the objective after an epoch is measured: where it is recorded (``due``), at the run's last
+        epoch, in full batch (the next step's gradient), and where something reads it: the stopping rule without
+        an exact answer to stop at, callbacks (``EpochInfo.loss``), held-out rows (the best epoch keeps it). Other
+        epochs skip it, which saves a pass over the data where it is one (``record_every``)."""
+        full_batch = self.batch_size is None or self.batch_size >= self.engine.n_rows
+        rule_reads = self.at_optimum is None and self.tol is not None and not self.early_stopping
+        return due or last or full_batch or rule_reads or bool(self.callbacks) or self.held_out is not None
+
+    def _guard_parameters(self, state: TrainState) -> None:
+        """the guard after an epoch not measured: parameters that are not finite (or whose norm overflows) have
+        their objective measured, and the guard judges it"""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an overflowing norm says what it has to say
+            finite = math.isfinite(self.engine.norm(state.theta))
+        if not finite:
+            self._guard(self.objective_grad(state.theta)[0], state)
 
     def _measured(self, state: TrainState, at_reported: bool) -> Measured:
         """``Measured`` at ``state``; beside the steps, this whole function (the conversions too) runs on the
