@@ -71,3 +71,35 @@ def test_an_index_naming_a_module_that_moved_is_dropped_and_the_kernel_compiles(
     assert "will_compile True" in third.stdout
     assert "gradfit: compiling tiny" in third.stderr
     assert "will_compile False" in _run(tmp_path, tmp_path / "cache").stdout  # a fresh index was written
+
+
+def test_warming_covers_the_sparse_fits_people_run(monkeypatch):
+    """``warm`` (what ``make venv`` runs at install) takes the sparse lazy steps in every reader form that a
+    per-sample fit of wide sparse data (no statistics: neither scaled nor shifted) with or without an intercept,
+    or of narrow standardized sparse data, takes: each form is a compiled signature of its own"""
+    import warnings
+
+    import scipy.sparse as sp
+
+    from gradfit import GDRegressor
+    from gradfit.engines import kernels_sparse
+
+    forms: list = []
+    real = kernels_sparse.readers
+
+    def spy(lazy, fold):
+        chosen = real(lazy, fold)
+        forms.append(tuple(fn.py_func.__name__ for fn in chosen))
+        return chosen
+
+    monkeypatch.setattr(kernels_sparse, "readers", spy)
+    jit_cache.warm()
+    warmed, forms[:] = set(forms), []
+    rng = np.random.default_rng(0)
+    wide = sp.random(300, 5000, density=0.002, format="csr", random_state=1)
+    narrow = sp.random(300, 6, density=0.5, format="csr", random_state=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for X, intercept in ((wide, True), (wide, False), (narrow, True)):
+            GDRegressor(batch_size=1, epochs=1, tol=None, lr=0.01, fit_intercept=intercept).fit(X, rng.normal(size=300))
+    assert len(set(forms)) == 3 and set(forms) <= warmed
