@@ -114,7 +114,7 @@ class Engine(ABC):
         return self.vector([soft_threshold(t, threshold) for t in values[:d]] + values[d:])
 
     def run_epoch(self, task, state, order) -> bool:
-        """take over one minibatch / per-sample epoch (``task``: a ``train.EpochTask``); False to decline"""
+        """take over one minibatch / per-sample epoch (``task``: a ``training.state.EpochTask``); False to decline"""
         return False
 
     def measures_beside(self, task) -> bool:

@@ -26,7 +26,8 @@ from ..errors import DataError
 from ..io.checks import check_X
 from ..optimum.accurate import ResidualPass, residual_pass
 from ..optimum.gram import GramStats, block_stats
-from ..training.train import EpochTask, TrainState, smooth_gradient, take_step
+from ..training.state import EpochTask, TrainState
+from ..training.train import smooth_gradient, take_step
 from .dask_data import release_memory
 from .numpy import NumpyEngine
 from .row_norms import left_out_bound, sq_norms

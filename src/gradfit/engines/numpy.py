@@ -21,7 +21,7 @@ from ..descent.optim import OptState, average
 from ..errors import OptionError
 from ..optimum.accurate import ResidualPass, residual_pass
 from ..optimum.gram import STATS_BLOCK, GramStats, blas_pools, block_stats, head_shift
-from ..training.train import EpochTask, TrainState
+from ..training.state import EpochTask, TrainState
 from . import kernels, residuals, row_norms
 from .base import Engine, Rows
 

@@ -29,7 +29,7 @@ from ..descent.weights import WeightInfo
 from ..errors import OptionError
 from ..optimum.accurate import DD, ResidualPass
 from ..optimum.gram import GramStats
-from ..training.train import EpochTask
+from ..training.state import EpochTask
 from . import kernels_sparse, sparse_passes
 from .numpy import SHUFFLE_BYTES, NumpyEngine, check_options
 

@@ -24,7 +24,7 @@ from ..optimum.exact import ExactSolution, Gap
 from ..optimum.gram import GramStats
 from ..training.checkpoint import checkpoint_from_dict, descent_to_dict, resume_point
 from ..training.history import History
-from ..training.train import Steps
+from ..training.state import Steps
 from ..training.validation import HeldOutResult
 from ..training.verdict import Verdict
 from . import outputs

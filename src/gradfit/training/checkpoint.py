@@ -18,7 +18,7 @@ import numpy as np
 from ..descent.optim import OPTIMIZERS, OptState
 from ..descent.preprocess import Preprocessor
 from .history import History
-from .train import Steps, TrainState
+from .state import Steps, TrainState
 from .validation import best_from_dict
 
 __all__ = ["Checkpoint", "descent_to_dict", "checkpoint_from_dict", "engine_state", "resumable_history", "resume_point"]

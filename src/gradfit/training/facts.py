@@ -15,8 +15,9 @@ from ..optimum.exact import Gap
 from .config import FitConfig
 from .history import History
 from .prepare import Prepared, column_name
+from .state import Outcome, Steps
 from .steps import stochastic
-from .train import Loop, Outcome, Steps
+from .train import Loop
 from .validation import HeldOutResult
 from .verdict import DEFAULT_TOL, Facts
 

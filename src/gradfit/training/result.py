@@ -12,7 +12,7 @@ from ..optimum.exact import ExactSolution, Gap
 from ..optimum.gram import GramStats
 from .config import FitConfig
 from .history import History
-from .train import Outcome, Steps, TrainState
+from .state import Outcome, Steps, TrainState
 from .validation import HeldOutResult
 from .verdict import Verdict
 

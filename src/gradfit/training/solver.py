@@ -29,8 +29,9 @@ from .history import History
 from .prepare import Prepared, prepare
 from .result import FitResult
 from .start import fresh_state, resolve_seed
+from .state import Outcome, Steps
 from .steps import choose_steps, sgd_safe_lr
-from .train import Loop, Outcome, Steps
+from .train import Loop
 from .validation import HeldOut, HeldOutResult, check_validation_data, split_rows, take_rows
 from .verdict import EARLY_STOPPED, diagnose
 

@@ -11,7 +11,8 @@ from ..descent.model import LinearModel
 from ..errors import OptionError
 from .config import FitConfig
 from .prepare import Prepared
-from .train import Loop, TrainState
+from .state import TrainState
+from .train import Loop
 
 
 def initial_theta(config: FitConfig, model: LinearModel, seed: int) -> list[float]:

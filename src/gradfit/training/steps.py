@@ -17,7 +17,7 @@ from ..descent.schedules import adaptive_lr, power_iteration, safe_sgd_lr
 from ..errors import OptionError
 from .config import FitConfig
 from .prepare import Prepared
-from .train import Steps
+from .state import Steps
 from .verdict import DEFAULT_TOL
 
 #: epochs='auto': the most epochs a full-batch fit is given, and the epochs of a minibatch fit

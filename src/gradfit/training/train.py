@@ -14,13 +14,12 @@ stops there. The history, the stopping epoch and the result are the same as one 
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 from ..descent.batching import EpochOrders, batches, n_batches
 from ..descent.model import LinearModel
@@ -30,6 +29,7 @@ from ..descent.schedules import Schedule
 from ..descent.threads import beside, two_cores
 from ..errors import DivergenceError
 from .history import Entry, History
+from .state import UNMEASURED, EpochTask, Mark, Measured, Outcome, TrainState, take_up
 from .validation import Best, HeldOut
 
 #: the objective may grow to this many times its starting value (+1) before we call it divergence
@@ -41,101 +41,10 @@ ORDERS_AHEAD_ROWS = 1 << 16
 BESIDE_FROM_ROWS = 1 << 16
 
 
-@dataclass
-class TrainState:
-    """where a descent stands: enough to continue it (warm start, partial_fit)
-
-    ``avg``: the Polyak–Ruppert average of the iterates (None when the fit does not average).
-    ``val_best``: the epoch with the lowest validation loss so far, and ``val_no_improve`` the epochs
-    since the validation loss last improved by ``tol`` (with held-out data).
-    """
-
-    theta: Any
-    opt_state: Any
-    epoch: int = 0
-    step: int = 0
-    best: float = math.inf
-    no_improve: int = 0
-    avg: Any = None
-    val_best: Best | None = None
-    val_no_improve: int = 0
-
-
 def improved(value: float, best: float, tol: float | None) -> bool:
     """whether ``value`` is below ``best`` by more than ``tol`` relative to it (by anything when tol is None)"""
     margin = (tol or 0.0) * abs(best) if math.isfinite(best) else 0.0
     return value < best - margin
-
-
-class EpochTask(NamedTuple):
-    """what an engine's own epoch (``Engine.run_epoch``) needs, and nothing more"""
-
-    optimizer: Optimizer
-    batch_size: int | None
-    lr: float
-    seed: int
-    #: average the iterates after this step (None: no average)
-    average_from: int | None
-
-
-@dataclass
-class _Mark:
-    """a copy of the state at an epoch boundary, and the history's length there"""
-
-    state: TrainState
-    entries: int
-
-    @classmethod
-    def take(cls, state: TrainState, history: History) -> "_Mark":
-        return cls(replace(state, theta=copy.deepcopy(state.theta), opt_state=copy.deepcopy(state.opt_state),
-                           avg=copy.deepcopy(state.avg)), len(history))
-
-    def restore(self, state: TrainState, history: History) -> None:
-        """put ``state`` and ``history`` back where they were when the mark was taken"""
-        for name, value in vars(self.state).items():
-            setattr(state, name, value)
-        for column in history.columns.values():
-            del column[self.entries:]
-
-
-class Measured(NamedTuple):
-    """the training objective and its gradient at the iterate after an epoch, and (``at_reported``) at the
-    parameters the fit reports with (``original``) those parameters in the data's units, for the history and the
-    held-out rows (None when not asked for, or when the objective blew up)"""
-
-    objective: float
-    grad: Any
-    at_reported: tuple[float, Any] | None
-    original: tuple[list[float], float] | None
-
-
-#: what an epoch not measured has (``Loop._reads_objective``)
-UNMEASURED = Measured(None, None, None, None)
-
-
-def take_up(state: TrainState, ahead: TrainState) -> None:
-    """give ``state`` the steps made ahead on its copy ``ahead`` (what steps change: iterate, optimizer state,
-    average, step count)"""
-    state.theta, state.opt_state, state.avg, state.step = ahead.theta, ahead.opt_state, ahead.avg, ahead.step
-
-
-class Steps(NamedTuple):
-    """the step rule a fit runs with, after 'auto' settings are resolved"""
-
-    lr: float
-    momentum: float
-    schedule: str
-    epochs: int
-
-
-@dataclass
-class Outcome:
-    """how a run of the loop ended"""
-
-    state: TrainState
-    converged: bool = False
-    interrupted: bool = False
-    stopped_by: str = "epochs"
 
 
 @dataclass
@@ -257,7 +166,7 @@ class Loop:
         outcome = Outcome(state)
         lr = self.schedule(state.epoch)
         objective, grad = math.nan, None
-        mark = _Mark.take(state, self.history)
+        mark = Mark.take(state, self.history)
         self._orders = self._epoch_orders()
         self._beside = self._measures_beside()
         try:
@@ -267,7 +176,7 @@ class Loop:
             self._start_objective = objective
             if at_start is not None:
                 self.record(state, *at_start, lr, original=original)
-            mark = _Mark.take(state, self.history)
+            mark = Mark.take(state, self.history)
             for k in range(epochs):
                 lr = self.schedule(state.epoch)
                 if ahead is None:
@@ -285,7 +194,7 @@ class Loop:
                     self._guard_parameters(state)
                 val_loss = self._validate(state, at_end[0], original) if at_end is not None else None
                 converged = self._track(state, objective)
-                mark = _Mark.take(state, self.history)  # a whole epoch: where an interrupted fit stops
+                mark = Mark.take(state, self.history)  # a whole epoch: where an interrupted fit stops
                 if due:
                     self.record(state, *at_end, lr, val_loss, original)
                 if self._should_stop(state, objective, lr, epochs, outcome, converged, val_loss):
