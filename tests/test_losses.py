@@ -141,6 +141,22 @@ def test_smooth_exact_answer_is_the_optimum(name):
     assert np.abs(g(theta)).max() < 1e-13 * np.abs(Z).max() * 0.7
 
 
+@pytest.mark.parametrize("name", ["huber", "quantile"])
+def test_the_robust_exact_answer_reports_the_condition_of_the_equilibrated_normal_equations(name):
+    """as ``ExactSolution.condition`` says (and least squares reports): columns of scales 1 and 1e6 are not ill
+    conditioned; the design's own condition number (an SVD) would say 1e6, and took seconds on a million rows"""
+    X, y = heavy_tailed(n=400, d=2, seed=3)
+    X[:, 1] = X[:, 1] * 1e6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GDRegressor(loss=name, preprocess="none", epochs=1, tol=None).fit(X, y)
+    Z = np.column_stack([X, np.ones(len(y))])
+    assert np.linalg.cond(Z) > 1e5
+    D = np.sqrt(np.diag(Z.T @ Z))
+    two_norm = np.linalg.cond((Z.T @ Z) / np.outer(D, D))  # LAPACK estimates it in the 1-norm: within a factor 3
+    assert two_norm / 3 <= model.exact_.condition <= 3 * two_norm < 100
+
+
 @pytest.mark.parametrize("average", [False, True])
 @pytest.mark.parametrize("name", ["huber", "epsilon_insensitive", "squared_epsilon_insensitive"])
 def test_per_sample_steps_match_sgd_regressor(name, average):

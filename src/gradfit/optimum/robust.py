@@ -13,10 +13,14 @@ units like every fit's.
   further linear term; an L2 part is not linear, and such objectives get no exact answer here.
 * a loss with a second derivative (``Loss.second``: ``huber``) is solved by Newton's method with
   that second derivative (for Huber: the rows in the quadratic zone), with a backtracking line
-  search, from the least-squares answer; for a piecewise-quadratic loss, once a step leaves every
-  row's piece unchanged, it was the exact minimizer of that piece, to rounding. It stops when the
+  search, from the least-squares answer of the normal equations; for a piecewise-quadratic loss,
+  once a step leaves every row's piece unchanged, it was the exact minimizer of that piece, to rounding. It stops when the
   pieces repeat and the gradient is below 1e-13 of its scale (or after 100 steps). An L1 part is
   not smooth, and such objectives get no exact answer here.
+
+The products over the rows (ZᵀWZ, Σ|Z|·|g|) are taken block by block (``ROW_BLOCK`` rows), so no
+temporary the size of the design is made; the condition number reported is that of the column-equilibrated
+normal equations ZᵀW̃Z (``normal.spd_solver``), as for least squares.
 """
 
 from __future__ import annotations
@@ -28,20 +32,53 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from ..descent.losses import Loss
+from .normal import SpdSolver, spd_solver
 
 #: HiGHS's primal and dual feasibility tolerances
 LP_TOL = 1e-10
 #: Newton's method: most steps, and the gradient (relative to its scale) it stops at
 NEWTON_STEPS = 100
 NEWTON_GTOL = 1e-13
+#: rows per block of the products over the rows (a block of a 50-column design: 26 MB)
+ROW_BLOCK = 65536
 
 
 def design(X: np.ndarray, y: np.ndarray, prep, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(Z, ỹ): the preprocessed rows with a column of ones for the intercept, and the shifted target"""
-    Z = (X - np.asarray(prep.x_shift)) / np.asarray(prep.x_scale)
+    """(Z, ỹ): the preprocessed rows with a column of ones for the intercept, and the shifted target (Z made
+    in place, one array)"""
+    n, d = X.shape
+    Z = np.empty((n, d + 1 if fit_intercept else d))
+    np.subtract(X, np.asarray(prep.x_shift, dtype=np.float64), out=Z[:, :d])
+    Z[:, :d] /= np.asarray(prep.x_scale, dtype=np.float64)
     if fit_intercept:
-        Z = np.column_stack([Z, np.ones(len(y))])
+        Z[:, d] = 1.0
     return Z, y - prep.y_shift
+
+
+def _row_blocks(n: int):
+    for start in range(0, n, ROW_BLOCK):
+        yield slice(start, min(start + ROW_BLOCK, n))
+
+
+def weighted_gram(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Zᵀ·diag(weights)·Z / n, block by block"""
+    G = np.zeros((Z.shape[1], Z.shape[1]))
+    for rows in _row_blocks(Z.shape[0]):
+        G += (Z[rows] * weights[rows, None]).T @ Z[rows]
+    return G / Z.shape[0]
+
+
+def _gradient_scale(Z: np.ndarray, g: np.ndarray) -> float:
+    """max over columns of Σ|Z|·|g| / n: the size the gradient's sums are made of, block by block"""
+    total = np.zeros(Z.shape[1])
+    for rows in _row_blocks(Z.shape[0]):
+        total += np.abs(Z[rows]).T @ np.abs(g[rows])
+    return float(total.max()) / Z.shape[0]
+
+
+def normal_equations(Z: np.ndarray, rw: np.ndarray | None) -> SpdSolver:
+    """the solver of the (weighted) normal equations ZᵀW̃Z/n, with their condition number"""
+    return spd_solver(weighted_gram(Z, np.ones(Z.shape[0]) if rw is None else rw))
 
 
 def mean_loss(loss: Loss, r: np.ndarray, rw: np.ndarray | None) -> float:
@@ -56,13 +93,13 @@ def objective(loss: Loss, Z, yt, theta, l2: float, l1: float, d: int, rw: np.nda
 
 
 def solve(loss: Loss, Z: np.ndarray, yt: np.ndarray, l2: float, l1: float, d: int,
-          rw: np.ndarray | None = None) -> tuple[np.ndarray, str] | None:
+          rw: np.ndarray | None = None, normal: SpdSolver | None = None) -> tuple[np.ndarray, str] | None:
     """(theta, method) minimizing the objective (rows weighed by ``rw``); None where this module has no
-    exact method for it"""
+    exact method for it. ``normal``: the normal equations' solver (``normal_equations``), when made already."""
     if loss.name in ("quantile", "epsilon_insensitive") and l2 == 0.0:
         return _linear_program(loss, Z, yt, l1, d, rw), "highs-ds+vertex"
     if loss.second is not None and l1 == 0.0:
-        return _newton(loss, Z, yt, l2, d, rw), "newton-active-set"
+        return _newton(loss, Z, yt, l2, d, rw, normal or normal_equations(Z, rw)), "newton-active-set"
     return None
 
 
@@ -132,13 +169,13 @@ def _polish_vertex(loss: Loss, Z, yt, theta, l1: float, d: int, rw: np.ndarray |
     return polished if after <= before else theta
 
 
-def _newton(loss: Loss, Z, yt, l2: float, d: int, rw: np.ndarray | None = None) -> np.ndarray:
-    """Newton's method with the loss's second derivative, with backtracking; for a piecewise-quadratic loss
-    (Huber) exact once the rows' pieces repeat"""
+def _newton(loss: Loss, Z, yt, l2: float, d: int, rw: np.ndarray | None, normal: SpdSolver) -> np.ndarray:
+    """Newton's method with the loss's second derivative, with backtracking, from the least-squares answer of
+    the normal equations (``normal``); for a piecewise-quadratic loss (Huber) exact once the rows' pieces
+    repeat"""
     n, p = Z.shape
     mask = np.r_[np.ones(d), np.zeros(p - d)]
-    root = np.ones(n) if rw is None else np.sqrt(rw)
-    theta, *_ = np.linalg.lstsq(Z * root[:, None], yt * root, rcond=None)
+    theta = normal.solve(Z.T @ (yt if rw is None else rw * yt) / n)
     f = objective(loss, Z, yt, theta, l2, 0.0, d, rw)
     zone = None
     for _ in range(NEWTON_STEPS):
@@ -146,11 +183,11 @@ def _newton(loss: Loss, Z, yt, l2: float, d: int, rw: np.ndarray | None = None) 
         g = loss.deriv(r, loss.params) * (1.0 if rw is None else rw)
         grad = Z.T @ g / n + l2 * mask * theta
         weights = loss.second(r, loss.params) * (1.0 if rw is None else rw)
-        scale = float((np.abs(Z).T @ np.abs(g)).max()) / n + 1e-300
+        scale = _gradient_scale(Z, g) + 1e-300
         if zone is not None and np.array_equal(weights, zone) and np.abs(grad).max() <= NEWTON_GTOL * scale:
             break
         zone = weights
-        H = (Z * weights[:, None]).T @ Z / n + np.diag(l2 * mask)
+        H = weighted_gram(Z, weights) + np.diag(l2 * mask)
         H += np.eye(p) * (1e-12 * (np.trace(H) / p + 1e-300))  # a step even where few rows are inside
         step = np.linalg.solve(H, grad)
         t = 1.0
@@ -177,10 +214,11 @@ def exact_solution(engine, model, prep):
     d = model.n_features
     Z, yt = design(*data, prep, model.fit_intercept)
     rw = engine.weights
-    solved = solve(model.loss, Z, yt, model.l2, model.l1, d, rw)
+    normal = normal_equations(Z, rw)
+    solved = solve(model.loss, Z, yt, model.l2, model.l1, d, rw, normal)
     if solved is None:
         return None
     theta, method = solved
     coef, intercept = prep.to_original(theta.tolist(), model)
     value = objective(model.loss, Z, yt, theta, model.l2, model.l1, d, rw)
-    return ExactSolution(theta.tolist(), coef, intercept, value, method, float(np.linalg.cond(Z)))
+    return ExactSolution(theta.tolist(), coef, intercept, value, method, normal.condition)
