@@ -49,7 +49,7 @@ def test_robust_losses_adamw_and_averaging_from_the_command_line(options, plane_
         if flag in given:
             assert params[name] == float(given[flag])
     assert params["average"] == {"20": 20, "on": True}.get(given.get("--average"), False)
-    assert summary["exact"]["method"] in ("newton-active-set", "highs-ds+vertex")
+    assert summary["exact"]["method"] in ("newton-active-set", "highs-ipm+vertex")
     assert summary["gap"]["param_distance"] == pytest.approx(model.gap_.param_distance)
     assert "squared losses only" in report.read_text()
     assert "squared losses only" in gradfit("summary", out).stdout

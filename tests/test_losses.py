@@ -101,7 +101,7 @@ def test_linear_program_finds_the_vertex_optimum(name):
     Z, yt = design(X, y, Preprocessor.identity(1), True)
     theta, method = solve(loss, Z, yt, 0.0, 0.0, 1)
     value, _ = _vertex_optimum(loss, Z, yt)
-    assert method == "highs-ds+vertex"
+    assert method == "highs-ipm+vertex"
     assert objective(loss, Z, yt, theta, 0.0, 0.0, 1) == pytest.approx(value, rel=1e-13)
 
 
@@ -255,3 +255,21 @@ def test_loss_surface_of_a_robust_fit_needs_the_rows():
     ax = loss_surface(model, X, y)
     grid = ax.collections[0].get_array()
     assert float(np.min(grid)) >= model.exact_.objective - 1e-12  # nothing on the grid beats the exact answer
+
+
+def test_the_linear_program_falls_back_to_the_dual_simplex_and_says_so(monkeypatch):
+    """where HiGHS's interior point fails, the dual simplex solves the LP, and the method names it"""
+    real = scipy.optimize.linprog
+
+    def ipm_fails(*args, **kwargs):
+        if kwargs["method"] == "highs-ipm":
+            return scipy.optimize.OptimizeResult(status=4, message="numerical difficulties")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "linprog", ipm_fails)
+    X, y = heavy_tailed(n=25, seed=3)
+    loss = make_loss("quantile", **ROBUST["quantile"])
+    Z, yt = design(X, y, Preprocessor.identity(1), True)
+    theta, method = solve(loss, Z, yt, 0.0, 0.0, 1)
+    assert method == "highs-ds+vertex"
+    assert objective(loss, Z, yt, theta, 0.0, 0.0, 1) == pytest.approx(_vertex_optimum(loss, Z, yt)[0], rel=1e-13)
