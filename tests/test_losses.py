@@ -273,3 +273,21 @@ def test_the_linear_program_falls_back_to_the_dual_simplex_and_says_so(monkeypat
     theta, method = solve(loss, Z, yt, 0.0, 0.0, 1)
     assert method == "highs-ds+vertex"
     assert objective(loss, Z, yt, theta, 0.0, 0.0, 1) == pytest.approx(_vertex_optimum(loss, Z, yt)[0], rel=1e-13)
+
+
+def test_a_long_linear_program_is_announced(monkeypatch, capsys):
+    """from LP_ANNOUNCE_ROWS rows the exact answer's linear program says on stderr what it computes, and in how
+    long; below, nothing"""
+    import gradfit.optimum.robust as robust
+
+    X, y = heavy_tailed(n=60, seed=3)
+    loss = make_loss("quantile", **ROBUST["quantile"])
+    Z, yt = design(X, y, Preprocessor.identity(1), True)
+    solve(loss, Z, yt, 0.0, 0.0, 1)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(robust, "LP_ANNOUNCE_ROWS", 50)
+    solve(loss, Z, yt, 0.0, 0.0, 1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("gradfit: computing the quantile loss's exact answer, a linear program over 60 rows (seconds to "
+                      "minutes)...")
+    assert err[1].startswith("gradfit: computed the quantile loss's exact answer, a linear program over 60 rows in ")

@@ -28,7 +28,10 @@ normal equations ZᵀW̃Z (``normal.spd_solver``), as for least squares.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+import time
 
 import numpy as np
 import scipy.optimize
@@ -46,6 +49,8 @@ NEWTON_STEPS = 100
 NEWTON_GTOL = 1e-13
 #: rows per block of the products over the rows (a block of a 50-column design: 26 MB)
 ROW_BLOCK = 65536
+#: rows from which the linear program's solve is announced on stderr (at 100,000 × 10 it takes about 20 s)
+LP_ANNOUNCE_ROWS = 10_000
 
 
 def design(X: np.ndarray, y: np.ndarray, prep, fit_intercept: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -102,11 +107,24 @@ def solve(loss: Loss, Z: np.ndarray, yt: np.ndarray, l2: float, l1: float, d: in
     """(theta, method) minimizing the objective (rows weighed by ``rw``); None where this module has no
     exact method for it. ``normal``: the normal equations' solver (``normal_equations``), when made already."""
     if loss.name in ("quantile", "epsilon_insensitive") and l2 == 0.0:
-        theta, method = _linear_program(loss, Z, yt, l1, d, rw)
+        with _announced(f"the {loss.name} loss's exact answer, a linear program over {len(yt):,} rows", len(yt)):
+            theta, method = _linear_program(loss, Z, yt, l1, d, rw)
         return theta, f"{method}+vertex"
     if loss.second is not None and l1 == 0.0:
         return _newton(loss, Z, yt, l2, d, rw, normal or normal_equations(Z, rw)), "newton-active-set"
     return None
+
+
+@contextlib.contextmanager
+def _announced(what: str, rows: int):
+    """say on stderr that ``what`` is being computed, and how long it took, from LP_ANNOUNCE_ROWS rows"""
+    if rows < LP_ANNOUNCE_ROWS:
+        yield
+        return
+    print(f"gradfit: computing {what} (seconds to minutes)...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    yield
+    print(f"gradfit: computed {what} in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
 
 def _linear_program(loss: Loss, Z, yt, l1: float, d: int, rw: np.ndarray | None = None) -> tuple[np.ndarray, str]:
