@@ -32,6 +32,7 @@ bench: venv
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_torch_gpu.py
 	$(BIN)/python benchmarks/bench_sparse.py
+	$(BIN)/python benchmarks/bench_robust.py
 
 # The Dask table: Parquet data written by the benchmark, a 2-worker LocalCluster of 2 GB each, against one bare
 # read of the files, dask-ml and Spark MLlib where installed (a few minutes; rewrites its part of RESULTS.md)

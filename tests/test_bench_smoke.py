@@ -33,8 +33,11 @@ def test_gpu_benchmark_smoke_mode_runs_or_says_no_gpu():
     ("whole_fits.py", ("whole fit of 5 epochs", "sklearn SGDRegressor(max_iter=5)", "marginal epoch",
                        "fixed cost of a fit", "gradfit --help", "import numpy", "load average")),
     ("bench_sparse.py", ("gradfit GDRegressor", "scikit-learn SGDRegressor", "whole epoch", "compiled steps alone",
-                         "full-data loss and gradient alone", "plain Numba loop", "beyond the steps", "record_every=5", "peak memory", "Load average")),
-], ids=["dask", "whole-fits", "sparse"])
+                         "full-data loss and gradient alone", "plain Numba loop", "beyond the steps", "record_every=5",
+                         "peak memory", "Load average")),
+    ("bench_robust.py", ("gradfit Huber", "before the epochs", "whole fit of 5 epochs", "SGDRegressor(loss='huber'",
+                         "gradfit quantile", "QuantileRegressor", "Load average")),
+], ids=["dask", "whole-fits", "sparse", "robust"])
 def test_benchmark_script_smoke_mode_prints_every_row(script, needles):
     out = subprocess.run([sys.executable, str(BENCH.parent / script), "--smoke"], capture_output=True, text=True,
                          timeout=300, cwd=BENCH.parent)
