@@ -2,7 +2,8 @@
 
 The training loop measures the full-data objective after an epoch while the next epoch's compiled steps run
 (``training.train``), and the sparse full pass reads its two halves of the rows at once
-(``engines.sparse_passes``). Both use ``beside``; both ask ``two_cores`` first.
+(``engines.sparse_passes``). Both use ``beside``; both ask ``two_cores`` first. The statistics and residual
+passes size their workers by ``cores``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import threading
 from typing import Callable
 
 
+def cores() -> int:
+    """the cores this process may run on"""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def two_cores() -> bool:
     """whether this process may run on more than one core"""
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    return len(cores) > 1
+    return cores() > 1
 
 
 def beside(fn: Callable, *args, name: str = "gradfit-beside") -> Callable[[], object]:

@@ -9,12 +9,12 @@ and then added to the totals, so no running sum grows over more than a block.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
 
+from ..descent.threads import cores
 from ..optimum.accurate import DD, ResidualPass
 from .jit_cache import compiling
 
@@ -48,7 +48,7 @@ def residual_pass(X: np.ndarray, y: np.ndarray, coef, b: float, workers: int | N
     """Σr² and [Xᵀr, Σr] at (coef, b) in float64, in one read of float64 X (any layout) and y"""
     n, d = X.shape
     coef = np.ascontiguousarray(coef, dtype=np.float64)
-    workers = max(1, min(workers or len(os.sched_getaffinity(0)), -(-n // BLOCK)))
+    workers = max(1, min(workers or cores(), -(-n // BLOCK)))
     bounds = np.linspace(0, n, workers + 1).astype(int)
     outs = np.zeros((workers, d + 2))
     compiling(_rows, "the check-pass kernel")(X, y, coef, float(b), 0, 0, outs[0])  # compiled here, if it must be

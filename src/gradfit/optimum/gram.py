@@ -15,7 +15,6 @@ stays accurate as it nears its minimum.
 from __future__ import annotations
 
 import functools
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
@@ -25,6 +24,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..descent.model import LinearModel
 from ..descent.preprocess import Preprocessor
+from ..descent.threads import cores
 from ..descent.weights import WeightInfo
 
 
@@ -130,7 +130,7 @@ def block_stats(X: np.ndarray, y: np.ndarray, block: int = STATS_BLOCK, workers:
     Non-finite data gives non-finite statistics (see ``GramStats.finite``).
     """
     n = X.shape[0]
-    workers = max(1, min(workers or len(os.sched_getaffinity(0)), -(-n // block)))
+    workers = max(1, min(workers or cores(), -(-n // block)))
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite data is reported by the statistics
         shift = head_shift(X, y, block)
         if workers == 1:

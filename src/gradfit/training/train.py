@@ -234,9 +234,9 @@ class Loop:
         epoch, in full batch (the next step's gradient), and where something reads it: the stopping rule without
         an exact answer to stop at, callbacks (``EpochInfo.loss``), held-out rows (the best epoch keeps it). Other
         epochs skip it, which saves a pass over the data where it is one (``record_every``)."""
-        full_batch = self.batch_size is None or self.batch_size >= self.engine.n_rows
         rule_reads = self.at_optimum is None and self.tol is not None and not self.early_stopping
-        return due or last or full_batch or rule_reads or bool(self.callbacks) or self.held_out is not None
+        return (due or last or not self._stochastic or rule_reads or bool(self.callbacks)
+                or self.held_out is not None)
 
     def _guard_parameters(self, state: TrainState) -> None:
         """the guard after an epoch not measured: parameters that are not finite (or whose norm overflows) have
@@ -259,9 +259,7 @@ class Loop:
         """whether the objective after an epoch is measured on a thread while the next epoch's steps run: compiled
         per-sample or minibatch epochs (not recorded step by step) of an engine that allows it
         (``Engine.measures_beside``), on enough rows for a thread to pay, with a second core to run it"""
-        n, engine = self.engine.n_rows, self.engine
-        return (self.batch_size is not None and self.batch_size < n and self.record_every != "step"
-                and n >= BESIDE_FROM_ROWS and engine.fast_epochs and engine.measures_beside(self.task(0.0))
+        return (self._threads_pay(BESIDE_FROM_ROWS) and self.engine.measures_beside(self.task(0.0))
                 and two_cores())
 
     def _at_reported(self, state: TrainState, objective: float, grad) -> tuple[float, Any]:
@@ -273,10 +271,19 @@ class Loop:
     def _epoch_orders(self) -> EpochOrders:
         """the epochs' row orders, each next one drawn while an epoch runs where the engine's compiled epochs
         leave the interpreter free (and there are enough rows for a thread to pay)"""
-        n = self.engine.n_rows
-        ahead = (self.engine.fast_epochs and self.batch_size is not None and self.batch_size < n
-                 and n >= ORDERS_AHEAD_ROWS and self.record_every != "step")
-        return EpochOrders(n, self.shuffle, self.seed, ahead=ahead)
+        ahead = self._threads_pay(ORDERS_AHEAD_ROWS)
+        return EpochOrders(self.engine.n_rows, self.shuffle, self.seed, ahead=ahead)
+
+    @property
+    def _stochastic(self) -> bool:
+        """per-sample or minibatch epochs (batches smaller than the data), not full batch"""
+        return self.batch_size is not None and self.batch_size < self.engine.n_rows
+
+    def _threads_pay(self, from_rows: int) -> bool:
+        """whether work on a thread beside the epochs can pay: compiled stochastic epochs of an engine with
+        ``fast_epochs`` (not recorded step by step), on ``from_rows`` rows or more"""
+        return (self._stochastic and self.engine.fast_epochs and self.record_every != "step"
+                and self.engine.n_rows >= from_rows)
 
     def _steps(self, state: TrainState, grad, lr: float, more: bool = False) -> None:
         """one epoch's steps on ``state`` (``grad``: the full gradient at its start, for a full-batch step;
@@ -287,7 +294,7 @@ class Loop:
         pass); it must make exactly the steps the generic loop below would make, and
         returns False to decline (for an optimizer it does not handle).
         """
-        if self.batch_size is None or self.batch_size >= self.engine.n_rows:
+        if not self._stochastic:
             self.apply(state, grad, lr)
             return
         order = self._orders(state.epoch, more)
