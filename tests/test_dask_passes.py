@@ -54,9 +54,12 @@ def on_dask(X, y, chunk=100):
     return da.from_array(X, chunks=(chunk, -1)), da.from_array(y, chunks=chunk)
 
 
-def no_gram_shortcut(monkeypatch):
-    """the exact answer as before: always a check pass over the data"""
+def no_gram_shortcut(monkeypatch, pilot=False):
+    """the exact answer as before: always a check pass over the data (or, with ``pilot``, the check carried from
+    the residuals at the pilot where they promise the digits)"""
     monkeypatch.setattr(exact, "gram_answer", lambda *a: GramAnswer(0.0, 0.0, 0.0))
+    if not pilot:
+        monkeypatch.setattr(exact, "pilot_check", lambda *a: None)
 
 
 @pytest.mark.parametrize("persist", [True, False])
@@ -64,7 +67,8 @@ def test_a_full_batch_fit_reads_each_partition_once(client, submitted, monkeypat
     X, y = noisy_data()
     cfg = FitConfig(engine="dask", epochs=50, lr=0.05, seed=0, engine_options={"persist": persist})
     one_pass = fit(*on_dask(X, y), cfg)
-    assert submitted.count("block_summary") == 4  # one task per partition, nothing else reads the data
+    # one task per partition, and the pilot's read of the first one's head; nothing else reads the data
+    assert submitted.count("block_summary") == 4 and submitted.count("block_pilot") == 1
     assert {"block_residual_pass", "block_max_row_sq_norm", "block_loss_grad"}.isdisjoint(submitted)
     reference = LinearRegression().fit(X, y)
     np.testing.assert_allclose(one_pass.exact.coef, reference.coef_, rtol=1e-12)
@@ -82,11 +86,32 @@ def test_a_full_batch_fit_reads_each_partition_once(client, submitted, monkeypat
                         one_pass.history)
 
 
-def test_a_near_perfect_fit_still_measures_its_residuals(client, submitted):
+def test_the_residuals_at_the_pilot_spare_the_check_pass(client, submitted, monkeypatch):
+    """where the statistics alone cannot promise the digits, the residual sums gathered at the pilot by the same
+    pass give the check: no second read, and the same answer and residual sum of squares as the check pass"""
+    X, y = noisy_data(n=2_000)
+    cfg = FitConfig(engine="dask", epochs=5, lr=0.05, seed=0)
+    no_gram_shortcut(monkeypatch, pilot=True)
+    carried = fit(*on_dask(X, y, chunk=500), cfg)
+    assert "block_residual_pass" not in submitted and carried.exact.digits >= TARGET_DIGITS
+    no_gram_shortcut(monkeypatch)
+    submitted.clear()
+    read = fit(*on_dask(X, y, chunk=500), cfg)
+    assert submitted.count("block_residual_pass") == 4
+    np.testing.assert_allclose(carried.exact.coef, read.exact.coef, rtol=1e-12)
+    assert carried.exact.rss == pytest.approx(read.exact.rss, rel=1e-12)
+
+
+@pytest.mark.parametrize("pilot", [True, False])
+def test_a_near_perfect_fit_still_measures_its_residuals(client, submitted, monkeypatch, pilot):
+    """R² = 1 − 1e-19: the statistics cannot give the RSS; the residuals measured at the pilot (or, without
+    them, a check pass) do"""
+    if not pilot:
+        monkeypatch.setattr(exact, "pilot_check", lambda *a: None)
     X, _ = noisy_data()
     y = X @ np.array([1.0, -2.0, 3.0]) + 0.5 + 1e-9 * np.random.default_rng(1).normal(size=len(X))
     result = fit(*on_dask(X, y), FitConfig(engine="dask", epochs=5, lr=0.05))
-    assert submitted.count("block_residual_pass") >= 4  # R² = 1 − 1e-19: the statistics cannot give the RSS
+    assert submitted.count("block_residual_pass") == (0 if pilot else 4)
     assert result.exact.rss == pytest.approx(np.sum((y - X @ result.exact.coef - result.exact.intercept) ** 2),
                                              rel=1e-6)
 

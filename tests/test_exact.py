@@ -223,7 +223,9 @@ def test_gram_answer_promises_no_more_digits_than_it_has(label, X, y):
         assert min(known.digits, known.rss_digits) >= refine.TARGET_DIGITS
 
 
-def test_the_check_pass_is_spared_only_when_the_statistics_promise_enough(monkeypatch):
+def test_the_check_pass_is_spared_only_when_the_statistics_or_the_pilot_promise_enough(monkeypatch):
+    """the Gram answer itself, or the residuals the statistics pass measured at its pilot (``optimum.pilot``),
+    spare the second read where they promise the digits; large column means (δ of 2e-12) promise neither"""
     from gradfit.engines.numpy import NumpyEngine
 
     calls = []
@@ -235,4 +237,8 @@ def test_the_check_pass_is_spared_only_when_the_statistics_promise_enough(monkey
     reference = LinearRegression().fit(*designs["mean=1.0 corr=0.0 noise=1.0"])
     np.testing.assert_allclose(spared.exact.coef, reference.coef_, rtol=1e-12)
     near_perfect = fit(*designs["mean=0.0 corr=0.0 noise=1e-06"], FitConfig(epochs=1))
-    assert len(calls) >= 1 and near_perfect.exact.digits >= 13.0
+    assert calls == [] and near_perfect.exact.method == "cholesky" and near_perfect.exact.digits >= 13.0
+    reference = LinearRegression().fit(*designs["mean=0.0 corr=0.0 noise=1e-06"])
+    np.testing.assert_allclose(near_perfect.exact.coef, reference.coef_, rtol=1e-12)
+    far_means = fit(*designs["mean=10000.0 corr=0.0 noise=1.0"], FitConfig(epochs=1))
+    assert len(calls) >= 1 and far_means.exact.digits >= 13.0

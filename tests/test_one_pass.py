@@ -87,7 +87,14 @@ def test_largest_row_norm_of_float32_data():
 def test_observer_sees_every_row_once_from_several_threads():
     X = np.arange(30_000.0).reshape(-1, 3)
     seen = []
-    block_stats(X, X[:, 0], block=64, workers=3, observe=lambda z, start: seen.append((start, len(z))))
+
+    class Seen:
+        weights = np.ones(3)
+
+        def __call__(self, norms, start):
+            seen.append((start, len(norms)))
+
+    block_stats(X, X[:, 0], block=64, workers=3, observe=Seen())
     rows = np.concatenate([np.arange(start, start + m) for start, m in seen])
     np.testing.assert_array_equal(np.sort(rows), np.arange(10_000))
 
@@ -141,3 +148,20 @@ def test_a_bad_target_is_still_named_before_any_pass():
     y[7] = np.nan
     with pytest.raises(DataError, match=r"^y has a missing value \(NaN\) at row index 7$"):
         GDRegressor(epochs=1).fit(X, y)
+
+
+def test_the_statistics_pass_adds_blocks_by_syrk_as_a_product_would():
+    """``syrk.add_upper_gram`` (BLAS SYRK through ctypes, so the pass's threads run at once) adds zᵀz's upper
+    triangle in place, as NumPy's product (1e-13 relative), and refuses layouts it would misread"""
+    from gradfit.optimum.syrk import add_upper_gram
+
+    z = np.random.default_rng(2).normal(size=(1000, 7))
+    c = np.asfortranarray(np.ones((7, 7)))
+    add_upper_gram(c, z)
+    add_upper_gram(c, z[:0])
+    np.testing.assert_allclose(np.triu(c), np.triu(1.0 + z.T @ z), rtol=1e-13)
+    assert np.all(c[np.tril_indices(7, -1)] == 1.0)  # the lower triangle is left as it was
+    with pytest.raises(ValueError, match="C-ordered z and F-ordered c"):
+        add_upper_gram(np.ones((7, 7)), z)
+    with pytest.raises(ValueError, match="C-ordered z and F-ordered c"):
+        add_upper_gram(c, np.asfortranarray(z))

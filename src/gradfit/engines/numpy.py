@@ -20,10 +20,11 @@ from ..descent.model import soft_threshold
 from ..descent.optim import OptState, average
 from ..errors import OptionError
 from ..optimum.accurate import ResidualPass, residual_pass
-from ..optimum.gram import STATS_BLOCK, GramStats, blas_pools, block_stats, head_shift
+from ..optimum.gram import STATS_BLOCK, GramStats, blas_pools, block_stats, head_pilot, head_shift
 from ..training.state import EpochTask, TrainState
 from . import kernels, residuals, row_norms
 from .base import Engine, Rows
+from .stats_pass import CompiledFill
 
 #: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)
 PASS_BYTES = 1 << 20
@@ -215,11 +216,12 @@ class NumpyEngine(Engine):
     def gram(self) -> GramStats:
         """the statistics in one read of X, which also keeps the rows that may have the largest norm"""
         X, y = self.data()
+        pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y)
         if self.weights is not None:
-            return block_stats(X, y, weights=self.weights)
+            return block_stats(X, y, weights=self.weights, pilot=pilot, fill=fill)
         shift = head_shift(X, y)
         self._sketch = row_norms.RowNormSketch(X, shift, STATS_BLOCK)
-        return block_stats(X, y, observe=self._sketch)
+        return block_stats(X, y, observe=self._sketch, pilot=pilot, fill=fill)
 
     def kernels_take(self, task: EpochTask) -> bool:
         """whether the compiled kernels take an epoch of ``task`` (an optimizer with a compiled rule, kernels on)"""

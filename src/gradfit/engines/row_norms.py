@@ -32,16 +32,6 @@ MAX_KEPT = 1 << 16
 
 
 @njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
-def _row_sq_norms(z, w, out):
-    """out[i] = Σⱼ w[j]·z[i, j]² over the first len(w) columns"""
-    for i in range(z.shape[0]):
-        s = 0.0
-        for j in range(w.shape[0]):
-            s += w[j] * z[i, j] * z[i, j]
-        out[i] = s
-
-
-@njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
 def _max_sq_norm(X, rows, shift, inv_scale):
     """max over rows i (all when ``rows`` is empty) of Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², in float64"""
     n = rows.shape[0] if rows.shape[0] > 0 else X.shape[0]
@@ -91,17 +81,14 @@ class RowNormSketch:
         self.spread = np.where((spread > 0.0) & np.isfinite(spread), spread, 1.0)
         self.shift = np.asarray(shift[: X.shape[1]], dtype=np.float64)
         self.weights = 1.0 / self.spread**2
-        # compiled here, if it must be, rather than in the statistics pass's threads
-        compiling(_row_sq_norms, "the row-norm kernel")(np.empty((0, X.shape[1] + 2)), self.weights, np.empty(0))
         self.tops: list[float] = []  # each block's largest Aᵢ (appends are atomic)
         self.kept: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, their Aᵢ)
         self.n_kept = 0
         self.overflow = False
         self._lock = threading.Lock()
 
-    def __call__(self, z: np.ndarray, start: int) -> None:
-        norms = np.empty(len(z))
-        _row_sq_norms(z, self.weights, norms)
+    def __call__(self, norms: np.ndarray, start: int) -> None:
+        """take the norms Aᵢ of rows start, start + 1, ... (made by the statistics pass's copy)"""
         self.tops.append(float(norms.max()))
         if self.overflow or not math.isfinite(self.tops[-1]):
             return

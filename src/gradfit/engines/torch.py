@@ -22,7 +22,7 @@ from ..descent.model import LinearModel, soft_threshold
 from ..descent.weights import WeightInfo
 from ..errors import DataError, OptionError
 from ..optimum.accurate import DD, ResidualPass, residual_pass
-from ..optimum.gram import GramStats, block_stats
+from ..optimum.gram import GramStats, block_stats, head_pilot
 from ..views.graph import Graph, autograd_graph, hypothesis_text
 from .base import Engine, Rows
 from .torch_data import as_tensor, place, resolve_device, resolve_dtype
@@ -250,7 +250,8 @@ class TorchEngine(Engine):
     def gram(self) -> GramStats:
         """centered (weighted) Gram statistics in float64, accumulated on the device block by block (two passes)"""
         if self.source is not None:
-            return block_stats(*self.design(), weights=self.weights)
+            X, y = self.design()
+            return block_stats(X, y, weights=self.weights, pilot=head_pilot(X, y, self.weights))
         n = self.n_rows
         x_sum, y_sum, total = self._f64([0.0] * self.n_features), self._f64(0.0), self._f64(0.0)
         for X, y, w in self._blocks64():

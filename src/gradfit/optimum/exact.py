@@ -8,16 +8,18 @@ cannot promise enough digits:
    and the size of the residuals promise ``TARGET_DIGITS`` for every coefficient and for the
    residual sum of squares from the statistics alone (``gram_answer``), it ends here, without
    reading the data again;
-2. a check pass over the data at that answer: the correction it implies estimates, per
-   coefficient, how many digits are right (``digits``); at least ``TARGET_DIGITS`` ends here;
+2. a check at that answer, Σr² and [Xᵀr, Σr]: the correction it implies estimates, per
+   coefficient, how many digits are right (``digits``); at least ``TARGET_DIGITS`` ends here.
+   The sums come from the residuals the statistics pass measured at a pilot answer
+   (``pilot``, ``normal.pilot_check``) where those keep the digits, else from a pass over the data;
 3. refinement with residuals and gradients in double-double (``gradfit.optimum.accurate``): with the
    data in memory, Björck's iterative refinement of the augmented system [I D; Dᵀ 0] on a
    Householder QR of the centered, column-scaled design D; otherwise (Dask data too large to
    gather) refinement of the normal equations, one distributed residual pass per step.
 
-Step 1 and the normal equations' refinement are in ``normal``, the QR refinement in ``qr``, the
-digits and the refinement loop in ``refine``; this module holds the records (``ExactSolution``,
-``Gap``) and the exact answer of the model's objective, penalized or not.
+Step 1, the check's carried sums and the normal equations' refinement are in ``normal``, the QR
+refinement in ``qr``, the digits and the refinement loop in ``refine``; this module holds the records
+(``ExactSolution``, ``Gap``) and the exact answer of the model's objective, penalized or not.
 
 The refined answer is the least-squares solution of the data as stored, to about the last
 digit of float64, whatever the conditioning (the condition number then only says how much a
@@ -37,7 +39,7 @@ import numpy as np
 
 from ..descent.model import soft_threshold
 from .gram import GramStats, Quadratic
-from .normal import NormalSystem, gram_answer, normal_refined, solve_spd, spd_solver
+from .normal import NormalSystem, gram_answer, normal_refined, pilot_check, solve_spd, spd_solver
 from .qr import qr_refined
 from .refine import TARGET_DIGITS, LeastSquares, digits_of, params_of, relative_step
 
@@ -101,9 +103,12 @@ def least_squares(engine, stats: GramStats, *, fit_intercept: bool, refine: bool
         if known.rss_digits >= TARGET_DIGITS and (not refine or known.digits >= TARGET_DIGITS):
             return LeastSquares(coef, b, known.rss, "cholesky", solver.condition, known.digits,
                                 solver.rank + (k - len(coef)), None)
-    check = engine.residual_pass(coef, b)
+    carried = pilot_check(stats, system, solver, coef, b)
+    check = carried.check if carried is not None else engine.residual_pass(coef, b)
     dc, db = system.correction(solver.solve, check.grad.value)
     digits = digits_of(relative_step(params_of(coef, b, fit_intercept), params_of(dc, db, fit_intercept)))
+    if carried is not None:
+        digits = min(digits, carried.digits)
     if not refine or (solver.method == "cholesky" and digits >= TARGET_DIGITS):
         return LeastSquares(coef, b, check.ss, solver.method, solver.condition, digits, solver.rank + (k - len(coef)),
                             None)

@@ -19,7 +19,9 @@ import scipy.linalg
 import scipy.linalg.lapack
 
 from ..errors import AccuracyWarning
+from .accurate import ResidualPass
 from .gram import GramStats
+from .pilot import carry
 from .refine import TARGET_DIGITS, LeastSquares, digits_of, refine
 
 #: above this condition number the normal equations lose too many digits for Cholesky
@@ -113,6 +115,14 @@ class GramAnswer(NamedTuple):
     rss_digits: float  # significant digits estimated for rss
 
 
+def stats_rounding(stats: GramStats) -> float:
+    """δ = GRAM_ROUNDING·(1 + max |x̄ⱼ|/σⱼ): the relative rounding of the accumulated statistics"""
+    spread = np.sqrt(np.maximum(np.diag(stats.xtx), 0.0) / stats.n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = np.where(spread > 0.0, np.abs(stats.x_mean) / spread, np.inf)
+    return GRAM_ROUNDING * (1.0 + float(means.max(initial=0.0)))
+
+
 def gram_answer(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef: np.ndarray) -> GramAnswer:
     """the a-priori accuracy of the Gram answer ``coef``, without a pass over the data.
 
@@ -121,10 +131,7 @@ def gram_answer(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef:
     −log10(κ·δ·‖z‖/|zⱼ|) digits; RSS = yᵀy − 2·coefᵀXᵀy + coefᵀXᵀX·coef rounds by about
     4·δ·yᵀy, so it keeps −log10(4·δ·yᵀy / RSS) (none when the fit is near perfect).
     """
-    spread = np.sqrt(np.maximum(np.diag(stats.xtx), 0.0) / stats.n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        means = np.where(spread > 0.0, np.abs(stats.x_mean) / spread, np.inf)
-    delta = GRAM_ROUNDING * (1.0 + float(means.max(initial=0.0)))
+    delta = stats_rounding(stats)
     yy = stats.yty + (0.0 if system.fit_intercept else stats.n * stats.y_mean**2)
     rss = yy - 2.0 * float(coef @ system.rhs) + float(coef @ system.gram @ coef)
     z = np.abs(coef) * np.sqrt(np.maximum(np.diag(system.gram), 0.0))
@@ -133,6 +140,33 @@ def gram_answer(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef:
         digits = digits_of(solver.condition * delta * spread_z) if np.isfinite(spread_z) else 0.0
         rss_digits = digits_of(4.0 * delta * yy / rss) if rss > 0.0 else 0.0
     return GramAnswer(max(rss, 0.0), digits, rss_digits)
+
+
+class PilotCheck(NamedTuple):
+    """the check pass's sums at the Gram answer, carried from the statistics pass's pilot (no read of the data)"""
+
+    check: ResidualPass
+    digits: float  # the most digits its gradient can reveal for every coefficient
+
+
+def pilot_check(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef, b: float) -> PilotCheck | None:
+    """the check at (coef, b) from ``stats.pilot`` (``gradfit.optimum.pilot``), when it keeps ``TARGET_DIGITS``
+    of the residual sum of squares and of every coefficient; None otherwise (the data is then read again).
+
+    The carried gradient rounds by about δ·‖Δz‖₁ in equilibrated units (Δz the step from the pilot), which moves
+    the equilibrated coefficients z by about κ·δ·‖Δz‖₁: as in ``gram_answer`` with the step in place of z.
+    """
+    if stats.pilot is None:
+        return None
+    delta = stats_rounding(stats)
+    carried = carry(stats.pilot, coef, b, stats.x_mean, stats.xtx, stats.weight_total, delta)
+    z = np.abs(coef) * np.sqrt(np.maximum(np.diag(system.gram), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = carried.step / z.min(initial=np.inf) if len(z) else 0.0
+    digits = digits_of(solver.condition * delta * spread) if np.isfinite(spread) else 0.0
+    if min(digits, carried.rss_digits) < TARGET_DIGITS:
+        return None
+    return PilotCheck(carried.check, digits)
 
 
 def normal_refined(engine, system: NormalSystem, solver: SpdSolver, coef, b) -> LeastSquares:

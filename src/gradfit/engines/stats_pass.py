@@ -1,0 +1,59 @@
+"""The statistics pass's block copy, compiled: Z = [x − k, y − k_y, 1, r₀] for each row of a block in one read.
+
+``gradfit.optimum.gram.block_stats`` copies each block of rows, shifted, into a small buffer that
+stays in the cache, and multiplies it by itself (BLAS). NumPy makes that copy with two strided
+writes and, with a pilot answer, a third product for the residual column r₀ = Z·a; here each row
+is read once, written shifted, and its residual formed while it is in the registers: a block of
+4096 × 50 float64 rows in about 170 µs against NumPy's 350–420 µs on this machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .jit_cache import compiling
+
+#: the residual's dot product may be summed in SIMD lanes (its rounding is that of any float64 residual)
+FAST = {"reassoc", "contract"}
+
+
+@njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
+def _fill(X, y, lo, hi, shift, a, wn, z, norms):
+    """z[i] = [X[lo + i] − shift_x, y[lo + i] − shift_y, (kept), r₀] for i < hi − lo, with r₀ = z[i, :d + 2]·a
+    when ``a`` is not empty (column d + 1, the ones, is left as it is), and norms[i] = Σⱼ wn[j]·z[i, j]² when
+    ``wn`` is not empty"""
+    d = X.shape[1]
+    residual, norm = a.shape[0] > 0, wn.shape[0] > 0
+    for i in range(hi - lo):
+        r = 0.0
+        q = 0.0
+        for j in range(d):
+            v = X[lo + i, j] - shift[j]
+            z[i, j] = v
+            if residual:
+                r += v * a[j]
+            if norm:
+                q += wn[j] * v * v
+        v = y[lo + i] - shift[d]
+        z[i, d] = v
+        if residual:
+            z[i, d + 2] = r + v * a[d] + a[d + 1]
+        if norm:
+            norms[i] = q
+
+
+class CompiledFill:
+    """``block_stats``' ``fill``, compiled on first use (with a message, before the pass's threads start)"""
+
+    def __init__(self, X, y):
+        d = X.shape[1]
+        compiling(_fill, "the statistics kernel")(X[:0], y[:0], 0, 0, np.zeros(d + 1), _EMPTY, _EMPTY,
+                                                 np.empty((0, d + 3)), _EMPTY)
+
+    def __call__(self, X, y, lo: int, hi: int, shift: np.ndarray, a, z: np.ndarray, wn=None, norms=None) -> None:
+        _fill(X, y, lo, hi, shift, _EMPTY if a is None else a, _EMPTY if wn is None else wn, z,
+              _EMPTY if norms is None else norms)
+
+
+_EMPTY = np.empty(0)
