@@ -17,11 +17,15 @@ from .test_exact import _designs
 
 
 def _stats(X, y, w=None, parts=1):
-    """the statistics with residual sums at the head's pilot, merged from ``parts`` partitions as Dask merges them"""
-    pilot = head_pilot(X, y, w)
+    """the statistics with residual sums at a pilot, from ``parts`` partitions merged as Dask merges them: each
+    partition's sums at the pilot of its own first rows, carried to the first partition's pilot"""
     bounds = np.linspace(0, len(y), parts + 1).astype(int)
-    return GramStats.merge([block_stats(X[a:b], y[a:b], workers=1, pilot=pilot,
-                                        weights=None if w is None else w[a:b]) for a, b in zip(bounds, bounds[1:])])
+    return GramStats.merge([block_stats(X[a:b], y[a:b], workers=1, pilot=head_pilot(X[a:b], y[a:b], _rows(w, a, b)),
+                                        weights=_rows(w, a, b)) for a, b in zip(bounds, bounds[1:])])
+
+
+def _rows(w, a, b):
+    return None if w is None else w[a:b]
 
 
 def _gram_answer(stats, fit_intercept=True):
@@ -41,7 +45,7 @@ def test_carried_sums_equal_a_pass_at_any_nearby_point(weighted, parts):
     y = X @ rng.normal(size=5) + 1.5 + rng.normal(size=30_000)
     w = rng.integers(0, 4, 30_000).astype(float) if weighted else None
     stats = _stats(X, y, w, parts)
-    delta = normal.stats_rounding(stats)
+    delta = stats.rounding
     for scale in (0.0, 1e-3, 1e-1):
         coef = stats.pilot.pilot.coef * (1 + scale * rng.normal(size=5))
         b = stats.pilot.pilot.intercept + scale
@@ -50,6 +54,23 @@ def test_carried_sums_equal_a_pass_at_any_nearby_point(weighted, parts):
         assert carried.ss == pytest.approx(direct.ss, rel=1e-12)
         size = np.abs(X).sum(axis=0).max() * np.sqrt(direct.ss / len(y))
         np.testing.assert_allclose(carried.grad.value, direct.grad.value, atol=1e-12 * size)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_partitions_with_pilots_of_their_own_merge_to_the_sums_at_one_pilot(weighted):
+    """5 partitions, each summed at the pilot of its own head, merged: the sums equal one pass at the first
+    pilot (1e-12 of their size), and the rounding the moves may add is counted"""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(50_000, 4)) + [0, 3, -1, 10]
+    y = X @ [1.0, -1.0, 2.0, 0.5] + rng.normal(size=50_000)
+    w = rng.uniform(0.0, 3.0, 50_000) if weighted else None
+    merged = _stats(X, y, w, parts=5).pilot
+    one = block_stats(X, y, weights=w, pilot=merged.pilot).pilot
+    np.testing.assert_array_equal(merged.pilot.coef, head_pilot(X[:10_000], y[:10_000], _rows(w, 0, 10_000)).coef)
+    assert merged.ss == pytest.approx(one.ss, rel=1e-12)
+    assert merged.total == pytest.approx(one.total, abs=1e-12 * np.sqrt(one.ss * 50_000))
+    np.testing.assert_allclose(merged.grad, one.grad, atol=1e-12 * np.abs(X).sum(axis=0).max() * np.sqrt(one.ss))
+    assert merged.moved > 0.0 and 0.0 < merged.err < 1e-12 * merged.ss
 
 
 def test_integer_weights_carry_as_repeated_rows():

@@ -26,8 +26,8 @@ on another worker when one is free. Row orders (``order=`` engine option):
   one line on stderr at the first shuffled epoch; ``DaskEngine.order`` is the order that runs.
 
 Before the epochs, one pass reads each partition once (``gram``): its finiteness, its
-Gram statistics, its residual sums at a pilot answer (fitted beforehand to the head of the
-first partition) and a few candidate rows for the largest row norm (lr="auto" with
+Gram statistics, its residual sums at a pilot answer (fitted to the partition's first rows;
+merging carries them to one pilot) and a few candidate rows for the largest row norm (lr="auto" with
 minibatches), which decide that norm without another pass when the bound on the other
 rows allows (``dask_tasks.NormCandidates``). The exact answer reads the data again
 only when neither the statistics nor the residuals at the pilot can promise its digits
@@ -206,12 +206,11 @@ class DaskEngine(Engine):
 
     def gram(self) -> GramStats:
         """the one pass before the epochs: each partition is read once for its finiteness, its Gram
-        statistics (float64 whatever the training dtype), its residual sums at a pilot answer fitted to the
-        first rows of the first partition (``gradfit.optimum.pilot``: the exact answer's check without another
+        statistics (float64 whatever the training dtype), its residual sums at a pilot answer fitted to its
+        own first rows (``gradfit.optimum.pilot``: merged, they give the exact answer's check without another
         pass) and its candidates for the largest row norm"""
-        pilot = self._result(self.client.submit(tasks.block_pilot, self.sources[0], pure=False))
         futures = [self.client.submit(tasks.block_summary, src, self._label(p), self.feature_names, self.target,
-                                      pilot, pure=False)
+                                      pure=False)
                    for p, src in enumerate(self.sources)]
         summary = self._reduce(futures, tasks.merge_summaries, "Gram statistics")
         self._norms = summary.norms

@@ -26,7 +26,6 @@ from ..errors import DataError
 from ..io.checks import check_X
 from ..optimum.accurate import ResidualPass, residual_pass
 from ..optimum.gram import GramStats, block_stats, head_pilot
-from ..optimum.pilot import Pilot
 from ..training.state import EpochTask, TrainState
 from ..training.train import smooth_gradient, take_step
 from .dask_data import release_memory
@@ -152,21 +151,14 @@ class Summary(NamedTuple):
     norms: list[NormCandidates]
 
 
-def block_pilot(source) -> Pilot | None:
-    """the pilot answer of the partition's first rows (``gram.head_pilot``)"""
-    X, y = load(source, "float64")
-    y, w = split(y)
-    return head_pilot(X, y, w)
-
-
-def block_summary(source, label: str, names: list[str], target: str, pilot: Pilot | None = None) -> Summary:
+def block_summary(source, label: str, names: list[str], target: str) -> Summary:
     """one partition, read once: finiteness (DataError naming the partition and column for NaN / inf),
-    Gram statistics in float64 (with the residual sums at ``pilot``), and the candidates for the largest
-    row norm"""
+    Gram statistics in float64 with the residual sums at a pilot fitted to the partition's first rows
+    (``GramStats.merge`` carries every partition's to one pilot), and the candidates for the largest row norm"""
     X, y = load(source, "float64")  # float64 whatever the training dtype: the statistics carry the exact answer
     y, w = split(y)
     # one thread: Dask runs the partitions in parallel already
-    stats = block_stats(X, y, workers=1, weights=w, pilot=pilot, fill=CompiledFill(X, y))
+    stats = block_stats(X, y, workers=1, weights=w, pilot=head_pilot(X, y, w), fill=CompiledFill(X, y))
     if not stats.finite:  # a NaN or an infinity reaches every sum of squares; only then is each column looked at
         check_X(X, names, source=label)
         check_X(y.reshape(-1, 1), [target], source=label)

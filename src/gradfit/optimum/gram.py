@@ -30,6 +30,13 @@ from .pilot import Pilot, PilotSums
 from .syrk import add_upper_gram
 
 
+#: relative rounding assumed of accumulated Gram statistics, per unit of 1 + |column mean| / its spread
+#: (merging partitions subtracts column means, which rounds in proportion to their size); calibrated on
+#: designs of condition 1 to 1e6 and R² up to 1 − 1e-12, where the estimates it gives stayed at least
+#: 0.9 digits below the measured accuracy (tests/test_exact.py)
+GRAM_ROUNDING = 2.0 * np.finfo(np.float64).eps
+
+
 @dataclass
 class GramStats:
     """centered second moments of (X, y)"""
@@ -61,6 +68,14 @@ class GramStats:
         large for float64), which every sum of squares carries on"""
         return bool(np.isfinite(self.xtx).all() and np.isfinite(self.xty).all() and np.isfinite(self.yty)
                     and np.isfinite(self.x_mean).all() and np.isfinite(self.y_mean))
+
+    @property
+    def rounding(self) -> float:
+        """δ = GRAM_ROUNDING·(1 + max |x̄ⱼ|/σⱼ): the relative rounding of the accumulated statistics"""
+        spread = np.sqrt(np.maximum(np.diag(self.xtx), 0.0) / self.n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means = np.where(spread > 0.0, np.abs(self.x_mean) / spread, np.inf)
+        return GRAM_ROUNDING * (1.0 + float(means.max(initial=0.0)))
 
     @property
     def x_std(self) -> np.ndarray:
@@ -99,8 +114,9 @@ def _merge_two(a: GramStats, b: GramStats) -> GramStats:
     weights = None if a.weights is None else a.weights._replace(total=total)
     x_mean = a.x_mean + dx * share
     pilot = None
-    if a.pilot is not None and b.pilot is not None:
-        pilot = a.pilot.merged(b.pilot, a.x_mean - x_mean, b.x_mean - x_mean)
+    if a.pilot is not None and b.pilot is not None:  # b's sums moved to a's pilot first, where the pilots differ
+        moved = b.pilot.moved_to(a.pilot.pilot, b.x_mean, b.xtx, b.weight_total, b.rounding)
+        pilot = a.pilot.merged(moved, a.x_mean - x_mean, b.x_mean - x_mean)
     return GramStats(
         n=a.n + b.n,
         x_mean=x_mean,

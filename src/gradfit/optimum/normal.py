@@ -28,11 +28,6 @@ from .refine import TARGET_DIGITS, LeastSquares, digits_of, refine
 COND_LIMIT = 1e10
 #: eigenvalues of the equilibrated normal equations below this share of the largest count as zero
 SPD_RTOL = 1e-13
-#: relative rounding assumed of accumulated Gram statistics, per unit of 1 + |column mean| / its spread
-#: (merging partitions subtracts column means, which rounds in proportion to their size); calibrated on
-#: designs of condition 1 to 1e6 and R² up to 1 − 1e-12, where the estimates it gives stayed at least
-#: 0.9 digits below the measured accuracy (tests/test_exact.py)
-GRAM_ROUNDING = 2.0 * np.finfo(np.float64).eps
 
 
 class SpdSolver(NamedTuple):
@@ -115,23 +110,16 @@ class GramAnswer(NamedTuple):
     rss_digits: float  # significant digits estimated for rss
 
 
-def stats_rounding(stats: GramStats) -> float:
-    """δ = GRAM_ROUNDING·(1 + max |x̄ⱼ|/σⱼ): the relative rounding of the accumulated statistics"""
-    spread = np.sqrt(np.maximum(np.diag(stats.xtx), 0.0) / stats.n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        means = np.where(spread > 0.0, np.abs(stats.x_mean) / spread, np.inf)
-    return GRAM_ROUNDING * (1.0 + float(means.max(initial=0.0)))
-
-
 def gram_answer(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef: np.ndarray) -> GramAnswer:
     """the a-priori accuracy of the Gram answer ``coef``, without a pass over the data.
 
-    With δ = GRAM_ROUNDING·(1 + max |x̄ⱼ|/σⱼ) the relative rounding of the statistics, the
+    With δ = ``stats.rounding`` (GRAM_ROUNDING·(1 + max |x̄ⱼ|/σⱼ)) the relative rounding of the statistics,
+    the
     equilibrated coefficients z = D·coef move by about κ·δ·‖z‖, so coefficient j keeps
     −log10(κ·δ·‖z‖/|zⱼ|) digits; RSS = yᵀy − 2·coefᵀXᵀy + coefᵀXᵀX·coef rounds by about
     4·δ·yᵀy, so it keeps −log10(4·δ·yᵀy / RSS) (none when the fit is near perfect).
     """
-    delta = stats_rounding(stats)
+    delta = stats.rounding
     yy = stats.yty + (0.0 if system.fit_intercept else stats.n * stats.y_mean**2)
     rss = yy - 2.0 * float(coef @ system.rhs) + float(coef @ system.gram @ coef)
     z = np.abs(coef) * np.sqrt(np.maximum(np.diag(system.gram), 0.0))
@@ -158,7 +146,7 @@ def pilot_check(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef,
     """
     if stats.pilot is None:
         return None
-    delta = stats_rounding(stats)
+    delta = stats.rounding
     carried = carry(stats.pilot, coef, b, stats.x_mean, stats.xtx, stats.weight_total, delta)
     z = np.abs(coef) * np.sqrt(np.maximum(np.diag(system.gram), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
