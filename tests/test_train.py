@@ -196,3 +196,37 @@ def test_fits_with_orders_drawn_ahead_equal_fits_without(monkeypatch, batch_size
     assert made == [True]
     assert ahead.history.loss == alone.history.loss
     assert ahead.history.coef == alone.history.coef
+
+
+@pytest.mark.parametrize("batch_size", [1, 16, None])
+def test_the_first_order_is_drawn_while_the_fit_prepares(monkeypatch, batch_size):
+    """a fresh shuffled fit draws its first epoch's order on a thread before ``prepare`` reads the data; the loop
+    takes it (the same order, so the same history bit for bit); full batch and a resumed fit draw nothing early"""
+    from gradfit.descent import batching
+    from gradfit.training import solver, train
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 3))
+    y = X @ [1.0, 2.0, -1.0] + 0.1 * rng.normal(size=400)
+    config = FitConfig(batch_size=batch_size, epochs=3, tol=None, seed=2)
+    monkeypatch.setattr(train, "ORDERS_AHEAD_ROWS", 1 << 60)
+    alone = fit(X, y, config)
+    monkeypatch.setattr(train, "ORDERS_AHEAD_ROWS", 1)
+    drawn, taken = [], []
+    monkeypatch.setattr(solver, "draw_ahead", lambda *a: drawn.append(a) or batching.draw_ahead(*a))
+
+    class Spy(train.EpochOrders):
+        def __call__(self, epoch, more=False):
+            taken.append(self._next is not None and self._next[0] == epoch)
+            return super().__call__(epoch, more)
+
+    monkeypatch.setattr(train, "EpochOrders", Spy)
+    early = fit(X, y, config)
+    assert early.history.loss == alone.history.loss and early.history.coef == alone.history.coef
+    if batch_size is None:
+        assert drawn == [] and taken == []
+        return
+    assert drawn == [(400, 0, 2)] and taken[0]
+    drawn.clear()
+    fit(X, y, config, resume=early, epochs=2)
+    assert drawn == []

@@ -30,10 +30,11 @@ class EpochOrders:
     release the GIL (``gradfit.engines.kernels``). ``close()`` drops an order drawn for an epoch never run.
     """
 
-    def __init__(self, n_rows: int, shuffle: bool, seed: int, ahead: bool = False):
+    def __init__(self, n_rows: int, shuffle: bool, seed: int, ahead: bool = False,
+                 first: "tuple[int, Future] | None" = None):
         self.n_rows, self.shuffle, self.seed = n_rows, shuffle, seed
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gradfit-order") if ahead and shuffle else None
-        self._next: tuple[int, Future] | None = None
+        self._next: tuple[int, Future] | None = first  # an order drawn before the loop began (``draw_ahead``)
 
     def __call__(self, epoch: int, more: bool = False) -> np.ndarray | None:
         """epoch ``epoch``'s order; ``more``: another epoch follows, so draw its order now"""
@@ -50,6 +51,15 @@ class EpochOrders:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._next = None
+
+
+def draw_ahead(n_rows: int, epoch: int, seed: int) -> tuple[int, Future]:
+    """(epoch, its shuffled order being drawn on a thread of its own): for ``EpochOrders(first=...)``, so the
+    first epoch's order is drawn while the fit prepares (the statistics pass) instead of after it"""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="gradfit-order")
+    future = pool.submit(epoch_order, n_rows, epoch, True, seed)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return epoch, future
 
 
 def batches(n_rows: int, batch_size: int | None, order: np.ndarray | None) -> Iterator:

@@ -15,12 +15,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..descent.batching import draw_ahead
 from ..descent.optim import make_optimizer
 from ..descent.schedules import make_schedule
 from ..descent.weights import check_weights
 from ..engines import get_engine
 from ..engines.gram import GramPath
 from ..errors import NotAtOptimumWarning, OptionError
+from . import train
 from .callbacks import ProgressBar
 from .checkpoint import engine_state
 from .config import FitConfig, validate
@@ -61,10 +63,12 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     validate(config)
     seed = resume.seed if resume is not None else resolve_seed(config.seed)
     X, y, sample_weight, held = _hold_out(X, y, sample_weight, config, seed, validation_data, feature_names)
+    first_order = _first_order(X, config, seed) if resume is None else None
     p = prepare(X, y, config, resume.prep if resume else None, feature_names, sample_weight)
     try:
         steps = resume.steps if resume is not None else choose_steps(config, p)
         loop = _loop(config, p, steps, seed, resume, feature_names, callbacks)
+        loop.first_order = first_order
         if held is not None:
             loop.held_out, loop.early_stopping = HeldOut(*held[:2], p.model.loss, held[2]), config.early_stopping
         state = (engine_state(resume.state, p.engine) if resume is not None
@@ -82,6 +86,16 @@ def fit(X, y, config: FitConfig, *, feature_names: Sequence[str] | None = None,
     if warn and not result.verdict.converged and not outcome.interrupted and result.verdict.reason != EARLY_STOPPED:
         warnings.warn(str(result.verdict), NotAtOptimumWarning, stacklevel=3)
     return result
+
+
+def _first_order(X, config: FitConfig, seed: int):
+    """the first epoch's shuffled order, drawn on a thread while ``prepare`` reads the data (in-memory data of
+    ``ORDERS_AHEAD_ROWS`` rows or more, minibatch or per-sample epochs of a fresh fit); None otherwise"""
+    n = int(np.shape(X)[0]) if hasattr(X, "shape") and not get_engine(config.engine).lazy_data else 0
+    stochastic = config.batch_size is not None and config.batch_size < n
+    if not (config.shuffle and stochastic and n >= train.ORDERS_AHEAD_ROWS):
+        return None
+    return draw_ahead(n, 0, seed)
 
 
 def _hold_out(X, y, sample_weight, config: FitConfig, seed: int, validation_data, feature_names=None):

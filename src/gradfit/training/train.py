@@ -110,6 +110,8 @@ class Loop:
     held_out: HeldOut | None = None
     #: stop once the validation loss has not improved for ``n_iter_no_change`` epochs (needs ``held_out``)
     early_stopping: bool = False
+    #: (epoch, its order being drawn) from before the loop was made (``batching.draw_ahead``); None: none
+    first_order: tuple | None = None
     _t0: float = field(default=0.0, init=False)
     _orders: EpochOrders | None = field(default=None, init=False)
     _continued_from: int | None = field(default=None, init=False)
@@ -272,7 +274,8 @@ class Loop:
         """the epochs' row orders, each next one drawn while an epoch runs where the engine's compiled epochs
         leave the interpreter free (and there are enough rows for a thread to pay)"""
         ahead = self._threads_pay(ORDERS_AHEAD_ROWS)
-        return EpochOrders(self.engine.n_rows, self.shuffle, self.seed, ahead=ahead)
+        first, self.first_order = self.first_order, None  # (an order is taken once)
+        return EpochOrders(self.engine.n_rows, self.shuffle, self.seed, ahead=ahead, first=first)
 
     @property
     def _stochastic(self) -> bool:
