@@ -165,3 +165,25 @@ def test_the_statistics_pass_adds_blocks_by_syrk_as_a_product_would():
         add_upper_gram(np.ones((7, 7)), z)
     with pytest.raises(ValueError, match="C-ordered z and F-ordered c"):
         add_upper_gram(c, np.asfortranarray(z))
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "float32"])
+def test_the_compiled_block_copy_equals_numpys(layout):
+    """``stats_pass.CompiledFill`` (the engines') and ``gram.numpy_fill`` (everyone else's) make the same block:
+    the shifted rows, the ones, the residual column r₀ = Z·a and the rows' weighted norms (1e-14 relative: the
+    compiled dot products may sum in another order)"""
+    from gradfit.engines.stats_pass import CompiledFill
+    from gradfit.optimum.gram import numpy_fill
+
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(300, 5)) * [1, 10, 0.1, 3, 1] + 7.0
+    X = np.asfortranarray(X) if layout == "F" else X.astype(np.float32) if layout == "float32" else X
+    y = rng.normal(size=300)
+    shift, a, wn = rng.normal(size=6), rng.normal(size=7), rng.uniform(0.1, 2.0, 5)
+    blocks = []
+    for fill in (numpy_fill, CompiledFill(X, y)):
+        z, norms = np.ones((200, 8)), np.empty(200)
+        fill(X, y, 50, 250, shift, a, z, wn, norms)
+        blocks.append((z, norms))
+    np.testing.assert_allclose(blocks[1][0], blocks[0][0], rtol=1e-14, atol=1e-14 * np.abs(blocks[0][0]).max())
+    np.testing.assert_allclose(blocks[1][1], blocks[0][1], rtol=1e-14)

@@ -8,7 +8,8 @@ import pytest
 from gradfit.engines.numpy import NumpyEngine
 from gradfit.optimum import normal, qr, refine
 from gradfit.optimum.accurate import residual_pass
-from gradfit.optimum.gram import GramStats, block_stats, head_pilot
+from gradfit.optimum.gram import GramStats, block_stats
+from gradfit.optimum.normal import head_pilot
 from gradfit.optimum.pilot import Pilot, carry
 from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit

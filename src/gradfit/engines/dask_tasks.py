@@ -25,7 +25,8 @@ from ..descent.preprocess import Preprocessor
 from ..errors import DataError
 from ..io.checks import check_X
 from ..optimum.accurate import ResidualPass, residual_pass
-from ..optimum.gram import GramStats, block_stats, head_pilot
+from ..optimum.gram import GramStats, block_stats
+from ..optimum.normal import head_pilot
 from ..training.state import EpochTask, TrainState
 from ..training.train import smooth_gradient, take_step
 from .dask_data import release_memory

@@ -20,7 +20,8 @@ from ..descent.model import soft_threshold
 from ..descent.optim import OptState, average
 from ..errors import OptionError
 from ..optimum.accurate import ResidualPass, residual_pass
-from ..optimum.gram import STATS_BLOCK, GramStats, blas_pools, block_stats, head_pilot, head_shift
+from ..optimum.gram import STATS_BLOCK, GramStats, blas_pools, block_stats, head_shift
+from ..optimum.normal import head_pilot
 from ..training.state import EpochTask, TrainState
 from . import kernels, residuals, row_norms
 from .base import Engine, Rows

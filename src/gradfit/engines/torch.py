@@ -22,7 +22,8 @@ from ..descent.model import LinearModel, soft_threshold
 from ..descent.weights import WeightInfo
 from ..errors import DataError, OptionError
 from ..optimum.accurate import DD, ResidualPass, residual_pass
-from ..optimum.gram import GramStats, block_stats, head_pilot
+from ..optimum.gram import GramStats, block_stats
+from ..optimum.normal import head_pilot
 from ..views.graph import Graph, autograd_graph, hypothesis_text
 from .base import Engine, Rows
 from .torch_data import as_tensor, place, resolve_device, resolve_dtype

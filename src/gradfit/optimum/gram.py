@@ -202,23 +202,6 @@ def blas_pools() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-#: rows of the head that the pilot answer is fitted to
-PILOT_ROWS = 4 * STATS_BLOCK
-
-
-def head_pilot(X, y, weights: np.ndarray | None = None, rows: int = PILOT_ROWS) -> Pilot | None:
-    """a rough least-squares answer (with an intercept) from the first ``rows`` rows; None where they hold a
-    value that is not finite, or no weight (the statistics pass then reports the data, or gathers no residuals)"""
-    w = None if weights is None else weights[:rows]
-    head = block_stats(X[:rows], y[:rows], workers=1, weights=w)
-    if not head.finite or head.weight_total <= 0.0:
-        return None
-    D = np.sqrt(np.diag(head.xtx))
-    D = np.where(D > 0.0, D, 1.0)
-    coef = np.linalg.lstsq(head.xtx / np.outer(D, D), head.xty / D, rcond=1e-12)[0] / D
-    return Pilot(coef, head.y_mean - float(head.x_mean @ coef))
-
-
 def _shifted_moments(X, y, shift, lo: int, hi: int, block: int, observe=None, weights=None, a=None,
                      fill=numpy_fill) -> np.ndarray:
     """ZᵀZ (ZᵀW̃Z with weights) over rows lo:hi for Z = [X − shift_x, y − shift_y, 1], with, when ``a`` is

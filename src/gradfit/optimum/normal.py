@@ -20,8 +20,8 @@ import scipy.linalg.lapack
 
 from ..errors import AccuracyWarning
 from .accurate import ResidualPass
-from .gram import GramStats
-from .pilot import carry
+from .gram import STATS_BLOCK, GramStats, block_stats
+from .pilot import Pilot, carry
 from .refine import TARGET_DIGITS, LeastSquares, digits_of, refine
 
 #: above this condition number the normal equations lose too many digits for Cholesky
@@ -128,6 +128,23 @@ def gram_answer(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef:
         digits = digits_of(solver.condition * delta * spread_z) if np.isfinite(spread_z) else 0.0
         rss_digits = digits_of(4.0 * delta * yy / rss) if rss > 0.0 else 0.0
     return GramAnswer(max(rss, 0.0), digits, rss_digits)
+
+
+#: rows of the head that the pilot answer is fitted to
+PILOT_ROWS = 4 * STATS_BLOCK
+
+
+def head_pilot(X, y, weights: np.ndarray | None = None, rows: int = PILOT_ROWS) -> Pilot | None:
+    """the least-squares answer (with an intercept) of the first ``rows`` rows, from their statistics: a pilot for
+    the statistics pass (``gram.block_stats(pilot=)``); None where those rows hold a value that is not finite, or
+    no weight (the pass then reports the data, or gathers no residuals)"""
+    w = None if weights is None else weights[:rows]
+    head = block_stats(X[:rows], y[:rows], workers=1, weights=w)
+    if not head.finite or head.weight_total <= 0.0:
+        return None
+    system = NormalSystem.of(head, True)
+    coef = spd_solver(system.gram).solve(system.rhs)
+    return Pilot(coef, system.intercept(coef))
 
 
 class PilotCheck(NamedTuple):

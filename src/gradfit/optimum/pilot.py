@@ -3,7 +3,7 @@
 The exact answer's check pass (``optimum.exact.least_squares``) reads the data a second time to
 measure, at the Gram answer (β, b), the residual sum of squares Σw̃r² and the gradient
 [Xᵀw̃r, Σw̃r]. The statistics pass can measure the same sums at a pilot answer (β₀, b₀), fitted
-beforehand to the first rows (``gram.head_pilot``): each block's residuals r₀ = y − Xβ₀ − b₀ are
+beforehand to the first rows (``normal.head_pilot``): each block's residuals r₀ = y − Xβ₀ − b₀ are
 formed while the block is in the cache. Since r = r₀ − (X − x̄)Δβ − Δc, with Δβ = β − β₀ and
 Δc = b − b₀ + x̄ᵀΔβ, and with the centered statistics S and the weight total W,
 
