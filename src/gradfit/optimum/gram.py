@@ -48,8 +48,8 @@ class GramStats:
     xty: np.ndarray
     yty: float
     #: residual sum of squares of the least-squares fit (with intercept), measured from the
-    #: residuals by the solver's one extra pass; None until measured. Expanding the squares
-    #: instead would cancel catastrophically for a near-perfect fit.
+    #: residuals (at the pilot, carried, or by the solver's extra pass); None until measured.
+    #: Expanding the squares instead would cancel catastrophically for a near-perfect fit.
     rss_min: float | None = None
     #: a weighted fit's statistics are weighted sums (rows weighed by w̃, ``gradfit.descent.weights``), with the
     #: weights' totals kept here; None: unweighted
