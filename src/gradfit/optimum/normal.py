@@ -166,9 +166,9 @@ def pilot_check(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef,
     delta = stats.rounding
     carried = carry(stats.pilot, coef, b, stats.x_mean, stats.xtx, stats.weight_total, delta)
     z = np.abs(coef) * np.sqrt(np.maximum(np.diag(system.gram), 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = carried.step / z.min(initial=np.inf) if len(z) else 0.0
-    digits = digits_of(solver.condition * delta * spread) if np.isfinite(spread) else 0.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a singular design promises nothing
+        moved = solver.condition * delta * (carried.step / z.min(initial=np.inf) if len(z) else 0.0)
+    digits = digits_of(moved) if np.isfinite(moved) else 0.0
     if min(digits, carried.rss_digits) < TARGET_DIGITS:
         return None
     return PilotCheck(carried.check, digits)
