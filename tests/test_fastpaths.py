@@ -63,6 +63,47 @@ def test_kernel_epochs_match_plain_loop(name, batch_size, preprocess, kernel_cal
     assert fast.state.step == plain.state.step == 4 * math.ceil(40 / batch_size)
 
 
+@pytest.mark.parametrize("case", [
+    {}, {"preprocess": "none"}, {"preprocess": "center"}, {"fit_intercept": False}, {"shuffle": False},
+    {"loss": "huber", "epsilon": 0.3}, {"weights": True}, {"schedule": "cosine"},
+])
+def test_plain_sgd_steps_in_the_data_units_match_the_plain_loop(case, monkeypatch):
+    """per-sample plain SGD (no momentum, penalty or average) runs in ``kernels.plain_sgd_epoch``, which keeps
+    the coefficients in the data's units: the same trajectory as the plain loop (1e-9), the same optimizer
+    state, and a fit resumed from it by the plain loop equals four plain epochs"""
+    taken = []
+    real = kernels.plain_sgd_epoch
+    monkeypatch.setattr(kernels, "plain_sgd_epoch", lambda *a: taken.append(1) or real(*a))
+    case = dict(case)
+    weighted = case.pop("weights", False)
+    X, y = uncentered_data(n=50, d=3, seed=21)
+    w = np.random.default_rng(2).uniform(0.0, 2.0, 50) if weighted else None
+    cfg = dict(case, batch_size=1, lr=0.01, seed=3)
+    fast = fit(X, y, FitConfig(**cfg, epochs=2), sample_weight=w, warn=False)
+    plain = fit(X, y, FitConfig(**cfg, epochs=2, engine_options={"kernels": "off"}), sample_weight=w, warn=False)
+    assert len(taken) == 2
+    assert_same_history(fast.history, plain.history, rtol=1e-9)
+    for a, b in zip(fast.state.opt_state.slots, plain.state.opt_state.slots):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
+    if "schedule" in case:  # (a schedule over 2 epochs and one over 4 differ: nothing to resume into)
+        return
+    resumed = fit(X, y, FitConfig(**cfg, engine_options={"kernels": "off"}), resume=fast, epochs=2,
+                  sample_weight=w, warn=False)
+    four = fit(X, y, FitConfig(**cfg, epochs=4, engine_options={"kernels": "off"}), sample_weight=w, warn=False)
+    assert_same_history(resumed.history, four.history, rtol=1e-9)
+
+
+@pytest.mark.parametrize("settings", [{"momentum": 0.5}, {"alpha": 0.01}, {"average": 2}, {"batch_size": 2}])
+def test_plain_sgd_steps_are_only_for_plain_sgd(settings, monkeypatch):
+    """momentum, a penalty, the average or minibatches take the general step"""
+    taken = []
+    real = kernels.plain_sgd_epoch
+    monkeypatch.setattr(kernels, "plain_sgd_epoch", lambda *a: taken.append(1) or real(*a))
+    X, y = uncentered_data(n=30, d=2, seed=4)
+    fit(X, y, FitConfig(**{"batch_size": 1, "lr": 0.01, "epochs": 1, **settings}), warn=False)
+    assert taken == []
+
+
 ROBUST = {"huber": {"epsilon": 0.3}, "epsilon_insensitive": {"epsilon": 0.2}, "quantile": {"quantile": 0.3}}
 
 

@@ -103,3 +103,21 @@ def test_warming_covers_the_sparse_fits_people_run(monkeypatch):
         for X, intercept in ((wide, True), (wide, False), (narrow, True)):
             GDRegressor(batch_size=1, epochs=1, tol=None, lr=0.01, fit_intercept=intercept).fit(X, rng.normal(size=300))
     assert len(set(forms)) == 3 and set(forms) <= warmed
+
+
+def test_warming_covers_per_sample_dense_fits():
+    """``warm`` compiles plain SGD's per-sample epoch (``kernels.plain_sgd_epoch``, the default per-sample fit)
+    for float64 and float32 rows, so such a fit compiles nothing more"""
+    import warnings
+
+    from gradfit import GDRegressor
+    from gradfit.engines import kernels
+
+    jit_cache.warm()
+    warmed = set(kernels.plain_sgd_epoch.overloads)
+    X = np.random.default_rng(1).normal(size=(100, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for data in (X, X.astype(np.float32)):
+            GDRegressor(batch_size=1, epochs=2, tol=None, lr=0.01).fit(data, data.sum(axis=1))
+    assert len(warmed) >= 2 and set(kernels.plain_sgd_epoch.overloads) == warmed

@@ -76,7 +76,8 @@ def compiling(dispatcher, what: str = "the epoch kernels", stream=None) -> Calla
 
 def warm() -> None:
     """compile (or load) the epoch kernels for the arrays fits meet: float64 and float32 rows (C order; a
-    DataFrame's F-order values reach the kernels as a row-major float64 copy), and the sparse kernels for a
+    DataFrame's F-order values reach the kernels as a row-major float64 copy), minibatch and plain SGD's
+    per-sample steps (``kernels.plain_sgd_epoch``), and the sparse kernels for a
     CSR matrix with 32-bit indices (scipy's usual) in their three usual forms of the lazy steps
     (``kernels_sparse.Readers``): standardized narrow data, and data too wide for statistics (neither scaled
     nor shifted) with and without an intercept; each is one Numba signature"""
@@ -95,6 +96,8 @@ def warm() -> None:
         for data, dtype in ((X, "float64"), (X.astype(np.float32), "float32"), (pd.DataFrame(X), "float64"),
                             (sp.csr_matrix(X), "float64")):
             GDRegressor(batch_size=8, epochs=1, tol=None, seed=0, dtype=dtype).fit(data, y)
+        for data, dtype in ((X, "float64"), (X.astype(np.float32), "float32")):  # plain SGD's per-sample steps
+            GDRegressor(batch_size=1, epochs=1, tol=None, seed=0, dtype=dtype).fit(data, y)
         wide = sp.random(64, 4097, density=0.01, format="csr", random_state=0)  # above GRAM_MAX_ENTRIES
         for intercept in (True, False):
             GDRegressor(batch_size=8, epochs=1, tol=None, seed=0, lr=0.01, fit_intercept=intercept).fit(wide, y)

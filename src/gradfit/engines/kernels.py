@@ -13,7 +13,8 @@ A step is the loss's derivative g_i at the batch's rows (x·v), then one vectori
 coordinates (gradient, rule, L1 proximal step, v = w·inv_scale; the average apart). The epoch loop is compiled once per (rule, derivative) pair, so a step carries no dispatch. Its inputs are a few
 named tuples (``Rows``, ``Fold``, ``Penalty``, ``Descent``), so adding a field breaks no
 call. A shuffled epoch hints the memory ``PREFETCH_ROWS`` rows ahead, for each row and its
-target y_i alike.
+target y_i alike. Per-sample steps of plain SGD take ``plain_sgd_epoch`` instead, the same steps kept
+in the data's units (no per-step pass over the descent's units).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..descent.model import soft_threshold
+from ..descent.optim import sgd_rule
 from .jit_cache import compiling
 
 __all__ = ["Rows", "Fold", "Penalty", "Descent", "run_epoch"]
@@ -293,6 +295,64 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, aver
     return t
 
 
+@njit(cache=True, fastmath=FAST, error_model="numpy", nogil=True)
+def plain_sgd_epoch(rows, fold, s, t, deriv):
+    """``epoch`` for per-sample steps of plain SGD (no momentum, penalty or average), kept in the data's units.
+
+    The general step updates w (the descent's units) and derives v = w·inv_scale and the raw offset
+    b − shift·v + y_shift from it, every coordinate every step. Here v is the state: a step of size
+    λ = lr·g moves vⱼ by −λ·(xⱼ − shiftⱼ)·inv_scaleⱼ² = −λ·(xⱼ·s2ⱼ − aⱼ) (s2 = inv_scale², a = shift·s2)
+    and the offset by −λ·(1 − x·a + c) (c = shift·a; 0 in place of 1 without an intercept), x·a being
+    summed with the residual's x·v. The same steps, rounded differently; w is v/inv_scale at the end,
+    and the momentum slots hold the last step's gradient, as the general step leaves them.
+    """
+    X, y, order = rows.X, rows.y, rows.order
+    n, d = X.shape
+    theta, slots, lr, inv_scale, shift = s.theta, s.slots, s.lr, fold.inv_scale, fold.shift
+    v, s2, a = np.empty(d), np.empty(d), np.empty(d)
+    c = 0.0
+    for j in range(d):
+        s2[j] = inv_scale[j] * inv_scale[j]
+        a[j] = shift[j] * s2[j]
+        c += shift[j] * a[j]
+    offset = raw_params(theta, fold, v)
+    moves = 1.0 if fold.fit_intercept else 0.0
+    b = theta[d] if fold.fit_intercept else 0.0
+    i, g = 0, 0.0
+    for k in range(n):
+        i = k
+        if rows.shuffled:
+            prefetch_row(X, y, order, k + PREFETCH_ROWS)
+            i = order[k]
+        p = 0.0
+        q = 0.0
+        for j in range(d):
+            p += X[i, j] * v[j]
+            q += X[i, j] * a[j]
+        g = deriv(p + offset - y[i], s.loss) * weight(rows, i)
+        step = lr * g
+        for j in range(d):
+            v[j] -= step * (X[i, j] * s2[j] - a[j])
+        b -= step * moves
+        offset -= step * (moves - q + c)
+    if n > 0:
+        for j in range(d):
+            theta[j] = v[j] / inv_scale[j]
+            slots[0, j] = (X[i, j] - shift[j]) * g * inv_scale[j]
+        if fold.fit_intercept:
+            theta[d] = b
+            slots[0, d] = g
+    return t + n
+
+
+def plain_sgd(rows: Rows, fold: Fold, penalty: Penalty, descent: Descent, optimizer) -> bool:
+    """whether an epoch is per-sample steps of plain SGD: no momentum, no penalty, no average, every column
+    scaled (``plain_sgd_epoch`` takes it)"""
+    return (rows.batch_size == 1 and optimizer.rule is sgd_rule and descent.hyper.momentum == 0.0
+            and penalty.l1 == 0.0 and penalty.l2 == 0.0 and descent.average_from < 0
+            and bool(np.all(fold.inv_scale != 0.0)))
+
+
 def run_epoch(rows: Rows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
               average: Callable) -> int:
     """one epoch of steps from step count t, on descent's arrays in place; returns the step count afterwards
@@ -300,6 +360,8 @@ def run_epoch(rows: Rows, fold: Fold, penalty: Penalty, descent: Descent, t: int
     ``optimizer``'s scalars and rule, ``deriv`` and ``average`` are the plain Python functions
     of ``gradfit.descent.optim`` and ``gradfit.descent.losses``; they are compiled here (once each).
     """
+    if plain_sgd(rows, fold, penalty, descent, optimizer):
+        return compiling(plain_sgd_epoch)(rows, fold, descent, t, compiled(deriv))
     gather = compiled((gather1, gather2, gather3)[descent.slots.shape[0] - 1])
     scatter = compiled((scatter1, scatter2, scatter3)[descent.slots.shape[0] - 1])
     return compiling(epoch)(rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule),
