@@ -338,7 +338,7 @@ def plain_sgd_epoch(rows, fold, s, t, deriv):
     if n > 0:
         for j in range(d):
             theta[j] = v[j] / inv_scale[j]
-            slots[0, j] = (X[i, j] - shift[j]) * g * inv_scale[j]
+            slots[0, j] = coordinate_gradient(X[i, j] * g, g, 1.0, shift[j], inv_scale[j], 0.0, theta[j])
         if fold.fit_intercept:
             theta[d] = b
             slots[0, d] = g

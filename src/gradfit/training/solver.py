@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..descent.batching import draw_ahead
+from ..descent.batching import draw_ahead, n_batches
 from ..descent.optim import make_optimizer
 from ..descent.schedules import make_schedule
 from ..descent.weights import check_weights
@@ -92,8 +92,7 @@ def _first_order(X, config: FitConfig, seed: int):
     """the first epoch's shuffled order, drawn on a thread while ``prepare`` reads the data (in-memory data of
     ``ORDERS_AHEAD_ROWS`` rows or more, minibatch or per-sample epochs of a fresh fit); None otherwise"""
     n = int(np.shape(X)[0]) if hasattr(X, "shape") and not get_engine(config.engine).lazy_data else 0
-    stochastic = config.batch_size is not None and config.batch_size < n
-    if not (config.shuffle and stochastic and n >= train.ORDERS_AHEAD_ROWS):
+    if not (config.shuffle and n_batches(n, config.batch_size) > 1 and n >= train.ORDERS_AHEAD_ROWS):
         return None
     return draw_ahead(n, 0, seed)
 
