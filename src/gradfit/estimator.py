@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .descent.weights import check_weights
-from .engines import get_engine
 from .errors import DataError, OptionError
+from .estimator_data import encoded, prediction_data, training_data
 from .io import persist
-from .io.checks import check_arrays, check_X, is_sparse
 from .training import solver
 from .training.checkpoint import resumable_history, resume_point
 from .training.config import FitConfig
 
 __all__ = ["GDRegressor", "load_model"]
-
-#: scipy.sparse formats fit and predict take as they are (others are converted to CSR by scikit-learn's check)
-SPARSE_FORMATS = ("csr", "csc")
 
 
 class GDRegressor(RegressorMixin, BaseEstimator):
@@ -326,7 +320,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         if self.warm_start and resume_point(self) is not None:
             return self._continue(X, y, self.epochs_budget_, feature_names, "warm_start=True", sample_weight,
                                   validation_data)
-        X, y, names = self._training_data(X, y, reset=True, feature_names=feature_names)
+        X, y, names = training_data(self, X, y, reset=True, feature_names=feature_names)
         self.encoding_ = self.svmlight_zero_based_ = None
         return self._store(solver.fit(X, y, self._config(), feature_names=names, progress=bool(self.verbose),
                                       callbacks=self.callbacks or (),
@@ -370,7 +364,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         n = int(shape[1]) if shape is not None and len(shape) == 2 else None
         if n is not None and n != self.n_features_in_:
             raise DataError(f"{how}: X has {n} features but the previous fit had {self.n_features_in_}")
-        X, y, names = self._training_data(X, y, reset=False, feature_names=feature_names)
+        X, y, names = training_data(self, X, y, reset=False, feature_names=feature_names)
         start = replace(start, history=resumable_history(start.history, self.record_every))
         result = solver.fit(X, y, self._config(), feature_names=names, resume=start, epochs=epochs,
                             callbacks=self.callbacks or (), progress=bool(self.verbose),
@@ -395,7 +389,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         self : GDRegressor
         """
         previous = resume_point(self)
-        X, y, names = self._training_data(X, y, reset=previous is None)
+        X, y, names = training_data(self, X, y, reset=previous is None)
         start = self._warm_start(X.shape[1]) if previous is None else None
         result = solver.fit(X, y, replace(self._config(), early_stopping=False), feature_names=names,
                             resume=previous, epochs=1,
@@ -418,10 +412,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if hasattr(X, "__dask_graph__"):
             return getattr(X, "values", X) @ self.coef_ + self.intercept_
-        X = self._design(X)
-        check_X(X)
-        with _unnamed_sparse(X):
-            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE_FORMATS)
+        X = prediction_data(self, X)
         return np.asarray(X @ self.coef_ + self.intercept_).reshape(-1)
 
     @classmethod
@@ -474,14 +465,6 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         model.encoding_ = built.encoding
         return model
 
-    def _design(self, X):
-        """raw data (a DataFrame) through the encoding the model keeps; anything else, or a DataFrame that
-        already has the model's columns, as it is"""
-        encoding = getattr(self, "encoding_", None)
-        if encoding is None or not isinstance(X, pd.DataFrame) or [str(c) for c in X.columns] == encoding.names:
-            return X
-        return pd.DataFrame(encoding.transform(X, "X"), columns=encoding.names, index=X.index, copy=False)
-
     def score(self, X, y, sample_weight=None):
         """R² of the predictions on (X, y), weighted by ``sample_weight`` when given (scikit-learn's ``r2_score``)
 
@@ -522,7 +505,7 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         from .inference import stats
 
-        return stats.model_summary(self, None if X is None else self._design(X), y, cov_type=cov_type, at=at,
+        return stats.model_summary(self, None if X is None else encoded(self, X), y, cov_type=cov_type, at=at,
                                    sample_weight=sample_weight)
 
     def save(self, path, include_history: bool | str = True) -> None:
@@ -543,49 +526,6 @@ class GDRegressor(RegressorMixin, BaseEstimator):
             raise DataError(f"warm_start=True: X has {n_features} features but the previous fit "
                             f"had {len(self.coef_)}")
         return self.coef_.tolist(), self.intercept_
-
-    def _training_data(self, X, y, *, reset: bool, feature_names=None):
-        """(X, y, feature names) checked, gradfit's messages first, then scikit-learn's"""
-        engine = get_engine(self.engine)
-        if is_sparse(X):
-            engine.for_sparse(X.shape)  # says which engine takes sparse input, where this one does not
-        elif engine.lazy_data:
-            return self._lazy_data(X, y, reset, feature_names)
-        if feature_names is not None and not is_sparse(X):
-            raise OptionError("option feature_names is for data without column names: Dask collections "
-                              "(engine='dask') and sparse matrices; pass a DataFrame to name the columns")
-        later = get_engine(self.engine).checks_values  # the fit's statistics pass checks X's values
-        check_arrays(X, y, values_later=later)
-        with _unnamed_sparse(X):
-            X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True,
-                                 accept_sparse=SPARSE_FORMATS, ensure_all_finite=not later)
-        if feature_names is not None:
-            self._name_sparse_columns(feature_names, X.shape[1], reset)
-        names = getattr(self, "feature_names_in_", None)
-        return X, y, list(names) if names is not None else None
-
-    def _name_sparse_columns(self, feature_names, width: int, reset: bool) -> None:
-        """``feature_names`` as the names of sparse X's ``width`` columns (a later fit must give the same)"""
-        names = [str(name) for name in feature_names]
-        if len(names) != width:
-            raise DataError(f"feature_names has {len(names)} names but X has {width} columns")
-        fitted = getattr(self, "feature_names_in_", None)
-        if not reset and (fitted is None or list(fitted) != names):
-            raise DataError("feature_names differ from the names the model was fitted with")
-        self.feature_names_in_ = np.asarray(names, dtype=object)
-
-    def _lazy_data(self, X, y, reset: bool, feature_names):
-        """Dask collections go to the engine untouched; only their width is recorded"""
-        names = list(feature_names) if feature_names is not None else (
-            [str(c) for c in X.columns] if hasattr(X, "columns") else None)
-        n_features = len(names) if names is not None else int(X.shape[1])
-        if not reset and n_features != self.n_features_in_:
-            raise DataError(f"X has {n_features} features, but GDRegressor is expecting "
-                            f"{self.n_features_in_} features as input")
-        self.n_features_in_ = n_features
-        if names is not None:
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        return X, y, names
 
     def _store(self, result: solver.FitResult) -> "GDRegressor":
         """copy a FitResult into the fitted attributes"""
@@ -647,13 +587,3 @@ def load_model(path) -> GDRegressor:
         range, sizes that disagree, settings the estimator refuses.
     """
     return persist.load(path, GDRegressor)
-
-
-@contextlib.contextmanager
-def _unnamed_sparse(X):
-    """scikit-learn's warning that X lacks the feature names the model was fitted with, left out for sparse X:
-    a sparse matrix carries no names (``fit(X, y, feature_names=...)`` names its columns)"""
-    with warnings.catch_warnings():
-        if is_sparse(X):
-            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-        yield
