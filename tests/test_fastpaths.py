@@ -292,3 +292,19 @@ def test_f_order_data_is_copied_to_rows_once_for_the_kernel(monkeypatch):
     f_order = fit(np.asfortranarray(X), y, cfg)
     assert len(seen) == 3 and all(a is seen[0] for a in seen) and seen[0].flags.c_contiguous
     np.testing.assert_allclose(f_order.coef, fit(X, y, cfg).coef, rtol=1e-12)
+
+
+@pytest.mark.parametrize("settings", [dict(optimizer="adam", lr=0.05, batch_size=8), dict(batch_size=1),
+                                      dict(batch_size=32, lr="auto", momentum=0.9), dict()])
+@pytest.mark.parametrize("n", [300, 20_000])
+def test_a_fit_is_the_same_to_the_bit_whatever_the_layout_of_x(settings, n):
+    """the same numbers in C order, F order (a DataFrame's values) or a strided view give the same
+    statistics, step size and trajectory, bit for bit: no sum's order may follow the memory layout"""
+    X, y = uncentered_data(n=n, d=7, seed=8)
+    wide = np.empty((n, 9))
+    wide[:, 1:8] = X
+    cfg = FitConfig(epochs=3, seed=4, tol=None, **settings)
+    fits = [fit(data, y, cfg) for data in (X, np.asfortranarray(X), wide[:, 1:8])]
+    for other in fits[1:]:
+        assert other.coef == fits[0].coef and other.intercept == fits[0].intercept
+        assert other.lr == fits[0].lr and other.prep.x_scale == fits[0].prep.x_scale

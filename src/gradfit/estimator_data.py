@@ -39,6 +39,7 @@ def training_data(est, X, y, *, reset: bool, feature_names=None):
     names = getattr(est, "feature_names_in_", None)
     return X, y, list(names) if names is not None else None
 
+
 def _name_sparse_columns(est, feature_names, width: int, reset: bool) -> None:
     """``feature_names`` as the names of sparse X's ``width`` columns (a later fit must give the same)"""
     names = [str(name) for name in feature_names]
@@ -48,6 +49,7 @@ def _name_sparse_columns(est, feature_names, width: int, reset: bool) -> None:
     if not reset and (fitted is None or list(fitted) != names):
         raise DataError("feature_names differ from the names the model was fitted with")
     est.feature_names_in_ = np.asarray(names, dtype=object)
+
 
 def _lazy_data(est, X, y, reset: bool, feature_names):
     """Dask collections go to the engine untouched; only their width is recorded"""

@@ -32,7 +32,6 @@ DEMO_SETTINGS = dict(seed=0)
 EXIT_NOT_AT_OPTIMUM = 3
 
 
-
 def fit_command(
     ctx: typer.Context,
     data: Data,

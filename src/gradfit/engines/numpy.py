@@ -209,7 +209,8 @@ class NumpyEngine(Engine):
         """max over rows of w̃ᵢ·(‖x̃ᵢ‖² (+1 with an intercept)), block by block"""
         best, extra = 0.0, 1.0 if self.model.fit_intercept else 0.0
         for start in range(0, self.n_rows, 65536):
-            xt = (self.X[start : start + 65536] - self.shift) / self.scale
+            xt = np.subtract(self.X[start : start + 65536], self.shift, order="C")  # row sums whatever X's layout
+            xt /= self.scale
             norms = (np.einsum("ij,ij->i", xt, xt) + extra) * self.weights[start : start + 65536]
             best = max(best, float(norms.max()))
         return best

@@ -31,30 +31,35 @@ FAST = {"reassoc", "contract"}
 MAX_KEPT = 1 << 16
 
 
+@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
+def _row_sq_norm(X, i, shift, inv_scale, t):
+    """Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², the terms first written to ``t`` so that the sum's order (SIMD
+    lanes) is the same whatever X's layout"""
+    for j in range(X.shape[1]):
+        t[j] = (X[i, j] - shift[j]) * inv_scale[j]
+    s = 0.0
+    for j in range(t.shape[0]):
+        s += t[j] * t[j]
+    return s
+
+
 @njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
 def _max_sq_norm(X, rows, shift, inv_scale):
     """max over rows i (all when ``rows`` is empty) of Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², in float64"""
     n = rows.shape[0] if rows.shape[0] > 0 else X.shape[0]
+    t = np.empty(X.shape[1])
     best = 0.0
     for k in range(n):
-        i = rows[k] if rows.shape[0] > 0 else k
-        s = 0.0
-        for j in range(X.shape[1]):
-            t = (X[i, j] - shift[j]) * inv_scale[j]
-            s += t * t
-        best = max(best, s)
+        best = max(best, _row_sq_norm(X, rows[k] if rows.shape[0] > 0 else k, shift, inv_scale, t))
     return best
 
 
 @njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
 def _sq_norms(X, shift, inv_scale, out):
     """out[i] = Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², in float64"""
+    t = np.empty(X.shape[1])
     for i in range(X.shape[0]):
-        s = 0.0
-        for j in range(X.shape[1]):
-            t = (X[i, j] - shift[j]) * inv_scale[j]
-            s += t * t
-        out[i] = s
+        out[i] = _row_sq_norm(X, i, shift, inv_scale, t)
 
 
 def sq_norms(X: np.ndarray, shift, inv_scale) -> np.ndarray:

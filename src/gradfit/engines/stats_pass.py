@@ -3,8 +3,9 @@
 ``gradfit.optimum.gram.block_stats`` copies each block of rows, shifted, into a small buffer that
 stays in the cache, and multiplies it by itself (BLAS). NumPy makes that copy with two strided
 writes and, with a pilot answer, a third product for the residual column r₀ = Z·a; here each row
-is read once, written shifted, and its residual formed while it is in the registers: a block of
-4096 × 50 float64 rows in about 170 µs against NumPy's 350–420 µs on this machine.
+is read once and written shifted, and its residual and norm are summed from the row just written (in
+the first-level cache, and the same sums whatever X's layout): a block of 4096 × 50 float64 rows in
+about 140–200 µs against NumPy's 350–420 µs on this machine.
 """
 
 from __future__ import annotations
@@ -26,20 +27,19 @@ def _fill(X, y, lo, hi, shift, a, wn, z, norms):
     d = X.shape[1]
     residual, norm = a.shape[0] > 0, wn.shape[0] > 0
     for i in range(hi - lo):
-        r = 0.0
-        q = 0.0
         for j in range(d):
-            v = X[lo + i, j] - shift[j]
-            z[i, j] = v
-            if residual:
-                r += v * a[j]
-            if norm:
-                q += wn[j] * v * v
-        v = y[lo + i] - shift[d]
-        z[i, d] = v
+            z[i, j] = X[lo + i, j] - shift[j]
+        z[i, d] = y[lo + i] - shift[d]
+        # the sums read the row just written, so their order (SIMD lanes) never follows X's layout
         if residual:
-            z[i, d + 2] = r + v * a[d] + a[d + 1]
+            r = 0.0
+            for j in range(d + 1):
+                r += z[i, j] * a[j]
+            z[i, d + 2] = r + a[d + 1]
         if norm:
+            q = 0.0
+            for j in range(d):
+                q += wn[j] * z[i, j] * z[i, j]
             norms[i] = q
 
 

@@ -134,8 +134,9 @@ STATS_BLOCK = 4096
 
 
 def head_shift(X, y, block: int = STATS_BLOCK) -> np.ndarray:
-    """the shift k of the statistics pass: the means of (X, y) over the first block of rows"""
-    head = np.asarray(X[:block], dtype=np.float64)
+    """the shift k of the statistics pass: the means of (X, y) over the first block of rows, summed row by row
+    whatever X's layout (a column-major X would otherwise be summed in another order, to other bits)"""
+    head = np.ascontiguousarray(X[:block], dtype=np.float64)
     return np.append(head.mean(axis=0), float(np.mean(y[:block], dtype=np.float64)))
 
 

@@ -87,6 +87,7 @@ def qr_refined(X: np.ndarray, y: np.ndarray, fit_intercept: bool, coef: np.ndarr
     k = R.shape[1]
     rank = int((sv > max(X.shape[0], k) * np.finfo(float).eps * sv[0]).sum()) if k else 0
     cond = float((sv[0] / sv[-1]) ** 2) if k and sv[-1] > 0.0 and len(sv) == k else math.inf
+
     def measure(c, b0):
         return accurate.residual_pass(X, y, c, b0, precise=True, weights=weights)
 

@@ -126,7 +126,6 @@ class Page:
                                                   gap="12px"),
                          sizing_mode="stretch_width", styles={"padding": "8px"})
 
-
     def _relabel(self) -> None:
         """every visible word in the chosen language"""
         lang = self.lang

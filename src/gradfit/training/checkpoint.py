@@ -23,6 +23,7 @@ from .validation import best_from_dict
 
 __all__ = ["Checkpoint", "descent_to_dict", "checkpoint_from_dict", "engine_state", "resumable_history", "resume_point"]
 
+
 @dataclass
 class Checkpoint:
     """what ``solver.fit(resume=...)`` needs to continue a descent read from a file"""

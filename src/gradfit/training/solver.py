@@ -169,7 +169,6 @@ def _params(p: Prepared, theta) -> np.ndarray:
     return p.prep.original_params(np.asarray(p.engine.to_list(theta), dtype=np.float64), p.model)
 
 
-
 @contextlib.contextmanager
 def _progress(enabled: bool, epochs: int):
     if not enabled:
