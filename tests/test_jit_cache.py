@@ -1,12 +1,17 @@
-"""The compile message: shown when a call compiles, never when the machine code is in the cache or loaded."""
+"""The compile message: shown when a call compiles, never when the machine code is in the cache or loaded; the
+cache locked against two processes saving at once."""
 
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from numba import njit
+from numba.core.caching import IndexDataCacheFile
 
 from gradfit.engines import jit_cache
 
@@ -121,3 +126,50 @@ def test_warming_covers_per_sample_dense_fits():
         for data in (X, X.astype(np.float32)):
             GDRegressor(batch_size=1, epochs=2, tol=None, lr=0.01).fit(data, data.sum(axis=1))
     assert len(warmed) >= 2 and set(kernels.plain_sgd_epoch.overloads) == warmed
+
+
+@pytest.mark.skipif(jit_cache.fcntl is None, reason="the lock is fcntl.flock, which this system lacks")
+def test_two_processes_saving_at_once_each_keep_their_own_machine_code(tmp_path):
+    """Numba saves the index, then the data file it names: a second saver that reads the index before the
+    first has written it takes the same data file, and its signature is lost or names the other's code.
+    Under the lock the second waits, so each signature keeps its own entry (the first saver is held between
+    its read of the index and its write for up to 1 s, as a slower process would be)."""
+    files = [IndexDataCacheFile(str(tmp_path), "kernel", b"stamp") for _ in range(2)]
+    for cache_file in files:  # two processes' views of one cache (separate descriptors: flock sees them apart)
+        jit_cache.locked(SimpleNamespace(_cache=SimpleNamespace(_cache_file=cache_file)))
+    read, saved = threading.Event(), threading.Event()
+    real = files[0]._load_index
+
+    def slow_read():
+        overloads = real()
+        read.set()
+        saved.wait(1.0)
+        return overloads
+
+    files[0]._load_index = slow_read
+    first = threading.Thread(target=files[0].save, args=("signature A", "code A"))
+    first.start()
+    assert read.wait(10)
+    second = threading.Thread(target=lambda: (files[1].save("signature B", "code B"), saved.set()))
+    second.start()
+    first.join()
+    second.join()
+    fresh = IndexDataCacheFile(str(tmp_path), "kernel", b"stamp")
+    assert (fresh.load("signature A"), fresh.load("signature B")) == ("code A", "code B")
+
+
+def test_every_kernel_cache_is_locked():
+    """each cached dispatcher of the engines saves and loads through the lock"""
+    import gradfit.engines.kernels as kernels
+    import gradfit.engines.kernels_sparse as kernels_sparse
+    import gradfit.engines.residuals as residuals
+    import gradfit.engines.row_norms as row_norms
+    import gradfit.engines.sparse_passes as sparse_passes
+    import gradfit.engines.stats_pass as stats_pass
+
+    found = [value for module in (kernels, kernels_sparse, residuals, row_norms, sparse_passes, stats_pass)
+             for value in vars(module).values() if getattr(value, "_cache", None) is not None]
+    found.append(kernels.compiled(kernels.gather1))
+    assert len(found) > 20
+    for dispatcher in found:
+        assert dispatcher._cache._cache_file.save.__qualname__ == "locked.<locals>.locked_save", dispatcher

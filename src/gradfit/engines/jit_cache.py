@@ -8,6 +8,12 @@ chooses another place). Compiling the epoch kernels takes up to a minute for eac
 the kernels as a row-major copy); loading them from the cache a fraction of a
 second. ``compiling(dispatcher)(*args)`` says so on stderr when (and only when) a call is about to
 compile; ``python -m gradfit.engines.jit_cache`` compiles the usual kinds ahead of time (``make venv`` runs it).
+
+Every kernel is made by ``jit`` (``numba.njit(cache=True)``), whose cache entries are saved and loaded
+under a lock on a file beside their index (``locked``): Numba saves the index, then the data file it
+names, so two processes compiling at once (test workers, joblib's or Dask's worker processes on one
+machine) could both take the same data file, and a later process load one signature's machine code
+for another's arrays.
 """
 
 from __future__ import annotations
@@ -19,8 +25,64 @@ import sys
 import time
 from typing import Callable
 
+try:
+    import fcntl
+except ImportError:  # Windows: Numba's own cache behaviour, unlocked
+    fcntl = None
+
 #: what the message says to expect (measured on 2 shared cores: 16-27 s for the first layout, 7 s for each next)
 COMPILE_TIME = "up to a minute"
+
+
+def jit(**options) -> Callable:
+    """decorator: ``numba.njit(cache=True, **options)``, its on-disk cache locked across processes (``locked``)"""
+    from numba import njit
+
+    return lambda fn: locked(njit(cache=True, **options)(fn))
+
+
+def locked(dispatcher):
+    """``dispatcher`` with its cache entries saved under an exclusive lock and loaded under a shared one, on a
+    file beside the cache's index (no lock where that file cannot be made: nothing is saved there either)"""
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is None or fcntl is None:
+        return dispatcher
+    save, load, path = cache_file.save, cache_file.load, cache_file._index_path + ".lock"
+
+    def locked_save(key, data):
+        with _flocked(path, fcntl.LOCK_EX):
+            save(key, data)
+
+    def locked_load(key):
+        with _flocked(path, fcntl.LOCK_SH):
+            return load(key)
+
+    cache_file.save, cache_file.load = locked_save, locked_load
+    return dispatcher
+
+
+@contextlib.contextmanager
+def _flocked(path: str, mode: int):
+    """hold ``flock(mode)`` on ``path`` (made if missing) for the block; released when its descriptor closes"""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        fd = None
+    try:
+        if fd is not None:
+            fcntl.flock(fd, mode)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def frozen(a):
+    """a read-only view of array ``a``: kernels that only read an array are given it read-only, so a writable and a
+    read-only array of one kind meet one compiled signature (one compile, one cache entry, one machine code)"""
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def will_compile(dispatcher, args: tuple) -> bool:

@@ -23,13 +23,13 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..descent.model import soft_threshold
 from ..descent.optim import sgd_rule
-from .jit_cache import compiling
+from .jit_cache import compiling, jit
 
 __all__ = ["Rows", "Fold", "Penalty", "Descent", "run_epoch"]
 
@@ -40,7 +40,7 @@ PREFETCH_ROWS = 16
 FAST = {"reassoc", "contract"}
 
 #: decorator of the kernels' inlined helpers (inlined code takes the flags of its caller)
-fast = njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
+fast = jit(fastmath=FAST, error_model="numpy", inline="always")
 
 
 class Rows(NamedTuple):
@@ -149,14 +149,14 @@ def prefetch(typingctx, address):
     return types.void(types.intp), codegen
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@jit(error_model="numpy", inline="always")
 def prefetch_lines(address, nbytes):
     """hint each 64-byte cache line of the ``nbytes`` bytes at ``address``, each line once"""
     for line in range(address & -64, address + nbytes, 64):
         prefetch(line)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@jit(error_model="numpy", inline="always")
 def prefetch_row(X, y, order, k):
     """hint each cache line of row order[k] and its target y[order[k]], where k is inside the order
 
@@ -266,7 +266,7 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, t, k, rule, gat
 
 # inlined helpers take the flags of the function they land in, so the loop itself needs FAST; the epoch
 # releases the GIL, so the next epoch's order is drawn meanwhile (``gradfit.descent.batching.EpochOrders``)
-@njit(cache=True, fastmath=FAST, error_model="numpy", nogil=True)
+@jit(fastmath=FAST, error_model="numpy", nogil=True)
 def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, average):
     """``run_epoch`` with the compiled step scalars, rule, slot gatherer and scatterer, loss derivative and average"""
     X, y, order, batch_size = rows.X, rows.y, rows.order, rows.batch_size
@@ -295,7 +295,7 @@ def epoch(rows, fold, penalty, s, t, scalars, rule, gather, scatter, deriv, aver
     return t
 
 
-@njit(cache=True, fastmath=FAST, error_model="numpy", nogil=True)
+@jit(fastmath=FAST, error_model="numpy", nogil=True)
 def plain_sgd_epoch(rows, fold, s, t, deriv):
     """``epoch`` for per-sample steps of plain SGD (no momentum, penalty or average), kept in the data's units.
 

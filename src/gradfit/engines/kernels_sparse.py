@@ -32,9 +32,8 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numpy as np
-from numba import njit
 
-from .jit_cache import compiling
+from .jit_cache import compiling, jit
 from .kernels import (Descent, Fold, Penalty, compiled, coordinate_gradient, fast, gather1, gather2, gather3,
                       raw_params, scatter1, scatter2, scatter3, shrink, update_coord, weight)
 
@@ -48,7 +47,7 @@ FLAGS = {"contract"}
 #: decorator of the kernels' loops (inlined helpers take the flags of the function they land in); they release the
 #: GIL: the next epoch's order is drawn meanwhile (``descent.batching.EpochOrders``), and the full pass's halves
 #: run on two threads (``sparse_passes``)
-loop = njit(cache=True, fastmath=FLAGS, error_model="numpy", nogil=True)
+loop = jit(fastmath=FLAGS, error_model="numpy", nogil=True)
 
 #: α (the common factor of the lazy coefficients) is folded back into q when it falls below this
 RESCALE_BELOW = 1e-9

@@ -25,6 +25,7 @@ from ..optimum.normal import head_pilot
 from ..training.state import EpochTask, TrainState
 from . import kernels, residuals, row_norms
 from .base import Engine, Rows
+from .jit_cache import frozen
 from .stats_pass import CompiledFill
 
 #: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)
@@ -78,7 +79,7 @@ class NumpyEngine(Engine):
         # the statistics (and so the exact answer) come from the data as given, in float64
         self.source = (X, y) if self.dtype != np.float64 else None
         self.X = np.asarray(X, dtype=self.dtype)
-        self.y = np.asarray(y, dtype=self.dtype).reshape(-1)
+        self.y = np.ascontiguousarray(y, dtype=self.dtype).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
         self._sketch: row_norms.RowNormSketch | None = None
         self._row_norm: float | None = None  # max ‖x̃ᵢ‖², once measured
@@ -218,6 +219,7 @@ class NumpyEngine(Engine):
     def gram(self) -> GramStats:
         """the statistics in one read of X, which also keeps the rows that may have the largest norm"""
         X, y = self.data()
+        X, y = frozen(X), frozen(np.ascontiguousarray(y))  # one compiled signature for each kind of X
         pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y)
         if self.weights is not None:
             return block_stats(X, y, weights=self.weights, pilot=pilot, fill=fill)
@@ -261,8 +263,8 @@ class NumpyEngine(Engine):
 
     def _kernel_epoch(self, task: EpochTask, order: np.ndarray, fold, penalty, descent, t0: int) -> int:
         """the compiled epoch on this engine's rows (``order`` empty: row order); returns the step count after"""
-        rows = kernels.Rows(self._row_major(), self.y, order, order.size > 0, int(task.batch_size),
-                            self.weights if self.weights is not None else np.empty(0), self.weights is not None)
+        rows = kernels.Rows(frozen(self._row_major()), frozen(self.y), order, order.size > 0, int(task.batch_size),
+                            frozen(self.weights if self.weights is not None else np.empty(0)), self.weights is not None)
         return kernels.run_epoch(rows, fold, penalty, descent, t0, task.optimizer, self.model.loss.deriv, average)
 
     def _row_major(self) -> np.ndarray:

@@ -12,11 +12,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
 
 from ..descent.threads import cores
 from ..optimum.accurate import DD, ResidualPass
-from .jit_cache import compiling
+from .jit_cache import compiling, frozen, jit
 
 #: rows summed apart before they join the totals
 BLOCK = 4096
@@ -25,7 +24,7 @@ BLOCK = 4096
 FAST = {"reassoc", "contract"}
 
 
-@njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
+@jit(nogil=True, fastmath=FAST, error_model="numpy")
 def _rows(X, y, coef, b, lo, hi, out):
     """out ← [Σ x·r, Σ r, Σ r²] over rows lo:hi, block by block"""
     d = X.shape[1]
@@ -47,6 +46,7 @@ def _rows(X, y, coef, b, lo, hi, out):
 def residual_pass(X: np.ndarray, y: np.ndarray, coef, b: float, workers: int | None = None) -> ResidualPass:
     """Σr² and [Xᵀr, Σr] at (coef, b) in float64, in one read of float64 X (any layout) and y"""
     n, d = X.shape
+    X, y = frozen(X), frozen(np.ascontiguousarray(y))  # one compiled signature for each kind of X
     coef = np.ascontiguousarray(coef, dtype=np.float64)
     workers = max(1, min(workers or cores(), -(-n // BLOCK)))
     bounds = np.linspace(0, n, workers + 1).astype(int)

@@ -19,9 +19,8 @@ import math
 import threading
 
 import numpy as np
-from numba import njit
 
-from .jit_cache import compiling
+from .jit_cache import compiling, frozen, jit
 
 #: rows whose approximate norm is at least this share of the largest are kept for the exact measure
 KEEP = 0.85
@@ -31,7 +30,7 @@ FAST = {"reassoc", "contract"}
 MAX_KEPT = 1 << 16
 
 
-@njit(cache=True, fastmath=FAST, error_model="numpy", inline="always")
+@jit(fastmath=FAST, error_model="numpy", inline="always")
 def _row_sq_norm(X, i, shift, inv_scale, t):
     """Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², the terms first written to ``t`` so that the sum's order (SIMD
     lanes) is the same whatever X's layout"""
@@ -43,7 +42,7 @@ def _row_sq_norm(X, i, shift, inv_scale, t):
     return s
 
 
-@njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
+@jit(nogil=True, fastmath=FAST, error_model="numpy")
 def _max_sq_norm(X, rows, shift, inv_scale):
     """max over rows i (all when ``rows`` is empty) of Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², in float64"""
     n = rows.shape[0] if rows.shape[0] > 0 else X.shape[0]
@@ -54,7 +53,7 @@ def _max_sq_norm(X, rows, shift, inv_scale):
     return best
 
 
-@njit(cache=True, nogil=True, fastmath=FAST, error_model="numpy")
+@jit(nogil=True, fastmath=FAST, error_model="numpy")
 def _sq_norms(X, shift, inv_scale, out):
     """out[i] = Σⱼ ((X[i, j] − shift[j])·inv_scale[j])², in float64"""
     t = np.empty(X.shape[1])
@@ -65,7 +64,7 @@ def _sq_norms(X, shift, inv_scale, out):
 def sq_norms(X: np.ndarray, shift, inv_scale) -> np.ndarray:
     """‖(xᵢ − shift)·inv_scale‖² of every row, one compiled read with no temporary the size of X"""
     out = np.empty(X.shape[0])
-    compiling(_sq_norms, "the row-norm kernel")(X, np.asarray(shift, dtype=np.float64),
+    compiling(_sq_norms, "the row-norm kernel")(frozen(X), np.asarray(shift, dtype=np.float64),
                                                 np.asarray(inv_scale, dtype=np.float64), out)
     return out
 
@@ -73,7 +72,7 @@ def sq_norms(X: np.ndarray, shift, inv_scale) -> np.ndarray:
 def max_sq_norm(X: np.ndarray, shift, inv_scale, rows: np.ndarray | None = None) -> float:
     """max over the rows (all, or those listed) of ‖(xᵢ − shift)·inv_scale‖², one compiled read"""
     rows = np.empty(0, np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
-    return float(compiling(_max_sq_norm, "the row-norm kernel")(X, rows, np.asarray(shift, dtype=np.float64),
+    return float(compiling(_max_sq_norm, "the row-norm kernel")(frozen(X), rows, np.asarray(shift, dtype=np.float64),
                                                              np.asarray(inv_scale, dtype=np.float64)))
 
 

@@ -10,12 +10,11 @@ milliseconds to wake. The rows, weights and per-row helpers are the epoch kernel
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numba.extending import register_jitable
 
 from ..descent.threads import beside, two_cores
 from ..optimum import accurate
-from .jit_cache import compiling, will_compile
+from .jit_cache import compiling, jit, will_compile
 from .kernels import Fold, compiled, coordinate_gradient, raw_params, weight
 from .kernels_sparse import CsrRows, RowWeights, add_row, loop, row_dot
 
@@ -106,18 +105,18 @@ def full_loss_grad(rows: CsrRows, weights: RowWeights, fold: Fold, theta: np.nda
 
 # error-free transformations (``gradfit.optimum.accurate``) compiled without fast-math, which would undo them
 register_jitable(accurate._split)
-_two_sum = njit(cache=True)(accurate.two_sum)
-_two_prod = njit(cache=True)(accurate.two_prod)
+_two_sum = jit()(accurate.two_sum)
+_two_prod = jit()(accurate.two_prod)
 
 
-@njit(cache=True, inline="always")
+@jit(inline="always")
 def _weighted(w, hi, lo):
     """``accurate.weighted`` for one row: w·(hi + lo) as double-double"""
     p, e = _two_prod(w, hi)
     return _two_sum(p, e + w * lo)
 
 
-@njit(cache=True)
+@jit()
 def residual_pass_dd(rows, wts, coef, b, xtr_hi, xtr_lo):
     """Σw̃r² and the double-double sums [Xᵀ(w̃r), Σw̃r] for r = y − X·coef − b over CSR rows (each residual in
     double-double by compensated dot products, times the row's weight w̃ as ``accurate.weighted``); Xᵀ(w̃r) goes
