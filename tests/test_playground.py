@@ -221,6 +221,25 @@ def _wait_step(page, k: int) -> None:
     page.wait_for_selector(f'.gf-status-line[data-step="{k}"]', timeout=WAIT_MS)
 
 
+def _play_to(page, last: int, tries: int = 3) -> None:
+    """press play and wait for the run's step ``last``; a press is taken once the page shows it playing (❚❚) or
+    done, and pressed again otherwise (a click that lands while the page redraws the button is lost)"""
+    playing_or_done = f"""() => {{
+        const status = document.querySelector('.gf-status-line');
+        const button = document.querySelector('.gf-run button');
+        return (status && status.dataset.step === '{last}') || (button && button.innerText.includes('❚❚'));
+    }}"""
+    for _ in range(tries):
+        page.locator(".gf-run button").click()
+        try:
+            page.wait_for_function(playing_or_done, timeout=WAIT_MS // 6)
+            break
+        except Exception as exc:  # playwright's TimeoutError
+            if "Timeout" not in type(exc).__name__:
+                raise
+    _wait_step(page, last)
+
+
 def _cell(page, key: str) -> float:
     return float(page.locator(f'td[data-key="{key}"]').first.get_attribute("data-value"))
 
@@ -261,8 +280,7 @@ def test_page_switches_to_korean_and_exports_code_that_runs(browser, url, tmp_pa
     page.locator(".gf-lang button", has_text="한국어").click()
     page.wait_for_selector('.gf-status-line:has-text("스텝 0/10")', timeout=WAIT_MS)
     assert "경사 하강법" in page.locator(".gf-title h2").inner_text()
-    page.locator(".gf-run button").click()  # play runs to the end on its own
-    _wait_step(page, 10)
+    _play_to(page, 10)  # play runs to the end on its own
     page.locator(".gf-replay button").click()
     _wait_step(page, 0)
     page.locator(".gf-step-button button").click()
