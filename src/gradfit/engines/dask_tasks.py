@@ -32,7 +32,7 @@ from ..training.train import smooth_gradient, take_step
 from .dask_data import release_memory
 from .numpy import NumpyEngine
 from .row_norms import left_out_bound, sq_norms
-from .jit_cache import frozen
+from .jit_cache import frozen_rows
 from .stats_pass import CompiledFill
 
 
@@ -159,7 +159,7 @@ def block_summary(source, label: str, names: list[str], target: str) -> Summary:
     (``GramStats.merge`` carries every partition's to one pilot), and the candidates for the largest row norm"""
     X, y = load(source, "float64")  # float64 whatever the training dtype: the statistics carry the exact answer
     y, w = split(y)
-    X, y = frozen(X), frozen(np.ascontiguousarray(y))  # one compiled signature for each kind of X
+    X, y = frozen_rows(X, y)
     # one thread: Dask runs the partitions in parallel already
     stats = block_stats(X, y, workers=1, weights=w, pilot=head_pilot(X, y, w), fill=CompiledFill(X, y))
     if not stats.finite:  # a NaN or an infinity reaches every sum of squares; only then is each column looked at

@@ -85,6 +85,14 @@ def frozen(a):
     return view
 
 
+def frozen_rows(X, y) -> tuple:
+    """(X, y) as the kernels that read the data are compiled for them: both read-only (``frozen``), y contiguous
+    (one compiled signature for each kind of X)"""
+    import numpy as np
+
+    return frozen(X), frozen(np.ascontiguousarray(y))
+
+
 def will_compile(dispatcher, args: tuple) -> bool:
     """True when calling ``dispatcher(*args)`` compiles: no such overload in this process, none in the cache"""
     sig = tuple(dispatcher.typeof_pyval(a) for a in args)

@@ -25,7 +25,7 @@ from ..optimum.normal import head_pilot
 from ..training.state import EpochTask, TrainState
 from . import kernels, residuals, row_norms
 from .base import Engine, Rows
-from .jit_cache import frozen
+from .jit_cache import frozen, frozen_rows
 from .stats_pass import CompiledFill
 
 #: bytes of X per block of a full pass (stays in the L2 cache between X·v and Xᵀr)
@@ -219,7 +219,7 @@ class NumpyEngine(Engine):
     def gram(self) -> GramStats:
         """the statistics in one read of X, which also keeps the rows that may have the largest norm"""
         X, y = self.data()
-        X, y = frozen(X), frozen(np.ascontiguousarray(y))  # one compiled signature for each kind of X
+        X, y = frozen_rows(X, y)
         pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y)
         if self.weights is not None:
             return block_stats(X, y, weights=self.weights, pilot=pilot, fill=fill)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..descent.threads import cores
 from ..optimum.accurate import DD, ResidualPass
-from .jit_cache import compiling, frozen, jit
+from .jit_cache import compiling, frozen_rows, jit
 
 #: rows summed apart before they join the totals
 BLOCK = 4096
@@ -46,7 +46,7 @@ def _rows(X, y, coef, b, lo, hi, out):
 def residual_pass(X: np.ndarray, y: np.ndarray, coef, b: float, workers: int | None = None) -> ResidualPass:
     """Σr² and [Xᵀr, Σr] at (coef, b) in float64, in one read of float64 X (any layout) and y"""
     n, d = X.shape
-    X, y = frozen(X), frozen(np.ascontiguousarray(y))  # one compiled signature for each kind of X
+    X, y = frozen_rows(X, y)
     coef = np.ascontiguousarray(coef, dtype=np.float64)
     workers = max(1, min(workers or cores(), -(-n // BLOCK)))
     bounds = np.linspace(0, n, workers + 1).astype(int)
