@@ -107,8 +107,51 @@ def test_the_lazy_steps_read_and_move_only_what_the_preprocessing_has(shift, sca
     rows = kernels_sparse.csr_rows(X, y)
     fold = Fold(np.full(4, shift), np.full(4, 1.0 / scale), 0.0, intercept)
     lazy = kernels_sparse.lazy_arrays(rows, fold, 1, use_lazy=True)
-    chosen = kernels_sparse.readers(lazy, fold)
-    assert tuple(fn.py_func.__name__ for fn in chosen) == expected
+    chosen = kernels_sparse.readers(lazy, fold, Penalty(0.0, 0.0), rows)
+    assert tuple(fn.py_func.__name__ for fn in chosen[:3]) == expected
+
+
+@pytest.mark.parametrize("l2,shuffled,weighted,expected", [
+    (0.0, False, False, ("no_decay", "in_order", "unit_weight")),
+    (0.1, True, True, ("lazy_decay", "row_of", "weight")),
+])
+def test_the_lazy_steps_carry_no_decay_order_or_weight_they_do_not_have(l2, shuffled, weighted, expected):
+    """constant readers without an L2 penalty (α stays 1), in row order, and unweighted"""
+    from gradfit.engines.kernels import Fold
+
+    X, y = sparse_data(n=50, d=4)
+    rows = kernels_sparse.csr_rows(X, y, order=np.arange(50)[::-1].copy() if shuffled else None)
+    fold = Fold(np.zeros(4), np.ones(4), 0.0, False)
+    lazy = kernels_sparse.lazy_arrays(rows, fold, 1, use_lazy=True)
+    weights = kernels_sparse.row_weights(np.ones(50) if weighted else None)
+    chosen = kernels_sparse.readers(lazy, fold, Penalty(l2, 0.0), rows, weights)
+    assert tuple(fn.py_func.__name__ for fn in chosen[3:]) == expected
+
+
+@pytest.mark.parametrize("preprocess", ["none", "standardize"])
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_constant_readers_take_the_general_readers_steps(monkeypatch, batch_size, preprocess):
+    """the steps without decay, in row order and unweighted equal those the general readers take (α = 1, i = k
+    and w̃ = 1 read from the data): bit for bit where only α moves, to the last bits where a shift moves β
+    (the fused multiply-adds fall otherwise once the decay is the constant 1)"""
+    X, y = sparse_data(n=400, d=6, seed=5)
+    settings = dict(lr=0.01, batch_size=batch_size, epochs=2, tol=None, shuffle=False, preprocess=preprocess,
+                    fit_intercept=preprocess != "none")
+    specialized = fit_quietly(GDRegressor(**settings), X, y)
+    real = kernels_sparse.readers
+
+    def general(lazy, fold, penalty, rows, weights=kernels_sparse.UNWEIGHTED):
+        chosen = real(lazy, fold, penalty, rows, weights)
+        kinds = (kernels_sparse.lazy_decay, kernels_sparse.row_of, kernels_sparse.weight)
+        return chosen._replace(**{name: kernels_sparse.compiled(fn.py_func)
+                                  for name, fn in zip(("decay", "row", "weight"), kinds)})
+
+    monkeypatch.setattr(kernels_sparse, "readers", general)
+    read_from_data = fit_quietly(GDRegressor(**settings), X, y)
+    if preprocess == "none":
+        np.testing.assert_array_equal(specialized.coef_, read_from_data.coef_)
+    else:
+        assert_same_fit(specialized, read_from_data, tol=1e-13)
 
 
 def test_which_steps_are_lazy():

@@ -160,11 +160,17 @@ class Lazy(NamedTuple):
 class Readers(NamedTuple):
     """what the lazy steps read and move, as compiled functions chosen once per fit, so that the per-step loops
     carry no unused load, multiply or dependency (a multiply by inv_scale² = 1 read from a table made the
-    per-sample steps 20% slower; moving β, shift·q and b, all zero without a shift or an intercept, 10%)"""
+    per-sample steps 20% slower; moving β, shift·q and b, all zero without a shift or an intercept, 10%; α and 1/α,
+    which stay 1 without an L2 penalty, and the order's and the weights' branches, 8% together). A constant reader
+    takes the general reader's steps: bit for bit, or, where a shift moves β, to the last bits (with the decay the
+    constant 1 the multiply-adds fuse otherwise)"""
 
     scale: Callable  # (lazy, j) -> inv_scale_j²: ``column_scale``, or ``unit_scale`` when every scale is 1
     shift: Callable  # (lazy, i) -> x_i·m: ``row_shift``, or ``no_shift`` when there is no shift
     move: Callable  # the coefficients after a step: ``all_move``, or ``alpha_moves`` (no shift, no intercept)
+    decay: Callable  # (A, B, penalty) -> the factor a step puts on v: ``lazy_decay``, or ``no_decay`` (no L2)
+    row: Callable  # (rows, k) -> the k-th row of the epoch: ``row_of``, or ``in_order`` (not shuffled)
+    weight: Callable  # (wts, i) -> w̃ᵢ: ``kernels.weight``, or ``unit_weight`` (unweighted)
 
 
 def unit_scale(lazy, j):
@@ -212,15 +218,15 @@ def lazy_row_update(rows, i, lazy, change, scale):
 
 
 @fast
-def lazy_acc_update(rows, start, stop, lazy, change, acc, scale):
+def lazy_acc_update(rows, start, stop, lazy, change, acc, read):
     """q ← q + change·inv_scale²·acc over the batch's nonzeros, acc zeroed there (shift·q moves by
     change·Σ g_i·x_i·m)"""
     for kk in range(start, stop):
-        i = row_of(rows, kk)
+        i = read.row(rows, kk)
         for p in range(rows.indptr[i], rows.indptr[i + 1]):
             j = rows.indices[p]
             if acc[j] != 0.0:
-                lazy.q[j] += change * scale(lazy, j) * acc[j]
+                lazy.q[j] += change * read.scale(lazy, j) * acc[j]
                 acc[j] = 0.0
 
 
@@ -252,19 +258,33 @@ def lazy_decay(A, B, penalty):
     return A + B * penalty.l2
 
 
-def all_move(A, B, penalty, f, gsum, c, fold, dsq):
+def no_decay(A, B, penalty):
+    """``lazy_decay`` without an L2 penalty, for plain SGD (A = 1 exactly: see ``lazy_applies``)"""
+    return 1.0
+
+
+def in_order(rows, k):
+    """the k-th row of an epoch in row order"""
+    return k
+
+
+def unit_weight(wts, i):
+    """w̃ᵢ of an unweighted fit"""
+    return 1.0
+
+
+def all_move(A, B, decay, f, gsum, c, fold, dsq):
     """the coefficients after a step of the rule's affine form rule(p, g) = A·p + B·g applied to v = α·q + β·m
-    (the penalty's decay and the shift term) and to the intercept b (gradient f·Σg; none without an intercept);
-    shift·q moves by ``dsq``"""
-    decay = lazy_decay(A, B, penalty)
+    (the penalty's ``decay``, and the shift term) and to the intercept b (gradient f·Σg; none without an
+    intercept); shift·q moves by ``dsq``"""
     b = A * c.b + B * (f * gsum) * (1.0 if fold.fit_intercept else 0.0)
     return Coefficients(c.alpha * decay, c.beta * decay - B * f * gsum, c.sq + dsq, b)
 
 
-def alpha_moves(A, B, penalty, f, gsum, c, fold, dsq):
+def alpha_moves(A, B, decay, f, gsum, c, fold, dsq):
     """``all_move`` without a shift or an intercept: m = 0 and shift = 0, so β·m, shift·q and b stay 0 and only
     α moves"""
-    return Coefficients(c.alpha * lazy_decay(A, B, penalty), c.beta, c.sq, c.b)
+    return Coefficients(c.alpha * decay, c.beta, c.sq, c.b)
 
 
 @fast
@@ -272,37 +292,39 @@ def lazy_samples(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, 
     """per-sample lazy steps on rows order[first:stop_row]; returns (t, coefficients). 1/α is carried by the
     decay's inverse, not divided each step (a division on the path from one step to the next made the steps 8%
     slower): within the chunk it drifts from 1/α by a few ulps a step, at most CHUNK_STEPS."""
-    inv_decay, inv = 1.0 / lazy_decay(A, B, penalty), 1.0 / c.alpha
+    decay = read.decay(A, B, penalty)
+    inv_decay, inv = 1.0 / decay, 1.0 / c.alpha
     for kk in range(first, stop_row):
-        i = row_of(rows, kk)
+        i = read.row(rows, kk)
         r = lazy_prediction(rows, i, lazy, c, lazy_offset(c, sm, fold), read.shift) - rows.y[i]
-        g = deriv(r, s.loss) * weight(wts, i)
+        g = deriv(r, s.loss) * read.weight(wts, i)
         t += 1
         inv *= inv_decay
         change = B * g * inv
         lazy_row_update(rows, i, lazy, change, read.scale)
-        c = read.move(A, B, penalty, 1.0, g, c, fold, change * read.shift(lazy, i))
+        c = read.move(A, B, decay, 1.0, g, c, fold, change * read.shift(lazy, i))
     return t, c
 
 
 @fast
 def lazy_batches(rows, first, stop_row, fold, penalty, s, t, A, B, deriv, lazy, c, sm, acc, wts, read):
     """minibatch lazy steps on rows order[first:stop_row] (whole batches); returns (t, coefficients)"""
+    decay = read.decay(A, B, penalty)
     for start in range(first, stop_row, rows.batch_size):
         stop = min(start + rows.batch_size, stop_row)
         offset = lazy_offset(c, sm, fold)
         gsum, gm = 0.0, 0.0
         for kk in range(start, stop):
-            i = row_of(rows, kk)
-            g = deriv(lazy_prediction(rows, i, lazy, c, offset, read.shift) - rows.y[i], s.loss) * weight(wts, i)
+            i = read.row(rows, kk)
+            g = deriv(lazy_prediction(rows, i, lazy, c, offset, read.shift) - rows.y[i], s.loss) * read.weight(wts, i)
             gsum += g
             gm += g * read.shift(lazy, i)
             add_row(rows, i, g, acc)
         t += 1
         f = 1.0 / (stop - start)
-        change = B * f / (c.alpha * lazy_decay(A, B, penalty))
-        lazy_acc_update(rows, start, stop, lazy, change, acc, read.scale)
-        c = read.move(A, B, penalty, f, gsum, c, fold, change * gm)
+        change = B * f / (c.alpha * decay)
+        lazy_acc_update(rows, start, stop, lazy, change, acc, read)
+        c = read.move(A, B, decay, f, gsum, c, fold, change * gm)
     return t, c
 
 
@@ -390,11 +412,14 @@ def lazy_arrays(rows: CsrRows, fold: Fold, slots: int, use_lazy: bool) -> Lazy:
     return Lazy(pairs[:, 0], m, xm, pairs[:, 1], np.zeros((slots, 1)))
 
 
-def readers(lazy: Lazy, fold: Fold) -> Readers:
-    """the compiled readers of inv_scale² and x_i·m and the coefficients' move, for these lazy arrays"""
+def readers(lazy: Lazy, fold: Fold, penalty: Penalty, rows: CsrRows, weights: RowWeights = UNWEIGHTED) -> Readers:
+    """the compiled readers of the lazy steps for these lazy arrays, penalty, order and weights"""
     shifted = bool(lazy.xm.size)
     return Readers(compiled(column_scale if lazy.inv2.size else unit_scale), compiled(row_shift if shifted else no_shift),
-                   compiled(all_move if shifted or fold.fit_intercept else alpha_moves))
+                   compiled(all_move if shifted or fold.fit_intercept else alpha_moves),
+                   compiled(lazy_decay.py_func if penalty.l2 else no_decay),
+                   compiled(row_of.py_func if rows.shuffled else in_order),
+                   compiled(weight.py_func if weights.weighted else unit_weight))
 
 
 def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: int, optimizer, deriv: Callable,
@@ -417,4 +442,4 @@ def run_epoch(rows: CsrRows, fold: Fold, penalty: Penalty, descent: Descent, t: 
     lazy = kept[k, use_lazy]
     return compiling(epoch, "the sparse epoch kernels")(
         rows, fold, penalty, descent, t, compiled(optimizer.scalars), compiled(optimizer.rule), gather, scatter,
-        compiled(deriv), compiled(average), lazy, use_lazy, weights, readers(lazy, fold))
+        compiled(deriv), compiled(average), lazy, use_lazy, weights, readers(lazy, fold, penalty, rows, weights))
