@@ -25,16 +25,16 @@ from synthetic import make_data
 from gradfit.descent.losses import make_loss
 from gradfit.descent.optim import average, make_optimizer
 from gradfit.engines import kernels
-from gradfit.engines.kernels import prefetch_lines, prefetch_row
+from gradfit.engines.kernels import prefetch_lines, prefetch_row, row_addresses
 
 
 @njit(cache=True, error_model="numpy")
 def gather_sum(X, y, order, ahead):
     """Σ over rows in ``order`` of y_i + Σ_j x_ij, hinting row order[k + ahead] early (0: no prefetch)"""
-    total = 0.0
+    total, at = 0.0, row_addresses(X, y)
     for k in range(order.shape[0]):
-        if ahead:
-            prefetch_row(X, y, order, k + ahead)
+        if ahead and k + ahead < order.shape[0]:
+            prefetch_row(at, order[k + ahead])
         i = order[k]
         total += y[i]
         for j in range(X.shape[1]):
@@ -45,11 +45,12 @@ def gather_sum(X, y, order, ahead):
 @njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
 def gather_dot_axpy(X, y, order, w, step, ahead, hint_target):
     """plain SGD without anything else: per row r = x·w − y, then w −= step·r·x (y[i] hinted or not)"""
+    at = row_addresses(X, y)
     for k in range(order.shape[0]):
-        if hint_target:
-            prefetch_row(X, y, order, k + ahead)
+        if hint_target and k + ahead < order.shape[0]:
+            prefetch_row(at, order[k + ahead])
         elif k + ahead < order.shape[0]:
-            prefetch_lines(X.ctypes.data + order[k + ahead] * X.strides[0], X.shape[1] * X.itemsize)
+            prefetch_lines(at[0] + order[k + ahead] * at[1], at[2])
         i = order[k]
         r = -y[i]
         for j in range(X.shape[1]):
