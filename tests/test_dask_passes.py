@@ -15,7 +15,11 @@ import pytest
 from distributed import Client
 from sklearn.linear_model import LinearRegression
 
+from gradfit.descent.losses import make_loss
+from gradfit.descent.model import LinearModel
+from gradfit.descent.preprocess import Preprocessor
 from gradfit.engines import dask as dask_engine
+from gradfit.engines import get_engine
 from gradfit.engines import dask_cluster, dask_tasks
 from gradfit.engines.dask import DaskEngine, read_dataset
 from gradfit.errors import OptionError
@@ -125,6 +129,24 @@ def test_the_largest_row_norm_comes_from_the_statistics_pass(client, submitted, 
     numpy_fit = fit(X, y, FitConfig(engine="numpy", **settings))
     assert dask_fit.lr == pytest.approx(numpy_fit.lr, rel=1e-12)
     assert_same_history(numpy_fit.history, dask_fit.history)
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+def test_the_partitions_keep_row_norm_candidates_only_where_the_fit_asks(client, submitted, wanted):
+    """``row_norm_wanted`` (set by ``prepare``: lr="auto" in minibatches or on a loss with a kink): without it the
+    partitions' summaries carry no candidates, and the norm, asked after all (a divergence names the stable
+    step), comes from a pass of its own; either way it equals the NumPy engine's"""
+    X, y = noisy_data(n=1000, d=4)
+    engine = DaskEngine(*on_dask(X, y))
+    engine.row_norm_wanted = wanted
+    stats = engine.gram()
+    reference = get_engine("numpy")(X, y)
+    reference.gram()
+    for e in (engine, reference):
+        e.prepare(LinearModel(4, True, make_loss("mse")), Preprocessor.from_stats("standardize", stats, True))
+    assert bool(engine._norms) == wanted
+    assert engine.max_row_sq_norm() == pytest.approx(reference.max_row_sq_norm(), rel=1e-12)
+    assert ("block_max_row_sq_norm" in submitted) == (not wanted)
 
 
 def test_row_norm_candidates_bound_every_row_not_kept():

@@ -7,6 +7,8 @@ from the statistics, with the messages of the separate check; the compiled check
 answer against the double-double residual pass (≤ 1e-12 relative).
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,7 @@ from gradfit.descent.model import LinearModel
 from gradfit.descent.preprocess import Preprocessor
 from gradfit.engines import residuals, row_norms
 from gradfit.engines.numpy import NumpyEngine
-from gradfit.errors import DataError
+from gradfit.errors import DataError, DivergenceError
 from gradfit.io.checks import check_values
 from gradfit.optimum.accurate import residual_pass as accurate_pass
 from gradfit.optimum.gram import block_stats
@@ -187,3 +189,57 @@ def test_the_compiled_block_copy_equals_numpys(layout):
         blocks.append((z, norms))
     np.testing.assert_allclose(blocks[1][0], blocks[0][0], rtol=1e-14, atol=1e-14 * np.abs(blocks[0][0]).max())
     np.testing.assert_allclose(blocks[1][1], blocks[0][1], rtol=1e-14)
+
+
+def sketches_made(monkeypatch) -> list:
+    """the row-norm sketches the statistics pass is given from now on"""
+    made: list = []
+    real = row_norms.RowNormSketch
+
+    def spy(*args):
+        made.append(real(*args))
+        return made[-1]
+
+    monkeypatch.setattr(row_norms, "RowNormSketch", spy)
+    return made
+
+
+@pytest.mark.parametrize("settings,asks", [
+    (dict(batch_size=32), True),  # lr="auto" in minibatches: the largest row norm bounds the step
+    (dict(batch_size=32, lr=0.001), False),  # a step given
+    (dict(), False),  # lr="auto" in full batch of least squares: the curvature from the statistics sets the step
+    (dict(loss="quantile", epochs=3), True),  # lr="auto" on a loss with a kink: the subgradient step's bound
+])
+def test_the_pass_keeps_row_norm_candidates_only_for_a_fit_that_asks_for_the_norm(monkeypatch, settings, asks):
+    """the candidates cost the statistics pass a weighted sum of squares per row and a heap: a fit whose step
+    does not need the largest row norm is spared them"""
+    made = sketches_made(monkeypatch)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(5000, 6))
+    y = X.sum(axis=1) + rng.normal(size=len(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a short fit is not at the optimum, and need not be
+        GDRegressor(tol=None, seed=0, **{"epochs": 2, **settings}).fit(X, y)
+    assert bool(made) == asks
+
+
+def test_without_candidates_the_statistics_and_the_steps_are_the_same(monkeypatch):
+    """the same fit with the step found by lr="auto" (candidates kept) and given as a number (none kept): the same
+    statistics and trajectory, bit for bit; a diverging minibatch fit still names the step lr="auto" takes
+    (from a pass of its own over the rows)"""
+    made = sketches_made(monkeypatch)
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(5000, 6)) * [1.0, 2.0, 3.0, 4.0, 5.0, 60.0]
+    y = X.sum(axis=1) + rng.normal(size=len(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = GDRegressor(batch_size=32, epochs=2, tol=None, seed=0, schedule="constant").fit(X, y)
+        given = GDRegressor(batch_size=32, epochs=2, tol=None, seed=0, schedule="constant", lr=auto.lr_).fit(X, y)
+    assert len(made) == 1
+    for name in ("x_mean", "xtx", "xty"):
+        np.testing.assert_array_equal(getattr(auto.gram_stats_, name), getattr(given.gram_stats_, name))
+    np.testing.assert_array_equal(auto.coef_, given.coef_)
+    with pytest.raises(DivergenceError, match=r"a stable learning rate for this data is lr=") as info:
+        GDRegressor(batch_size=32, epochs=5, tol=None, seed=0, lr=1e3).fit(X, y)
+    assert len(made) == 1
+    assert info.value.suggested_lr == pytest.approx(auto.lr_, rel=1e-12)

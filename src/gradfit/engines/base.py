@@ -48,6 +48,10 @@ class Engine(ABC):
     optimizer_backends: ClassVar[tuple[str, ...]] = ("gradfit",)
     #: the row weights w̃ (scaled to mean 1, ``gradfit.descent.weights``) as float64, or None: unweighted
     weights: np.ndarray | None = None
+    #: set by ``prepare`` before ``gram``: whether the fit will ask ``max_row_sq_norm`` (lr="auto" in minibatches or
+    #: on a loss with a kink). An engine that keeps the largest row norm's candidates in its statistics pass may
+    #: skip them when not; ``max_row_sq_norm`` then makes a pass of its own, if it is asked after all (a divergence)
+    row_norm_wanted: bool = True
     #: set by the training loop while ``loss_grad`` over all rows runs beside an epoch's steps
     #: (``measures_beside``): the pass keeps to its calling thread, the other core being busy
     one_thread: bool = False

@@ -208,9 +208,9 @@ class DaskEngine(Engine):
         """the one pass before the epochs: each partition is read once for its finiteness, its Gram
         statistics (float64 whatever the training dtype), its residual sums at a pilot answer fitted to its
         own first rows (``gradfit.optimum.pilot``: merged, they give the exact answer's check without another
-        pass) and its candidates for the largest row norm"""
+        pass) and its candidates for the largest row norm (where the fit will ask for it, ``row_norm_wanted``)"""
         futures = [self.client.submit(tasks.block_summary, src, self._label(p), self.feature_names, self.target,
-                                      pure=False)
+                                      self.row_norm_wanted, pure=False)
                    for p, src in enumerate(self.sources)]
         summary = self._reduce(futures, tasks.merge_summaries, "Gram statistics")
         self._norms = summary.norms

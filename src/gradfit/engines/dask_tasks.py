@@ -153,10 +153,11 @@ class Summary(NamedTuple):
     norms: list[NormCandidates]
 
 
-def block_summary(source, label: str, names: list[str], target: str) -> Summary:
+def block_summary(source, label: str, names: list[str], target: str, norms: bool = True) -> Summary:
     """one partition, read once: finiteness (DataError naming the partition and column for NaN / inf),
     Gram statistics in float64 with the residual sums at a pilot fitted to the partition's first rows
-    (``GramStats.merge`` carries every partition's to one pilot), and the candidates for the largest row norm"""
+    (``GramStats.merge`` carries every partition's to one pilot), and, with ``norms``, the candidates for the
+    largest row norm"""
     X, y = load(source, "float64")  # float64 whatever the training dtype: the statistics carry the exact answer
     y, w = split(y)
     X, y = frozen_rows(X, y)
@@ -165,7 +166,8 @@ def block_summary(source, label: str, names: list[str], target: str) -> Summary:
     if not stats.finite:  # a NaN or an infinity reaches every sum of squares; only then is each column looked at
         check_X(X, names, source=label)
         check_X(y.reshape(-1, 1), [target], source=label)
-    return Summary(stats, [norm_candidates(X, stats)] if w is None else [])  # weighted norms: a pass of their own
+    # weighted norms: a pass of their own
+    return Summary(stats, [norm_candidates(X, stats)] if norms and w is None else [])
 
 
 def merge_summaries(parts: list[Summary]) -> Summary:

@@ -217,12 +217,16 @@ class NumpyEngine(Engine):
         return best
 
     def gram(self) -> GramStats:
-        """the statistics in one read of X, which also keeps the rows that may have the largest norm"""
+        """the statistics in one read of X, which also keeps the rows that may have the largest norm (where the fit
+        will ask for it, ``row_norm_wanted``)"""
         X, y = self.data()
         X, y = frozen_rows(X, y)
         pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y)
+        self._sketch = None
         if self.weights is not None:
             return block_stats(X, y, weights=self.weights, pilot=pilot, fill=fill)
+        if not self.row_norm_wanted:
+            return block_stats(X, y, pilot=pilot, fill=fill)
         shift = head_shift(X, y)
         self._sketch = row_norms.RowNormSketch(X, shift, STATS_BLOCK)
         return block_stats(X, y, observe=self._sketch, pilot=pilot, fill=fill)

@@ -11,6 +11,7 @@ statistics (``engines.gram.GramPath``), or ``optimum.robust`` for the others. Wh
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -85,12 +86,20 @@ def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_n
         raise
 
 
+def _asks_row_norm(config: FitConfig, model: LinearModel, n_rows: int) -> bool:
+    """whether choosing the step will read the largest row norm: lr="auto" for SGD in minibatches
+    (``steps.sgd_safe_lr``) or on a loss with a kink (``steps._subgradient_lr``)"""
+    minibatches = config.batch_size is not None and config.batch_size < n_rows
+    return config.lr == "auto" and config.optimizer == "sgd" and (minibatches or math.isinf(model.loss.curvature))
+
+
 def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, feature_names) -> Prepared:
     """gather Gram statistics, choose preprocessing, solve exactly, pick the full-batch path"""
     validate(config, n_rows=engine.n_rows)  # the engine knows the row count of lazy or named data
     d = engine.n_features
     model = LinearModel(d, config.fit_intercept, make_loss(config.loss, config.epsilon, config.quantile),
                         float(config.alpha), float(config.l1_ratio))
+    engine.row_norm_wanted = _asks_row_norm(config, model, engine.n_rows)
     stats = engine.gram() if d * d <= GRAM_MAX_ENTRIES else None
     if engine.checks_values:
         _check_values(engine, stats, feature_names)
