@@ -149,17 +149,6 @@ def prefetch(typingctx, address):
     return types.void(types.intp), codegen
 
 
-@intrinsic
-def data_address(typingctx, array):
-    """the address of ``array``'s first element, as a number (for ``row_addresses``)"""
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        return builder.ptrtoint(data, context.get_value_type(types.intp))
-
-    return types.intp(array), codegen
-
-
 @jit(error_model="numpy", inline="always")
 def prefetch_lines(address, nbytes):
     """hint each 64-byte cache line of the ``nbytes`` bytes at ``address``, each line once"""
@@ -173,7 +162,7 @@ def row_addresses(X, y):
     taken once per epoch. The prefetch takes numbers, no array: y and the order handed to an inlined helper in the
     loop took and dropped a reference each row, four locked (atomic) operations on their reference counts, which
     were a third of the samples of a shuffled epoch (``perf record``) and made a minibatch epoch 15–20% slower"""
-    return data_address(X), X.strides[0], X.shape[1] * X.itemsize, data_address(y), y.strides[0]
+    return X.ctypes.data, X.strides[0], X.shape[1] * X.itemsize, y.ctypes.data, y.strides[0]
 
 
 @jit(error_model="numpy", inline="always")
