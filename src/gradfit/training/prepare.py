@@ -23,6 +23,7 @@ from ..descent import curvature as curv
 from ..descent.curvature import Curvature
 from ..descent.losses import make_loss
 from ..descent.model import LinearModel
+from ..descent.batching import n_batches
 from ..descent.preprocess import Preprocessor
 from ..descent.weights import check_weights
 from ..descent.weights import info as weight_info
@@ -87,9 +88,10 @@ def prepare(X, y, config: FitConfig, prep: Preprocessor | None = None, feature_n
 
 
 def _asks_row_norm(config: FitConfig, model: LinearModel, n_rows: int) -> bool:
-    """whether choosing the step will read the largest row norm: lr="auto" for SGD in minibatches
-    (``steps.sgd_safe_lr``) or on a loss with a kink (``steps._subgradient_lr``)"""
-    minibatches = config.batch_size is not None and config.batch_size < n_rows
+    """whether choosing the step (``steps._step_size``) will read the largest row norm: lr="auto" for SGD in
+    minibatches (``steps.sgd_safe_lr``) or on a loss with a kink (``steps._subgradient_lr``). Said in advance, so
+    the statistics pass keeps the candidates only then; were it wrong, the norm would cost a pass, not a wrong step"""
+    minibatches = n_batches(n_rows, config.batch_size) > 1
     return config.lr == "auto" and config.optimizer == "sgd" and (minibatches or math.isinf(model.loss.curvature))
 
 

@@ -52,7 +52,7 @@ def choose_steps(config: FitConfig, p: Prepared) -> Steps:
 
 
 def _step_size(config: FitConfig, p: Prepared) -> tuple[float, float]:
-    """(lr, momentum)"""
+    """(lr, momentum); ``prepare._asks_row_norm`` says in advance which of these paths reads the largest row norm"""
     momentum = 0.0 if config.momentum == "auto" else float(config.momentum)
     if config.lr != "auto":
         return float(config.lr), momentum
