@@ -47,10 +47,11 @@ def gather_dot_axpy(X, y, order, w, step, ahead, hint_target):
     """plain SGD without anything else: per row r = x·w − y, then w −= step·r·x (y[i] hinted or not)"""
     at = row_addresses(X, y)
     for k in range(order.shape[0]):
-        if hint_target and k + ahead < order.shape[0]:
-            prefetch_row(at, order[k + ahead])
-        elif k + ahead < order.shape[0]:
-            prefetch_lines(at[0] + order[k + ahead] * at[1], at[2])
+        if k + ahead < order.shape[0]:
+            if hint_target:
+                prefetch_row(at, order[k + ahead])
+            else:
+                prefetch_lines(at[0] + order[k + ahead] * at[1], at[2])
         i = order[k]
         r = -y[i]
         for j in range(X.shape[1]):

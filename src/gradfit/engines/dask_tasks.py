@@ -30,9 +30,9 @@ from ..optimum.normal import head_pilot
 from ..training.state import EpochTask, TrainState
 from ..training.train import smooth_gradient, take_step
 from .dask_data import release_memory
+from .jit_cache import frozen_rows
 from .numpy import NumpyEngine
 from .row_norms import left_out_bound, sq_norms
-from .jit_cache import frozen_rows
 from .stats_pass import CompiledFill
 
 

@@ -222,14 +222,9 @@ class NumpyEngine(Engine):
         X, y = self.data()
         X, y = frozen_rows(X, y)
         pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y)
-        self._sketch = None
-        if self.weights is not None:
-            return block_stats(X, y, weights=self.weights, pilot=pilot, fill=fill)
-        if not self.row_norm_wanted:
-            return block_stats(X, y, pilot=pilot, fill=fill)
-        shift = head_shift(X, y)
-        self._sketch = row_norms.RowNormSketch(X, shift, STATS_BLOCK)
-        return block_stats(X, y, observe=self._sketch, pilot=pilot, fill=fill)
+        wanted = self.weights is None and self.row_norm_wanted  # weighted norms: a pass of their own
+        self._sketch = row_norms.RowNormSketch(X, head_shift(X, y), STATS_BLOCK) if wanted else None
+        return block_stats(X, y, weights=self.weights, observe=self._sketch, pilot=pilot, fill=fill)
 
     def kernels_take(self, task: EpochTask) -> bool:
         """whether the compiled kernels take an epoch of ``task`` (an optimizer with a compiled rule, kernels on)"""
