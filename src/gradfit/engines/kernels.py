@@ -222,13 +222,30 @@ def coordinate_gradient(xtg, gsum, f, shift, inv_scale, l2, w):
 
 
 @fast
+def shift_dot(shift, x):
+    """shift·x, summed in a loop that writes nothing.
+
+    Where a vectorized loop also writes an array, LLVM guards it with a run-time check that the arrays it writes
+    and reads lie at least one step of the vector loop apart (VF·UF elements), and runs the scalar loop where
+    they do not. Distinct arrays of that many elements always pass; but a loop of fewer coordinates runs a short
+    vector epilogue behind the same check, so for a few coordinates the check fell either way with where malloc
+    had put the work array v, and a sum carried by the loop was added in another order (the kernels allow
+    reassociation): ``raw_params`` took shift·v so, and two fits of the same data in one process differed in the
+    last bits (a CI run failed on it). A loop that only reads is vectorized the same way wherever its arrays lie.
+    ``tests/test_kernel_ir.py`` holds every compiled kernel to this.
+    """
+    total = 0.0
+    for j in range(x.shape[0]):
+        total += shift[j] * x[j]
+    return total
+
+
+@fast
 def raw_params(theta, fold, v):
     """v ← w·inv_scale; returns the raw offset b − shift·v + y_shift"""
-    off = 0.0
     for j in range(v.shape[0]):
         v[j] = theta[j] * fold.inv_scale[j]
-        off += fold.shift[j] * v[j]
-    return (theta[v.shape[0]] if fold.fit_intercept else 0.0) - off + fold.y_shift
+    return (theta[v.shape[0]] if fold.fit_intercept else 0.0) - shift_dot(fold.shift, v) + fold.y_shift
 
 
 @fast
@@ -250,6 +267,11 @@ def update_weights(X, i, single, acc, gsum, f, fold, penalty, s, k, rule, gather
     to), the rule is called in the loop itself (through an inlined helper it stayed a call), a single
     row's x_i·g goes to ``acc`` first, and the one branch left inside the loop is invariant (whether there is
     an L1 prox: LLVM unswitches it, and a fit without L1 skips the prox, −20% CPU per-sample).
+
+    The sum shift·v rides in the same loop: LLVM vectorizes it only from VF·UF coordinates on, with no short
+    epilogue, so its alias check cannot fail for distinct arrays and the sum has one order wherever they lie
+    (``shift_dot`` says why that matters; ``tests/test_kernel_ir.py`` fails if an epilogue appears). A second
+    loop for the sum would take and drop references to the step's arrays every step.
     """
     shift, inv_scale, hyper = fold.shift, fold.inv_scale, s.hyper
     l2, threshold = penalty.l2, s.lr * penalty.l1
@@ -322,11 +344,10 @@ def plain_sgd_epoch(rows, fold, s, t, deriv):
     theta, slots, lr, inv_scale, shift = s.theta, s.slots, s.lr, fold.inv_scale, fold.shift
     v, s2, a = np.empty(d), np.empty(d), np.empty(d)
     at = row_addresses(X, y)
-    c = 0.0
     for j in range(d):
         s2[j] = inv_scale[j] * inv_scale[j]
         a[j] = shift[j] * s2[j]
-        c += shift[j] * a[j]
+    c = shift_dot(shift, a)
     offset = raw_params(theta, fold, v)
     moves = 1.0 if fold.fit_intercept else 0.0
     b = theta[d] if fold.fit_intercept else 0.0

@@ -35,7 +35,7 @@ import numpy as np
 
 from .jit_cache import compiling, jit
 from .kernels import (Descent, Fold, Penalty, compiled, coordinate_gradient, fast, gather1, gather2, gather3,
-                      raw_params, scatter1, scatter2, scatter3, shrink, update_coord, weight)
+                      raw_params, scatter1, scatter2, scatter3, shift_dot, shrink, update_coord, weight)
 
 __all__ = ["CsrRows", "csr_rows", "RowWeights", "row_weights", "UNWEIGHTED", "run_epoch", "lazy_applies",
            "lazy_arrays", "row_dot", "add_row", "loop"]
@@ -202,14 +202,6 @@ def affine_coefficients(rule, gather, lazy, s, k):
 
 
 @fast
-def shift_dot(fold, x):
-    total = 0.0
-    for j in range(x.shape[0]):
-        total += fold.shift[j] * x[j]
-    return total
-
-
-@fast
 def lazy_row_update(rows, i, lazy, change, scale):
     """q ← q + change·inv_scale²·x_i over the row's nonzeros (shift·q moves by change·x_i·m)"""
     for p in range(rows.indptr[i], rows.indptr[i + 1]):
@@ -335,7 +327,7 @@ def fold_alpha(lazy, c, fold):
         return c
     for j in range(lazy.q.shape[0]):
         lazy.q[j] *= c.alpha
-    return Coefficients(1.0, c.beta, shift_dot(fold, lazy.q), c.b)
+    return Coefficients(1.0, c.beta, shift_dot(fold.shift, lazy.q), c.b)
 
 
 @fast
@@ -344,8 +336,8 @@ def lazy_steps(rows, stop_row, fold, penalty, s, t, scalars, rule, gather, deriv
     q, m, d = lazy.q, lazy.m, lazy.q.shape[0]
     for j in range(d):
         q[j] = s.theta[j] * fold.inv_scale[j]
-    sm = shift_dot(fold, m)
-    c = Coefficients(1.0, 0.0, shift_dot(fold, q), s.theta[d] if fold.fit_intercept else 0.0)
+    sm = shift_dot(fold.shift, m)
+    c = Coefficients(1.0, 0.0, shift_dot(fold.shift, q), s.theta[d] if fold.fit_intercept else 0.0)
     chunk = CHUNK_STEPS * rows.batch_size  # rows between checks of α: the per-step loops carry no rare branch
     for first in range(0, stop_row, chunk):
         stop = min(first + chunk, stop_row)
