@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from ..descent import curvature as curv
+from ..descent.batching import n_batches
 from ..descent.schedules import adaptive_lr, power_iteration, safe_sgd_lr
 from ..errors import OptionError
 from .config import FitConfig
@@ -103,7 +104,7 @@ def _auto_epochs(config: FitConfig, p: Prepared, lr: float, momentum: float) -> 
 
 def stochastic(config: FitConfig, p: Prepared) -> bool:
     """minibatches smaller than the data (per-sample or minibatch SGD), not full batch"""
-    return config.batch_size is not None and config.batch_size < p.engine.n_rows
+    return n_batches(p.engine.n_rows, config.batch_size) > 1
 
 
 def sgd_safe_lr(config: FitConfig, p: Prepared) -> float | None:

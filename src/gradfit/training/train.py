@@ -280,7 +280,7 @@ class Loop:
     @property
     def _stochastic(self) -> bool:
         """per-sample or minibatch epochs (batches smaller than the data), not full batch"""
-        return self.batch_size is not None and self.batch_size < self.engine.n_rows
+        return n_batches(self.engine.n_rows, self.batch_size) > 1
 
     def _threads_pay(self, from_rows: int) -> bool:
         """whether work on a thread beside the epochs can pay: compiled stochastic epochs of an engine with
