@@ -137,6 +137,50 @@ def test_auto_lr_is_stable_for_every_batch_mode(batch_size):
     assert result.steps.schedule == ("constant" if batch_size is None else "cosine")
 
 
+@pytest.mark.parametrize("batch_size", [1, 4, 32])
+@pytest.mark.parametrize("momentum", [0.9, 0.99])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_auto_lr_shrinks_with_a_given_momentum(batch_size, momentum, nesterov):
+    """momentum multiplies a stochastic step by about 1/(1 − β): lr='auto' takes (1 − β)/L_b, which stays stable,
+    where 1/L_b diverged at β = 0.9 (issue noticed in the eighth closing note)"""
+    X, y = uncentered_data(n=2000, d=5)
+    plain = fit(X, y, FitConfig(epochs=5, batch_size=batch_size, seed=0))
+    result = fit(X, y, FitConfig(epochs=20, batch_size=batch_size, seed=0, momentum=momentum, nesterov=nesterov))
+    assert result.lr == pytest.approx((1.0 - momentum) * plain.lr, rel=1e-12)
+    assert math.isfinite(result.history.loss[-1]) and result.history.loss[-1] < 1e-2 * result.history.loss[0]
+
+
+def test_full_batch_auto_lr_keeps_one_over_l_with_a_given_momentum():
+    """the heavy ball is stable for lr·L < 2(1 + β): a full-batch step needs no shrinking"""
+    X, y = uncentered_data()
+    result = fit(X, y, FitConfig(momentum=0.9, epochs=3000, preprocess="standardize"))
+    assert result.lr == pytest.approx(1.0 / result.curvature.L, rel=1e-12) and result.converged
+
+
+def test_divergence_with_momentum_suggests_a_step_below_the_one_that_ran():
+    X, y = uncentered_data(n=2000, d=5)
+    plain = fit(X, y, FitConfig(epochs=1, batch_size=4, seed=0)).lr
+    with pytest.raises(DivergenceError, match=r"a stable learning rate for this data is lr=.* or below \(or use "
+                                              r"lr='auto'\)") as info:
+        fit(X, y, FitConfig(lr=plain, momentum=0.9, epochs=50, batch_size=4, seed=0))
+    assert info.value.suggested_lr == pytest.approx(0.1 * plain, rel=1e-12)
+    stable = fit(X, y, FitConfig(lr=info.value.suggested_lr, momentum=0.9, epochs=20, batch_size=4, seed=0))
+    assert stable.history.loss[-1] < 1e-2 * stable.history.loss[0]
+
+
+def test_an_auto_step_that_diverges_is_not_offered_again(monkeypatch):
+    """when lr='auto' itself diverged, the message suggests a smaller step, not the one that ran or lr='auto'"""
+    from gradfit.training import steps
+
+    monkeypatch.setattr(steps, "safe_sgd_lr", lambda *a: 5.0)
+    X, y = uncentered_data()
+    with pytest.raises(DivergenceError) as info:
+        fit(X, y, FitConfig(epochs=100, batch_size=4, seed=0, schedule="constant"))
+    message = str(info.value)
+    assert "lr='auto'" in message and "or use lr='auto'" not in message, message
+    assert info.value.suggested_lr is not None and info.value.suggested_lr < 5.0, message
+
+
 def test_seed_none_is_recorded_and_reproducible():
     X, y = uncentered_data()
     first = fit(X, y, FitConfig(epochs=3, batch_size=4, lr=0.01))

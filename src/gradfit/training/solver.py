@@ -32,7 +32,7 @@ from .prepare import Prepared, prepare
 from .result import FitResult
 from .start import fresh_state, resolve_seed
 from .state import Outcome, Steps
-from .steps import choose_steps, sgd_safe_lr
+from .steps import choose_steps, divergence_advice
 from .train import Loop
 from .validation import HeldOut, HeldOutResult, check_validation_data, split_rows, take_rows
 from .verdict import EARLY_STOPPED, diagnose
@@ -141,7 +141,7 @@ def _loop(config, p: Prepared, steps: Steps, seed, resume, feature_names, callba
         schedule=make_schedule(steps.schedule, steps.lr, max(steps.epochs, 1), config.schedule_options),
         batch_size=config.batch_size, shuffle=config.shuffle, seed=seed, history=history,
         record_every=config.record_every, tol=config.tol, n_iter_no_change=config.n_iter_no_change,
-        callbacks=list(callbacks), safe_lr=lambda: sgd_safe_lr(config, p), at_optimum=_stop_rule(config, p),
+        callbacks=list(callbacks), advice=lambda lr: divergence_advice(config, p, lr), at_optimum=_stop_rule(config, p),
         average_from=config.average_from,
     )
 

@@ -4,8 +4,8 @@ schedule and epochs.
 The learning rate is Polyak's heavy ball (full-batch SGD on a smooth quadratic objective), the safe
 step 1/L_b (minibatches, an L1 part, early stopping, Huber), about 1% of the solution's size
 (adaptive optimizers) or the subgradient method's step (a loss with a kink); ``choose_steps`` gives
-the rules, with the schedule and the epochs that go with them. ``sgd_safe_lr`` is also the step the
-loop's divergence guard suggests.
+the rules, with the schedule and the epochs that go with them. ``divergence_advice`` is what the loop's
+divergence guard suggests.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def choose_steps(config: FitConfig, p: Prepared) -> Steps:
 
     lr='auto' with full-batch SGD takes Polyak's heavy ball tuned to the Hessian's extreme
     eigenvalues (momentum='auto'), the fastest fixed-step descent on a quadratic (with an L1
-    penalty, plain proximal steps of 1/L instead); with minibatches it takes the safe step 1/L_b and a cosine schedule that ends at lr=0, so the
-    minibatch noise dies out by the last epoch; other optimizers take a step about 1% of the
+    penalty, plain proximal steps of 1/L instead); with minibatches it takes the safe step 1/L_b ((1 − β)/L_b
+    with a given momentum β) and a cosine schedule that ends at lr=0, so the minibatch noise dies out by the
+    last epoch; other optimizers take a step about 1% of the
     solution's size and the cosine schedule. A given lr keeps a constant schedule and no momentum.
     With early stopping, full-batch SGD takes the plain step 1/L (no heavy ball), whose training
     objective falls every epoch.
@@ -108,10 +109,41 @@ def stochastic(config: FitConfig, p: Prepared) -> bool:
 
 
 def sgd_safe_lr(config: FitConfig, p: Prepared) -> float | None:
-    """1/L_b from the curvature of the objective (power iteration on its Hessian); None without statistics"""
+    """1/L_b from the curvature of the objective (power iteration on its Hessian); None without statistics.
+
+    With minibatches and a given momentum β (heavy ball or Nesterov), (1 − β)/L_b: a momentum buffer
+    accumulates the noisy gradients into a step about lr/(1 − β) long, which is what must stay within 1/L_b
+    (the stochastic heavy ball's bound). Full batch keeps 1/L: the heavy ball is stable for lr·L < 2(1 + β).
+    """
     if p.quad is None:
         return None
     L = p.curvature.L if p.curvature is not None else power_iteration(curv.hessian(p.quad, p.model))
-    R = p.curvature_bound * p.engine.max_row_sq_norm() + p.model.l2 if stochastic(config, p) else L
-    return safe_sgd_lr(L, R, p.engine.n_rows, config.batch_size)
+    if not stochastic(config, p):
+        return safe_sgd_lr(L, L, p.engine.n_rows, config.batch_size)
+    R = p.curvature_bound * p.engine.max_row_sq_norm() + p.model.l2
+    return (1.0 - _given_momentum(config)) * safe_sgd_lr(L, R, p.engine.n_rows, config.batch_size)
 
+
+def _given_momentum(config: FitConfig) -> float:
+    """the momentum SGD runs with when it is not the heavy ball that lr='auto' tunes (0.0 for 'auto')"""
+    if config.optimizer != "sgd" or config.momentum == "auto":
+        return 0.0
+    return float(config.momentum)
+
+
+def divergence_advice(config: FitConfig, p: Prepared, lr: float) -> tuple[float | None, str]:
+    """(the step to suggest, the sentence that says so) after a fit diverged at step size ``lr``: the stable
+    step where it is below ``lr``; otherwise (a step that should have been stable) a tenth of ``lr``, and
+    never lr='auto' when that is what ran"""
+    safe = sgd_safe_lr(config, p) if config.optimizer == "sgd" else None
+    auto = config.lr == "auto"
+    if safe is not None and safe < lr:
+        return safe, f"a stable learning rate for this data is lr={safe:.3g} or below" + (
+            "" if auto else " (or use lr='auto')")
+    smaller = 0.1 * lr
+    momentum = " or less momentum" if _given_momentum(config) > 0.0 else ""
+    if safe is None:
+        return smaller, f"try a smaller step, lr={smaller:.3g}{momentum}"
+    chose = "lr='auto' chose it from the data's curvature" if auto else \
+        f"it is within this data's stable step {safe:.3g}"
+    return smaller, f"{chose}, yet it diverged: try lr={smaller:.3g}{momentum}"

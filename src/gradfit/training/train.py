@@ -101,7 +101,8 @@ class Loop:
     tol: float | None = None
     n_iter_no_change: int = 5
     callbacks: Sequence[Callable] = ()
-    safe_lr: Callable[[], float] | None = None
+    #: lr at which the fit diverged -> (the step to suggest or None, the sentence that suggests it)
+    advice: Callable[[float], tuple[float | None, str]] | None = None
     #: theta -> whether it is within tol of the exact answer; when given, it is the stopping rule
     at_optimum: Callable[[Any], bool] | None = None
     #: keep the average of the iterates after this step, and report it (None: report the iterate)
@@ -325,12 +326,11 @@ class Loop:
             return
         start = self._start_objective
         lr = self.schedule(state.epoch - 1)
-        safe = self.safe_lr() if self.safe_lr is not None else None
-        hint = f"; a stable learning rate for this data is lr={safe:.3g} or below (or use lr='auto')" if safe else ""
+        suggested, hint = self.advice(lr) if self.advice is not None else (None, "")
         raise DivergenceError(
             f"the fit diverged at epoch {state.epoch}: the loss went from {start:.4g} to {objective:.4g} "
-            f"with lr={lr:.4g}{hint}",
-            epoch=state.epoch, suggested_lr=safe, history=self.history,
+            f"with lr={lr:.4g}" + (f"; {hint}" if hint else ""),
+            epoch=state.epoch, suggested_lr=suggested, history=self.history,
         )
 
     def _track(self, state: TrainState, objective: float) -> bool:
