@@ -220,6 +220,58 @@ def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys, 
     assert_same_history(explicit.history, beyond.history, rtol=0.0)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_partition_read_from_its_files_is_decoded_once(client, tmp_path, monkeypatch, weighted):
+    """a lazy partition's X and y come from one decoding of its row groups: each was decoded twice (X's and y's
+    graphs were culled apart, so loading both ran the reader twice), which doubled every pass beyond memory"""
+    from gradfit.engines import dask_data
+
+    decoded = []
+    reader = dask_data._read_parquet_piece
+
+    def counting(piece, *args):
+        decoded.append(piece.row_groups)
+        return reader(piece, *args)
+
+    monkeypatch.setattr(dask_data, "_read_parquet_piece", counting)
+    X, y = noisy_data(n=120)
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}), tmp_path / "d.parquet",
+                   row_group_size=30)
+    engine = DaskEngine(str(tmp_path / "d.parquet"), "y", scheduler=client, persist=False, partition_bytes=30 * 4 * 8)
+    engine.weigh(np.arange(120.0) % 3 if weighted else None)
+    loaded = [dask_tasks.load(source, "float64") for source in engine.sources]
+    engine.close()
+    assert sorted(decoded) == [(0,), (1,), (2,), (3,)]  # one decoding per partition
+    np.testing.assert_array_equal(np.concatenate([part[0] for part in loaded]), X)
+    np.testing.assert_array_equal(np.concatenate([part[1] for part in loaded])[:, 0] if weighted else
+                                  np.concatenate([part[1] for part in loaded]), y)
+
+
+def test_a_csv_partition_is_parsed_once(client, tmp_path, monkeypatch):
+    import pandas as pd
+    from dask.dataframe.io import csv as dask_csv
+
+    parsed = []
+    pandas_read = dask_csv.pandas_read_text
+
+    def counting(*args, **kwargs):
+        parsed.append(1)
+        return pandas_read(*args, **kwargs)
+
+    monkeypatch.setattr(dask_csv, "pandas_read_text", counting)
+    X, y = noisy_data(n=60)
+    for k in range(2):
+        rows = slice(30 * k, 30 * k + 30)
+        pd.DataFrame({"a": X[rows, 0], "y": y[rows]}).to_csv(tmp_path / f"{k}.csv", index=False)
+    engine = DaskEngine(str(tmp_path / "*.csv"), "y", scheduler=client, persist=False)
+    parsed.clear()  # counting the rows (read_dataset's own pass) is not a partition's load
+    loaded = [dask_tasks.load(source, "float64") for source in engine.sources]
+    partitions = len(engine.sources)
+    engine.close()
+    assert len(parsed) == partitions == 2
+    np.testing.assert_array_equal(np.concatenate([part[1] for part in loaded]), y)
+
+
 def test_partition_bytes_option_splits_parquet_files_by_row_group(client, tmp_path):
     X, y = noisy_data(n=120)
     table = pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y})

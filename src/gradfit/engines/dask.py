@@ -185,8 +185,8 @@ class DaskEngine(Engine):
     def _sources(self) -> list:
         """what each partition's tasks receive: its persisted arrays, or a lazy block to read"""
         if not self.persisted:
-            xs, ys = self.X.to_delayed().ravel(), self.y.to_delayed().ravel()
-            return [tasks.LazyBlock(xd, yd, self._label(p)) for p, (xd, yd) in enumerate(zip(xs, ys))]
+            xs, ys = (a.to_delayed(optimize_graph=False).ravel() for a in (self.X, self.y))
+            return [tasks.LazyBlock.of(xd, yd, self._label(p)) for p, (xd, yd) in enumerate(zip(xs, ys))]
         self.X, self.y = self.client.persist([self.X, self.y])
         return _block_sources(self.X, self.y)
 

@@ -38,15 +38,22 @@ from .stats_pass import CompiledFill
 
 @dataclass
 class LazyBlock:
-    """one partition as a pair of culled Dask graphs, computed on the worker that runs the task"""
+    """one partition as one culled Dask graph of its (feature rows, targets), computed on the worker that runs
+    the task; X and y share the graph's reading tasks, so the partition's source is read once"""
 
-    X: Any  # dask.delayed: the partition's feature rows
-    y: Any  # dask.delayed: its targets
+    rows: Any  # dask.delayed: [the partition's feature rows, its targets]
     label: str = "a partition"
+
+    @classmethod
+    def of(cls, X, y, label: str) -> "LazyBlock":
+        """the block of the delayed chunks X and y of one partition (made with ``optimize_graph=False``: culled
+        apart, their graphs would each hold the partition's reader under another key, and each run it)"""
+        (rows,) = dask.optimize(dask.delayed([X, y]))
+        return cls(rows, label)
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         try:
-            X, y = dask.compute(self.X, self.y, scheduler="sync")
+            X, y = dask.compute(self.rows, scheduler="sync")[0]
         except (ValueError, TypeError, OSError, pa.ArrowException) as exc:  # e.g. text deep inside a CSV
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"{self.label} cannot be read: {reason[:160]}") from None
