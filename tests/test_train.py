@@ -181,6 +181,14 @@ def test_an_auto_step_that_diverges_is_not_offered_again(monkeypatch):
     assert info.value.suggested_lr is not None and info.value.suggested_lr < 5.0, message
 
 
+def test_a_diverging_adaptive_optimizer_is_not_offered_an_sgd_step():
+    """Adam's steps are about lr long whatever the curvature: SGD's stable step means nothing to it"""
+    X, y = uncentered_data()
+    with pytest.raises(DivergenceError, match=r"with lr=1e\+06; try a smaller step, lr=1e\+05$") as info:
+        fit(X, y, FitConfig(optimizer="adam", lr=1e6, epochs=50))
+    assert info.value.suggested_lr == pytest.approx(1e5)
+
+
 def test_seed_none_is_recorded_and_reproducible():
     X, y = uncentered_data()
     first = fit(X, y, FitConfig(epochs=3, batch_size=4, lr=0.01))
