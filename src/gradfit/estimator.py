@@ -54,9 +54,9 @@ class GDRegressor(RegressorMixin, BaseEstimator):
         Learning rate; "auto" picks one for the data from the exact curvature of the loss
         and records it in ``lr_``: full-batch SGD gets Polyak's heavy ball tuned to the
         Hessian's extreme eigenvalues (with momentum="auto"), minibatches the safe step 1/L_b
-        (times 1 − β with a given momentum β) with a cosine schedule to 0, other optimizers about 1% of the solution's size. A fixed
-        number such as the tutorials' 0.01 diverges on data whose features are large (the
-        message suggests a stable value).
+        (times 1 − β with a given momentum β) with a cosine schedule to 0, other optimizers
+        about 1% of the solution's size. A fixed number such as the tutorials' 0.01 diverges on
+        data whose features are large (the message suggests a stable value).
     momentum : float in [0, 1) or "auto", default="auto"
         SGD momentum. "auto" is the heavy ball's momentum with lr="auto" and full batches
         (without early_stopping, whose held-out rule wants a training loss that falls every epoch),

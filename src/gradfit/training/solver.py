@@ -135,7 +135,8 @@ def _split_weights(sample_weight, split):
 
 def _loop(config, p: Prepared, steps: Steps, seed, resume, feature_names, callbacks) -> Loop:
     optimizer = _optimizer(config, p, steps)
-    history = resume.history if resume is not None else History(feature_names=list(feature_names) if feature_names is not None else None)
+    names = list(feature_names) if feature_names is not None else None
+    history = resume.history if resume is not None else History(feature_names=names)
     return Loop(
         engine=p.path, model=p.model, prep=p.prep, optimizer=optimizer,
         schedule=make_schedule(steps.schedule, steps.lr, max(steps.epochs, 1), config.schedule_options),
@@ -196,4 +197,3 @@ def _held_out_result(loop: Loop, outcome: Outcome, last: np.ndarray) -> HeldOutR
     if loop.held_out is None or best is None:
         return None
     return HeldOutResult(best, loop.early_stopping, last[:-1].tolist(), float(last[-1]), loop.held_out.n_rows)
-
