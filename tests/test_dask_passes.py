@@ -186,7 +186,9 @@ def test_reading_ahead_keeps_the_history_identical(client, submitted, monkeypatc
         histories.append(fit(*on_dask(X, y, chunk=30), cfg).history)
     for other in histories[1:]:
         assert_same_history(histories[0], other, rtol=0.0)
-    assert submitted.count("load") == submitted.count("run_segment") == 3 * 3 * 8  # 3 fits × 3 epochs × 8 segments
+    reads = submitted.count("load") + submitted.count("load_measured")  # the latter measures as it reads
+    assert reads == submitted.count("run_segment") == 3 * 3 * 8  # 3 fits × 3 epochs × 8 segments
+    assert submitted.count("load_measured") == (0 if order == "global" else reads)  # not the global shuffle's
 
 
 def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys, monkeypatch):
@@ -218,6 +220,30 @@ def test_order_auto_is_global_in_memory_and_partition_beyond_it(client, capsys, 
                      r"much to shuffle across them each epoch, so minibatch epochs visit the partitions in a seeded "
                      r"order", capsys.readouterr().err)
     assert_same_history(explicit.history, beyond.history, rtol=0.0)
+
+
+@pytest.mark.parametrize("options", [dict(gram=False), dict(loss="huber", record_every=2),
+                                     dict(gram=False, weighted=True)])
+def test_minibatch_epochs_read_from_source_measure_with_their_own_reads(client, submitted, monkeypatch, options):
+    """each epoch's reads also sum the loss and gradient at the parameters it starts from, so a fit whose
+    objective is a pass over the data (gram=False, a robust loss) reads each partition once an epoch, not twice
+    (the last epoch's objective is a pass of its own): the same history bit for bit as the passes apart"""
+    options = dict(options)
+    weights = np.linspace(0.5, 2.0, 400) if options.pop("weighted", False) else None
+    X, y = noisy_data()
+    cfg = FitConfig(engine="dask", epochs=3, batch_size=16, lr=0.05, seed=0, engine_options={"persist": False},
+                    **options)
+    fused = fit(*on_dask(X, y), cfg, sample_weight=weights)
+    measured = len(fused.history)  # the objective is measured where it is recorded (with an exact answer to stop at)
+    assert submitted.count("load_measured") == 4 * (measured - 1)  # every measurement but the last one's
+    assert submitted.count("load") == 4 * (3 - (measured - 1))  # epochs after one not measured read as before
+    assert submitted.count("block_loss_grad") == 4  # after the last epoch
+    monkeypatch.setattr(DaskEngine, "measures_in_epoch", lambda self, task: False)
+    submitted.clear()
+    apart = fit(*on_dask(X, y), cfg, sample_weight=weights)
+    assert submitted.count("load") == 4 * 3 and submitted.count("block_loss_grad") == 4 * measured
+    assert_same_history(apart.history, fused.history, rtol=0.0)
+    np.testing.assert_array_equal(apart.coef, fused.coef)
 
 
 @pytest.mark.parametrize("weighted", [False, True])

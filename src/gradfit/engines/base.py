@@ -55,6 +55,9 @@ class Engine(ABC):
     #: set by the training loop while ``loss_grad`` over all rows runs beside an epoch's steps
     #: (``measures_beside``): the pass keeps to its calling thread, the other core being busy
     one_thread: bool = False
+    #: set by the training loop around an epoch whose own reads may also measure ``loss_grad`` at the parameters
+    #: the epoch starts from (``measures_in_epoch``); the engine then answers that ``loss_grad`` from them
+    measure_start: bool = False
 
     def weigh(self, weights: np.ndarray | None) -> None:
         """weigh every row's term by ``weights`` (checked, scaled to mean 1) from now on; None: unweighted.
@@ -125,6 +128,13 @@ class Engine(ABC):
         """whether ``loss_grad`` over all rows may run on a thread while ``run_epoch`` takes an epoch of ``task``
         on another TrainState: the epoch runs in compiled code that leaves the interpreter free, and writes new
         arrays into the state it is given, never into the arrays it holds"""
+        return False
+
+    def measures_in_epoch(self, task) -> bool:
+        """whether ``run_epoch`` of ``task``, with ``measure_start`` set, may measure ``loss_grad`` over all rows at
+        the parameters it starts from with the reads it makes anyway (the next ``loss_grad`` at those parameters
+        then makes no pass of its own); it must write new arrays into the state it is given, as for
+        ``measures_beside``"""
         return False
 
     def make_optimizer(self, config):

@@ -154,6 +154,7 @@ class DaskEngine(Engine):
         self.dtype = np.dtype(dtype)
         self.order_asked, self.persist_asked, self.progress = order, persist, progress
         self._order_said, self._norms = False, None
+        self._start_sums = None  # (θ an epoch started from, its loss and gradient sums), from that epoch's reads
         self.target = y if isinstance(y, str) else "y"
         self.conn = connect(scheduler, connect_timeout, **cluster_options)
         self.client = self.conn.client
@@ -219,9 +220,22 @@ class DaskEngine(Engine):
     def loss_grad(self, theta, rows: Rows = None):
         if rows is not None:
             return self._batch_engine(rows).loss_grad(theta)
-        m, loss, grad = self._reduce(self._map(tasks.block_loss_grad, self.model, self.prep, theta),
-                                     tasks.add_loss_grads)
+        sums = self._measured_at(theta)
+        m, loss, grad = sums if sums is not None else self._reduce(
+            self._map(tasks.block_loss_grad, self.model, self.prep, theta), tasks.add_loss_grads)
         return float(loss / m), (grad / m).astype(self.dtype, copy=False)
+
+    def _measured_at(self, theta):
+        """the sums the last epoch's reads measured at the parameters it started from, when ``theta`` is those
+        (taken once), else None"""
+        found, self._start_sums = self._start_sums, None
+        if found is not None and found[0].shape == np.shape(theta) and np.array_equal(found[0], theta):
+            return found[1]
+        return None
+
+    def measures_in_epoch(self, task) -> bool:
+        """partitions read from their source each epoch (not persisted): the epoch's reads measure too"""
+        return not self.persisted
 
     def _batch_engine(self, rows) -> NumpyEngine:
         """a NumPy engine over exactly these rows, gathered from the cluster"""
@@ -267,15 +281,27 @@ class DaskEngine(Engine):
         self._say_order(order)
         plan, _held = self._epoch_plan(order, task.seed, state.epoch)  # _held: alive until the chain has run
         job = tasks.EpochJob(task, self.model, self.prep, self.dtype.name)
+        # with measure_start, each segment that is a whole partition as read also sums its loss and gradient at
+        # the epoch's start, in the partition order loss_grad sums them in (not so in the global order)
+        start = np.array(state.theta, copy=True) if self.measure_start and _held is None else None
+        self._start_sums, sums = None, [None] * len(plan)
         carried = (replace(state), tasks.Carry.empty(self.n_features, self.dtype, self.weights is not None))
         chain = []
         for i, (source, perm) in enumerate(plan):
             if i > READ_AHEAD:  # bounded: a segment is read only when the one READ_AHEAD + 1 back has trained
                 self._result(chain[i - READ_AHEAD - 1])
-            block = self.client.submit(tasks.load, source, job.dtype, perm, pure=False)
+            if start is None:
+                block = self.client.submit(tasks.load, source, job.dtype, perm, pure=False)
+            else:
+                both = self.client.submit(tasks.load_measured, source, job.dtype, perm, self.model, self.prep, start,
+                                          pure=False)
+                block = self.client.submit(tasks.first, both, pure=False)
+                sums[perm[2] if perm is not None else i] = self.client.submit(tasks.second, both, pure=False)
             carried = self.client.submit(tasks.run_segment, job, block, carried, i == len(plan) - 1, pure=False)
             chain.append(carried)
         done, _ = self._result(carried)
+        if start is not None:
+            self._start_sums = (start, self._reduce(sums, tasks.add_loss_grads))
         state.theta, state.opt_state, state.step, state.avg = done.theta, done.opt_state, done.step, done.avg
         return True
 

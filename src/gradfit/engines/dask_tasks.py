@@ -92,10 +92,32 @@ def load(source, dtype: str, perm=None) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=dtype).reshape(len(y), -1)
     y = np.asarray(y, dtype=dtype)
     y = y if y.ndim == 2 and y.shape[1] == 2 else y.reshape(-1)
-    if perm is not None:
-        idx = np.random.default_rng(list(perm)).permutation(len(y))
-        X, y = X[idx], y[idx]
-    return X, y
+    return permuted(X, y, perm)
+
+
+def permuted(X: np.ndarray, y: np.ndarray, perm=None) -> tuple[np.ndarray, np.ndarray]:
+    """the rows permuted by ``perm`` = (seed, epoch, partition), or as they are (None)"""
+    if perm is None:
+        return X, y
+    idx = np.random.default_rng(list(perm)).permutation(len(y))
+    return X[idx], y[idx]
+
+
+def load_measured(source, dtype: str, perm, model, prep, theta) -> tuple[tuple[np.ndarray, np.ndarray], tuple]:
+    """(the segment ``load`` gives, the partition's ``block_loss_grad`` at ``theta``) from one read: an epoch's
+    reads also measure the objective at the parameters it starts from (``DaskEngine.run_epoch``)"""
+    X, y = load(source, dtype)
+    return permuted(X, y, perm), loss_grad_sums(X, y, dtype, model, prep, theta)
+
+
+def first(pair):
+    """the first of a task's two results (``load_measured``'s segment)"""
+    return pair[0]
+
+
+def second(pair):
+    """the second of a task's two results (``load_measured``'s loss and gradient sums)"""
+    return pair[1]
 
 
 def _engine(X, y, job: EpochJob) -> NumpyEngine:
@@ -185,6 +207,11 @@ def merge_summaries(parts: list[Summary]) -> Summary:
 def block_loss_grad(source, dtype: str, model, prep, theta) -> tuple[int, float, np.ndarray]:
     """(rows, Σ per-row loss, Σ per-row gradient) of one partition"""
     X, y = load(source, dtype)
+    return loss_grad_sums(X, y, dtype, model, prep, theta)
+
+
+def loss_grad_sums(X, y, dtype: str, model, prep, theta) -> tuple[int, float, np.ndarray]:
+    """(rows, Σ per-row loss, Σ per-row gradient) of these rows, in their order"""
     loss, grad = prepared(X, y, model, prep, dtype).loss_grad(theta)
     m = len(y)
     return m, loss * m, grad * m

@@ -44,6 +44,10 @@ class GramPath:
         """no: the objective costs O(d²) here, nothing worth a thread beside the steps"""
         return False
 
+    def measures_in_epoch(self, task) -> bool:
+        """no: the objective costs O(d²) here, no pass over the data to spare"""
+        return False
+
     def loss_grad(self, theta, rows: Rows = None):
         if rows is not None:
             return self.engine.loss_grad(theta, rows)

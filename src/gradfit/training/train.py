@@ -10,6 +10,9 @@ Where an engine's compiled epochs leave the interpreter free (``Engine.measures_
 measurement runs on a thread while the next epoch's steps run ahead on a copy of the state; the loop
 takes those steps up once the measured epoch is recorded and the fit goes on, and drops them when it
 stops there. The history, the stopping epoch and the result are the same as one after the other.
+Where the epochs read the data from its source and the engine can measure with those reads
+(``Engine.measures_in_epoch``: Dask partitions not held in memory), the next epoch runs ahead the same
+way and its reads give the measurement: one read an epoch instead of two.
 """
 
 from __future__ import annotations
@@ -117,6 +120,7 @@ class Loop:
     _orders: EpochOrders | None = field(default=None, init=False)
     _continued_from: int | None = field(default=None, init=False)
     _beside: bool = field(default=False, init=False)
+    _in_epoch: bool = field(default=False, init=False)
     _start_objective: float | None = field(default=None, init=False)
 
     @cached_property
@@ -172,6 +176,7 @@ class Loop:
         mark = Mark.take(state, self.history)
         self._orders = self._epoch_orders()
         self._beside = self._measures_beside()
+        self._in_epoch = self._whole_epochs() and self.engine.measures_in_epoch(self.task(0.0))
         try:
             # the start's validation loss is recorded, but the best epoch is one of the epochs run (as scikit-learn's)
             ahead, (objective, grad, at_start, original) = self._measure(state, not len(self.history), epochs > 0,
@@ -220,7 +225,16 @@ class Loop:
         """(ahead, measured): the objective and gradient at ``state`` (and at the reported parameters when
         ``at_reported``). Measured beside (``_beside``), with ``next_epoch`` to run, that epoch's steps run
         meanwhile on a copy of the state, ``ahead`` (else None), which the caller takes up or drops; ``more``:
-        another epoch follows that one."""
+        another epoch follows that one. Measured in the epoch (``_in_epoch``), that epoch runs first, its reads
+        measuring the objective at ``state`` for the engine's next ``loss_grad`` there."""
+        if self._in_epoch and next_epoch:
+            ahead = replace(state)  # the engine writes new arrays into it (``Engine.measures_in_epoch``)
+            self.engine.measure_start = True
+            try:
+                self._steps(ahead, None, self.schedule(state.epoch), more)
+            finally:
+                self.engine.measure_start = False
+            return ahead, self._measured(state, at_reported)
         if not (self._beside and next_epoch):
             return None, self._measured(state, at_reported)
         self.engine.one_thread = True  # its pass keeps to the measuring thread: the steps take the other core
@@ -284,10 +298,13 @@ class Loop:
         return n_batches(self.engine.n_rows, self.batch_size) > 1
 
     def _threads_pay(self, from_rows: int) -> bool:
-        """whether work on a thread beside the epochs can pay: compiled stochastic epochs of an engine with
-        ``fast_epochs`` (not recorded step by step), on ``from_rows`` rows or more"""
-        return (self._stochastic and self.engine.fast_epochs and self.record_every != "step"
-                and self.engine.n_rows >= from_rows)
+        """whether work on a thread beside the epochs can pay: whole epochs (``_whole_epochs``) on ``from_rows``
+        rows or more"""
+        return self._whole_epochs() and self.engine.n_rows >= from_rows
+
+    def _whole_epochs(self) -> bool:
+        """whether the engine takes whole stochastic epochs (``fast_epochs``; not recorded step by step)"""
+        return self._stochastic and self.engine.fast_epochs and self.record_every != "step"
 
     def _steps(self, state: TrainState, grad, lr: float, more: bool = False) -> None:
         """one epoch's steps on ``state`` (``grad``: the full gradient at its start, for a full-batch step;
