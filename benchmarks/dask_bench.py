@@ -160,8 +160,8 @@ def gradfit_rows(glob: str, client: Client, sizes: Sizes, read: float, in_memory
         try:
             with contextlib.redirect_stderr(said):
                 minibatch(1)  # warm: the kernels compiled or loaded on the workers
-                one = best_of(lambda: minibatch(1), 1)
-                two = best_of(lambda: minibatch(2), 1)
+                one = best_of(lambda: minibatch(1), max(2, sizes.repeats))
+                two = best_of(lambda: minibatch(2), max(2, sizes.repeats))
         except Exception as exc:  # noqa: BLE001 - reported in the table
             rows.append(Row(what, None, None, f"failed: {type(exc).__name__}: {str(exc)[:100]}"))
             continue
