@@ -281,16 +281,30 @@ def test_engine_option_errors(options, message):
         fit(X, y, FitConfig(epochs=1, engine_options=options))
 
 
-def test_f_order_data_is_copied_to_rows_once_for_the_kernel(monkeypatch):
+@pytest.mark.parametrize("batch_size", [16, None])
+def test_f_order_data_is_copied_to_rows_once_for_the_kernel(monkeypatch, batch_size):
     """a DataFrame's values are an F-order view: the kernel, which reads row by row, gets one row-major
-    copy, made at the first epoch and kept; the fit is the C-order fit's"""
-    seen = []
-    real = kernels.run_epoch
-    monkeypatch.setattr(kernels, "run_epoch", lambda rows, *rest: seen.append(rows.X) or real(rows, *rest))
+    copy, made by the statistics pass's read of X (not by a read of its own at the first epoch) and kept; a
+    full-batch fit, whose epochs read no rows, makes none; the fit is the C-order fit's"""
+    import gradfit.engines.stats_pass as stats_pass
+    from gradfit.engines.numpy import NumpyEngine
+
+    seen, copies, asked = [], [], []
+    real_epoch, real_fill, real_rows = kernels.run_epoch, stats_pass.CompiledFill.__init__, NumpyEngine._row_major
+    monkeypatch.setattr(kernels, "run_epoch", lambda rows, *rest: seen.append(rows.X) or real_epoch(rows, *rest))
+    monkeypatch.setattr(stats_pass.CompiledFill, "__init__",
+                        lambda self, X, y, rows=None: copies.append(rows) or real_fill(self, X, y, rows))
+    monkeypatch.setattr(NumpyEngine, "_row_major", lambda self: asked.append(self.X.flags.c_contiguous) or
+                        real_rows(self))
     X, y = uncentered_data(n=300, d=5, seed=21)
-    cfg = FitConfig(batch_size=16, epochs=3, lr=0.01, seed=4)
+    cfg = FitConfig(batch_size=batch_size, epochs=3, lr=0.01, seed=4)
     f_order = fit(np.asfortranarray(X), y, cfg)
-    assert len(seen) == 3 and all(a.base is seen[0].base for a in seen) and seen[0].flags.c_contiguous
+    if batch_size is None:
+        assert copies == [None] and not seen
+    else:
+        assert len(copies) == 1 and copies[0].shape == X.shape and copies[0].flags.c_contiguous
+        assert len(seen) == 3 and all(a.base is copies[0] for a in seen) and all(asked)  # no copy at an epoch
+        np.testing.assert_array_equal(seen[0], X)
     np.testing.assert_allclose(f_order.coef, fit(X, y, cfg).coef, rtol=1e-12)
 
 

@@ -52,6 +52,9 @@ class Engine(ABC):
     #: on a loss with a kink). An engine that keeps the largest row norm's candidates in its statistics pass may
     #: skip them when not; ``max_row_sq_norm`` then makes a pass of its own, if it is asked after all (a divergence)
     row_norm_wanted: bool = True
+    #: set by ``prepare`` before ``gram``: whether minibatch or per-sample epochs will read the rows (an engine that
+    #: keeps its rows in another layout for them may make that copy in its statistics pass)
+    rows_wanted: bool = False
     #: set by the training loop while ``loss_grad`` over all rows runs beside an epoch's steps
     #: (``measures_beside``): the pass keeps to its calling thread, the other core being busy
     one_thread: bool = False

@@ -220,11 +220,22 @@ class NumpyEngine(Engine):
         """the statistics in one read of X, which also keeps the rows that may have the largest norm (where the fit
         will ask for it, ``row_norm_wanted``)"""
         X, y = self.data()
+        rows = self._rows_copy(X)
         X, y = frozen_rows(X, y)
-        pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y)
+        pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y, rows)
         wanted = self.weights is None and self.row_norm_wanted  # weighted norms: a pass of their own
         self._sketch = row_norms.RowNormSketch(X, head_shift(X, y), STATS_BLOCK) if wanted else None
-        return block_stats(X, y, weights=self.weights, observe=self._sketch, pilot=pilot, fill=fill)
+        stats = block_stats(X, y, weights=self.weights, observe=self._sketch, pilot=pilot, fill=fill)
+        if rows is not None:
+            self.X = rows  # the kernels' row-major X (``_row_major``), copied by the same read
+        return stats
+
+    def _rows_copy(self, X: np.ndarray) -> np.ndarray | None:
+        """an empty row-major array for the statistics pass to copy X into, where the kernels' epochs will want X
+        row-major and it is not (a DataFrame's values); None otherwise"""
+        if not (self.rows_wanted and X is self.X and not X.flags.c_contiguous and self.options["kernels"] != "off"):
+            return None
+        return np.empty(X.shape, dtype=X.dtype)
 
     def kernels_take(self, task: EpochTask) -> bool:
         """whether the compiled kernels take an epoch of ``task`` (an optimizer with a compiled rule, kernels on)"""
@@ -268,11 +279,11 @@ class NumpyEngine(Engine):
 
     def _row_major(self) -> np.ndarray:
         """X with its rows contiguous, as the kernels read it row by row: X itself, or (for an F-order X such
-        as a DataFrame's values) a row-major copy made once, at the first epoch that needs it"""
+        as a DataFrame's values) a row-major copy made once, by the statistics pass where ``rows_wanted`` said
+        so, else at the first epoch that needs it"""
         if not self.X.flags.c_contiguous:
             self.X = np.ascontiguousarray(self.X)
         return self.X
 
     def _shuffle_block(self) -> int:
         return self.options["shuffle_block"] or max(1, SHUFFLE_BYTES // max(1, self.X.strides[0]))
-

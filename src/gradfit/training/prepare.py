@@ -102,6 +102,7 @@ def _prepare_engine(engine, config: FitConfig, prep: Preprocessor | None, featur
     model = LinearModel(d, config.fit_intercept, make_loss(config.loss, config.epsilon, config.quantile),
                         float(config.alpha), float(config.l1_ratio))
     engine.row_norm_wanted = _asks_row_norm(config, model, engine.n_rows)
+    engine.rows_wanted = n_batches(engine.n_rows, config.batch_size) > 1
     stats = engine.gram() if d * d <= GRAM_MAX_ENTRIES else None
     if engine.checks_values:
         _check_values(engine, stats, feature_names)
