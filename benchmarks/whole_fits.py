@@ -134,7 +134,7 @@ def dataframe_row(X, y, reps: int, fit_array: float) -> tuple:
     frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
     fit_frame, _, _, _ = gradfit_fits(frame, y, reps, batch_size=32)
     return ("minibatch-32 from a DataFrame, whole fit of 5 epochs", fit_frame, fit_array, "the same fit from the array",
-            "", "one row-major copy of X")
+            "", "the row-major copy of X, written by the statistics pass's read")
 
 
 def first_fit_row() -> tuple:
