@@ -143,3 +143,17 @@ def overfit_data(n=100, d=60, seed=0):
 def mse_at(X, y, coef, intercept) -> float:
     """the mean squared error of a linear model on (X, y)"""
     return float(np.mean((X @ np.asarray(coef) + intercept - y) ** 2))
+
+
+def record_calls(monkeypatch, owner, name: str, record=lambda *args, **kwargs: 1) -> list:
+    """replace ``owner.name`` by a wrapper that appends ``record(*args, **kwargs)`` to the list it returns, then
+    calls the original"""
+    calls = []
+    real = getattr(owner, name)
+
+    def recording(*args, **kwargs):
+        calls.append(record(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls

@@ -29,7 +29,7 @@ from gradfit.optimum.refine import TARGET_DIGITS
 from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
-from .helpers import assert_same_history
+from .helpers import assert_same_history, record_calls
 
 
 @pytest.fixture
@@ -252,14 +252,7 @@ def test_a_partition_read_from_its_files_is_decoded_once(client, tmp_path, monke
     graphs were culled apart, so loading both ran the reader twice), which doubled every pass beyond memory"""
     from gradfit.engines import dask_data
 
-    decoded = []
-    reader = dask_data._read_parquet_piece
-
-    def counting(piece, *args):
-        decoded.append(piece.row_groups)
-        return reader(piece, *args)
-
-    monkeypatch.setattr(dask_data, "_read_parquet_piece", counting)
+    decoded = record_calls(monkeypatch, dask_data, "_read_parquet_piece", lambda piece, *args: piece.row_groups)
     X, y = noisy_data(n=120)
     pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y}), tmp_path / "d.parquet",
                    row_group_size=30)
@@ -277,14 +270,7 @@ def test_a_csv_partition_is_parsed_once(client, tmp_path, monkeypatch):
     import pandas as pd
     from dask.dataframe.io import csv as dask_csv
 
-    parsed = []
-    pandas_read = dask_csv.pandas_read_text
-
-    def counting(*args, **kwargs):
-        parsed.append(1)
-        return pandas_read(*args, **kwargs)
-
-    monkeypatch.setattr(dask_csv, "pandas_read_text", counting)
+    parsed = record_calls(monkeypatch, dask_csv, "pandas_read_text")
     X, y = noisy_data(n=60)
     for k in range(2):
         rows = slice(30 * k, 30 * k + 30)

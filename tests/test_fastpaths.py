@@ -21,7 +21,7 @@ from gradfit.optimum.normal import solve_spd
 from gradfit.training.config import FitConfig
 from gradfit.training.solver import fit
 
-from .helpers import assert_same_history, uncentered_data
+from .helpers import assert_same_history, record_calls, uncentered_data
 
 OPTIMIZERS = {
     "sgd": {},
@@ -38,15 +38,7 @@ OPTIMIZERS = {
 @pytest.fixture
 def kernel_calls(monkeypatch):
     """count the epochs that went through the compiled kernel"""
-    calls = []
-    real = kernels.run_epoch
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(kernels, "run_epoch", counted)
-    return calls
+    return record_calls(monkeypatch, kernels, "run_epoch")
 
 
 @pytest.mark.parametrize("preprocess", ["none", "standardize"])

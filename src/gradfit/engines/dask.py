@@ -36,6 +36,7 @@ only when neither the statistics nor the residuals at the pilot can promise its 
 
 from __future__ import annotations
 
+import operator
 import sys
 import time
 from dataclasses import replace
@@ -295,8 +296,8 @@ class DaskEngine(Engine):
             else:
                 both = self.client.submit(tasks.load_measured, source, job.dtype, perm, self.model, self.prep, start,
                                           pure=False)
-                block = self.client.submit(tasks.first, both, pure=False)
-                sums[perm[2] if perm is not None else i] = self.client.submit(tasks.second, both, pure=False)
+                block = self.client.submit(operator.getitem, both, 0, pure=False)
+                sums[perm[2] if perm is not None else i] = self.client.submit(operator.getitem, both, 1, pure=False)
             carried = self.client.submit(tasks.run_segment, job, block, carried, i == len(plan) - 1, pure=False)
             chain.append(carried)
         done, _ = self._result(carried)

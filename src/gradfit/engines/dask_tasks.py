@@ -110,16 +110,6 @@ def load_measured(source, dtype: str, perm, model, prep, theta) -> tuple[tuple[n
     return permuted(X, y, perm), loss_grad_sums(X, y, dtype, model, prep, theta)
 
 
-def first(pair):
-    """the first of a task's two results (``load_measured``'s segment)"""
-    return pair[0]
-
-
-def second(pair):
-    """the second of a task's two results (``load_measured``'s loss and gradient sums)"""
-    return pair[1]
-
-
 def _engine(X, y, job: EpochJob) -> NumpyEngine:
     """a NumPy engine over these rows, prepared with the job's model and preprocessing"""
     return prepared(X, y, job.model, job.prep, job.dtype)

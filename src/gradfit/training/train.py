@@ -228,10 +228,9 @@ class Loop:
         another epoch follows that one. Measured in the epoch (``_in_epoch``), that epoch runs first, its reads
         measuring the objective at ``state`` for the engine's next ``loss_grad`` there."""
         if self._in_epoch and next_epoch:
-            ahead = replace(state)  # the engine writes new arrays into it (``Engine.measures_in_epoch``)
             self.engine.measure_start = True
             try:
-                self._steps(ahead, None, self.schedule(state.epoch), more)
+                ahead = self._run_ahead(state, more)
             finally:
                 self.engine.measure_start = False
             return ahead, self._measured(state, at_reported)
@@ -240,11 +239,16 @@ class Loop:
         self.engine.one_thread = True  # its pass keeps to the measuring thread: the steps take the other core
         try:
             measured = beside(self._measured, state, at_reported, name="gradfit-measure")
-            ahead = replace(state)  # the engine writes new arrays into it (``Engine.measures_beside``)
-            self._steps(ahead, None, self.schedule(state.epoch), more)
-            return ahead, measured()
+            return self._run_ahead(state, more), measured()
         finally:
             self.engine.one_thread = False
+
+    def _run_ahead(self, state: TrainState, more: bool) -> TrainState:
+        """the next epoch's steps on a copy of ``state`` (the engine writes new arrays into it, as
+        ``Engine.measures_beside`` and ``Engine.measures_in_epoch`` promise), which the caller takes up or drops"""
+        ahead = replace(state)
+        self._steps(ahead, None, self.schedule(state.epoch), more)
+        return ahead
 
     def _reads_objective(self, due: bool, last: bool) -> bool:
         """whether the objective after an epoch is measured: where it is recorded (``due``), at the run's last
