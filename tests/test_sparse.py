@@ -267,6 +267,51 @@ def test_non_finite_values_in_sparse_x_are_refused_naming_row_and_column(value, 
         model.predict(X)
 
 
+def broken(fmt: str, where: str):
+    """sparse_data(seed=17) as ``fmt`` with one stored index, or its index pointers, out of place (built with
+    check=False, as scipy lets a caller build it)"""
+    X = sparse_data(seed=17)[0].asformat(fmt)
+    indptr, indices = X.indptr.copy(), X.indices.copy()
+    k = int(indptr[5])  # the first stored value of row (column) 5
+    if where == "negative":
+        indices[k] = -1
+    elif where == "beyond":
+        indices[k] = X.shape[1] if fmt == "csr" else X.shape[0]
+    else:
+        indptr[3], indptr[4] = indptr[4], indptr[3]  # pointers that go back
+    make = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+    return make((X.data, indices, indptr), shape=X.shape, copy=False)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("where", ["negative", "beyond"])
+def test_sparse_x_with_an_index_out_of_range_is_refused_naming_it(fmt, where):
+    """the kernels index without Python's negative-index wrap (unsigned): an index outside the matrix, which
+    scipy takes without a full check, is refused before any kernel reads it"""
+    X, y = broken(fmt, where), sparse_data(seed=17)[1]
+    major, minor, size = ("row", "column", X.shape[1]) if fmt == "csr" else ("column", "row", X.shape[0])
+    bad = -1 if where == "negative" else size
+    message = (rf"^X \(sparse {fmt.upper()}\): {major} index 5 stores a value at {minor} index {bad}, outside "
+               rf"0\.\.{size - 1}; rebuild the matrix \(scipy: X\.check_format\(full_check=True\)\)$")
+    with pytest.raises(DataError, match=message):
+        GDRegressor().fit(X, y)
+    with pytest.raises(DataError, match=message):
+        gradfit.fit(X, y, FitConfig())
+    model = GDRegressor().fit(*sparse_data(seed=17))
+    with pytest.raises(DataError, match=message):
+        model.predict(X)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_x_whose_index_pointers_go_back_is_refused(fmt):
+    X, y = broken(fmt, "pointers"), sparse_data(seed=17)[1]
+    major = "rows" if fmt == "csr" else "columns"
+    message = (rf"^X \(sparse {fmt.upper()}\): its index pointers \(indptr\) do not describe {X.shape[fmt == 'csc']} "
+               rf"{major} of stored values; rebuild the matrix \(scipy: X\.check_format\(full_check=True\)\)$")
+    with pytest.raises(DataError, match=message):
+        GDRegressor().fit(X, y)
+
+
 def test_too_large_values_in_sparse_x_are_refused():
     X, y = sparse_data(seed=13)
     X = X.tolil()

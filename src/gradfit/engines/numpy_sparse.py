@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from ..descent.optim import average
 from ..descent.weights import WeightInfo
 from ..errors import OptionError
+from ..io.checks import check_sparse_structure
 from ..optimum.accurate import DD, ResidualPass
 from ..optimum.gram import GramStats
 from ..training.state import EpochTask
@@ -52,6 +53,7 @@ class SparseNumpyEngine(NumpyEngine):
                               "float64; use dtype='float64'")
         self.options = check_options(options)
         self.dtype, self.source = np.dtype(np.float64), None
+        check_sparse_structure(X)  # before anything reads X by its indices: a conversion, a product, the kernels
         self.X = as_csr(X)
         self.y = np.asarray(y, dtype=np.float64).reshape(-1)
         self.n_rows, self.n_features = self.X.shape

@@ -16,7 +16,7 @@ from ..descent.threads import beside, two_cores
 from ..optimum import accurate
 from .jit_cache import compiling, jit, will_compile
 from .kernels import Fold, compiled, coordinate_gradient, raw_params, weight
-from .kernels_sparse import CsrRows, RowWeights, add_row, loop, row_dot
+from .kernels_sparse import CsrRows, RowWeights, add_row, column, loop, row_dot, span
 
 __all__ = ["loss_pass", "full_loss_grad", "residual_pass_dd", "SPLIT_FROM"]
 
@@ -122,11 +122,12 @@ def residual_pass_dd(rows, wts, coef, b, xtr_hi, xtr_lo):
     double-double by compensated dot products, times the row's weight w̃ as ``accurate.weighted``); Xᵀ(w̃r) goes
     into xtr_hi + xtr_lo; returns (Σw̃r², Σw̃r hi, Σw̃r lo)"""
     ss, sum_hi, sum_lo = 0.0, 0.0, 0.0
-    indptr, indices, data = rows.indptr, rows.indices, rows.data
+    data = rows.data
     for i in range(rows.y.shape[0]):
         s, e = _two_sum(rows.y[i], -b)
-        for p in range(indptr[i], indptr[i + 1]):
-            prod, prod_err = _two_prod(data[p], coef[indices[p]])
+        first, last = span(rows, i)
+        for p in range(first, last):
+            prod, prod_err = _two_prod(data[p], coef[column(rows, p)])
             s, err = _two_sum(s, -prod)
             e += err - prod_err
         hi, lo = _two_sum(s, e)
@@ -135,8 +136,8 @@ def residual_pass_dd(rows, wts, coef, b, xtr_hi, xtr_lo):
             hi, lo = _weighted(wts.w[i], hi, lo)
         sum_hi, err = _two_sum(sum_hi, hi)
         sum_lo += err + lo
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
+        for p in range(first, last):
+            j = column(rows, p)
             prod, prod_err = _two_prod(data[p], hi)
             xtr_hi[j], err = _two_sum(xtr_hi[j], prod)
             xtr_lo[j] += err + prod_err + data[p] * lo

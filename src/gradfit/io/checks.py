@@ -117,9 +117,40 @@ def check_X(X, feature_names=None, *, source: str = "X", first_row: int = 0) -> 
         _check_finite(_to_float(values, label, first_row), label, first_row)
 
 
+def check_sparse_structure(X, source: str = "X") -> None:
+    """DataError where a CSR or CSC matrix's index pointers or stored indices lie outside the matrix.
+
+    SciPy builds such a matrix from arrays without a full check (``check_format(full_check=False)``), and
+    its own products, the sparse kernels (which index unsigned, without Python's negative-index wrap) and
+    the conversions between formats would read or write outside the arrays: an index one past the last
+    column aborted the interpreter in a fit. One pass over the pointers and the indices (min and max).
+    """
+    fmt = X.format
+    if fmt not in ("csr", "csc"):
+        return  # COO and the others check their indices when they are built
+    (major, minor), (n_major, n_minor) = (("row", "column"), X.shape) if fmt == "csr" else (("column", "row"),
+                                                                                            X.shape[::-1])
+    indptr, indices, label = np.asarray(X.indptr), np.asarray(X.indices), f"{source} (sparse {fmt.upper()})"
+    fix = "rebuild the matrix (scipy: X.check_format(full_check=True))"
+    nnz = int(indptr[-1]) if len(indptr) else -1
+    if (len(indptr) != n_major + 1 or indptr[0] != 0 or not 0 <= nnz <= min(len(indices), len(X.data))
+            or bool(np.any(indptr[1:] < indptr[:-1]))):
+        raise DataError(f"{label}: its index pointers (indptr) do not describe {n_major} {major}s of stored "
+                        f"values; {fix}")
+    stored = indices[:nnz]
+    if nnz == 0 or (int(stored.min()) >= 0 and int(stored.max()) < n_minor):
+        return
+    k = int(np.flatnonzero((stored < 0) | (stored >= n_minor))[0])
+    at = int(np.searchsorted(indptr, k, side="right")) - 1
+    raise DataError(f"{label}: {major} index {at} stores a value at {minor} index {int(stored[k])}, outside "
+                    f"0..{n_minor - 1}; {fix}")
+
+
 def _check_sparse_values(X, source: str, first_row: int, n_rows: int | None = None) -> None:
     """DataError naming the first stored value of a scipy.sparse X (by row, then column) that is missing, infinite
-    or, given ``n_rows``, too large for the sums of squares of a fit; reads only the stored values"""
+    or, given ``n_rows``, too large for the sums of squares of a fit; reads only the stored values (after
+    ``check_sparse_structure``)"""
+    check_sparse_structure(X, source)
     values = np.asarray(X.data if X.format in ("csr", "csc", "coo") else X.tocoo().data)
     limit = largest_value(n_rows) if n_rows is not None else math.inf
     if values.size == 0 or _usable(np.array([values.min(), values.max()]), limit).all():
