@@ -153,8 +153,8 @@ def _check_sparse_values(X, source: str, first_row: int, n_rows: int | None = No
     check_sparse_structure(X, source)
     values = np.asarray(X.data if X.format in ("csr", "csc", "coo") else X.tocoo().data)
     limit = largest_value(n_rows) if n_rows is not None else math.inf
-    if values.size == 0 or _usable(np.array([values.min(), values.max()]), limit).all():
-        return  # the extremes settle it without a temporary the size of the values (NaN makes them NaN)
+    if _extremes_usable(values, limit):
+        return
     coo = X.tocoo()  # only to name the culprit
     bad = ~_usable(coo.data, limit)
     k = np.flatnonzero(bad)[np.lexsort((coo.col[bad], coo.row[bad]))[0]]
@@ -163,6 +163,12 @@ def _check_sparse_values(X, source: str, first_row: int, n_rows: int | None = No
         raise DataError(f"{label} has {_non_finite(value)} at {_row(i, first_row)}")
     raise DataError(f"{label} holds {value:.3g} at {_row(i, first_row)}, too large for float64 sums of "
                     f"squares over {n_rows} rows (limit {limit:.3g}); rescale the column")
+
+
+def _extremes_usable(values: np.ndarray, limit: float) -> bool:
+    """whether every value is finite and at most ``limit`` in size, from the smallest and the largest (NaN makes
+    them NaN): two reads, no temporary the size of the values"""
+    return values.size == 0 or bool(_usable(np.array([values.min(), values.max()]), limit).all())
 
 
 def _usable(values: np.ndarray, limit: float) -> np.ndarray:
@@ -243,8 +249,9 @@ def check_arrays(X, y, feature_names=None, *, source: str = "X", target: str = "
     if column is not None:  # (y is checked here even with values_later: scikit-learn's validation checks it too)
         label = f"{source}: column {target!r}" if first_row == 1 else target
         values = _to_float(column, label, first_row)
-        _check_finite(values, label, first_row)
-        _check_scale(values, label, first_row, n_x)
+        if not _extremes_usable(values, largest_value(n_x)):  # the culprit named by the full checks
+            _check_finite(values, label, first_row)
+            _check_scale(values, label, first_row, n_x)
     if not clean and X.ndim == 2 and not (isinstance(X, np.ndarray) and X.dtype.kind == "c"):
         for name, values in _named_columns(X, feature_names):
             label = f"{source}: column {name!r}"
