@@ -181,8 +181,7 @@ def block_summary(source, label: str, names: list[str], target: str, norms: bool
     y, w = split(y)
     X, y = frozen_rows(X, y)
     # one thread: Dask runs the partitions in parallel already
-    fill = CompiledFill(X, y)
-    stats = block_stats(X, y, workers=1, weights=w, pilot=head_pilot(X, y, w, fill=fill), fill=fill)
+    stats = block_stats(X, y, workers=1, weights=w, pilot=head_pilot(X, y, w), fill=CompiledFill(X, y))
     if not stats.finite:  # a NaN or an infinity reaches every sum of squares; only then is each column looked at
         check_X(X, names, source=label)
         check_X(y.reshape(-1, 1), [target], source=label)

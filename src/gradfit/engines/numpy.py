@@ -222,7 +222,7 @@ class NumpyEngine(Engine):
         X, y = self.data()
         rows = self._rows_copy(X)
         X, y = frozen_rows(X, y)
-        pilot, fill = head_pilot(X, y, self.weights, fill=CompiledFill(X, y)), CompiledFill(X, y, rows)
+        pilot, fill = head_pilot(X, y, self.weights), CompiledFill(X, y, rows)
         wanted = self.weights is None and self.row_norm_wanted  # weighted norms: a pass of their own
         self._sketch = row_norms.RowNormSketch(X, head_shift(X, y), STATS_BLOCK) if wanted else None
         stats = block_stats(X, y, weights=self.weights, observe=self._sketch, pilot=pilot, fill=fill)

@@ -20,7 +20,7 @@ import scipy.linalg.lapack
 
 from ..errors import AccuracyWarning
 from .accurate import ResidualPass
-from .gram import STATS_BLOCK, GramStats, block_stats, numpy_fill
+from .gram import STATS_BLOCK, GramStats, block_stats
 from .pilot import Pilot, carry
 from .refine import TARGET_DIGITS, LeastSquares, digits_of, refine
 
@@ -134,13 +134,12 @@ def gram_answer(stats: GramStats, system: NormalSystem, solver: SpdSolver, coef:
 PILOT_ROWS = 4 * STATS_BLOCK
 
 
-def head_pilot(X, y, weights: np.ndarray | None = None, rows: int = PILOT_ROWS, fill=numpy_fill) -> Pilot | None:
+def head_pilot(X, y, weights: np.ndarray | None = None, rows: int = PILOT_ROWS) -> Pilot | None:
     """the least-squares answer (with an intercept) of the first ``rows`` rows, from their statistics: a pilot for
     the statistics pass (``gram.block_stats(pilot=)``); None where those rows hold a value that is not finite, or
-    no weight (the pass then reports the data, or gathers no residuals). ``fill``: the blocks' copy, as
-    ``block_stats`` takes it (the engines' compiled one: 1.5 ms for the 16,384 rows at d = 50, NumPy's 5 ms)"""
+    no weight (the pass then reports the data, or gathers no residuals)"""
     w = None if weights is None else weights[:rows]
-    head = block_stats(X[:rows], y[:rows], workers=1, weights=w, fill=fill)
+    head = block_stats(X[:rows], y[:rows], workers=1, weights=w)
     if not head.finite or head.weight_total <= 0.0:
         return None
     system = NormalSystem.of(head, True)
