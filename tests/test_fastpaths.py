@@ -337,3 +337,24 @@ def test_writable_and_read_only_data_meet_one_compiled_signature(monkeypatch):
     assert fit(X, y, cfg).coef == fit(frozen_X, frozen_y, cfg).coef
     assert {kind for kind, *_ in kinds} == {"fill", "epoch"} and len(kinds) == 2, kinds
     assert all(not t.mutable for _, *types in kinds for t in types)
+
+
+def test_float32_fit_of_f_order_data_converts_once_into_rows(monkeypatch):
+    """float32 asked of float64 F-order X (a DataFrame's values): the conversion, a copy anyway, is made into the
+    kernels' row order, so no epoch copies X again; the same fit as from a C-order X"""
+    import pandas as pd
+
+    from gradfit.engines.numpy import NumpyEngine
+
+    seen, asked = [], []
+    real_epoch, real_rows = kernels.run_epoch, NumpyEngine._row_major
+    monkeypatch.setattr(kernels, "run_epoch", lambda rows, *rest: seen.append(rows.X) or real_epoch(rows, *rest))
+    monkeypatch.setattr(NumpyEngine, "_row_major", lambda self: asked.append(self.X.flags.c_contiguous) or
+                        real_rows(self))
+    X, y = uncentered_data(n=300, d=5, seed=23)
+    cfg = FitConfig(batch_size=16, epochs=3, lr=0.01, seed=4, dtype="float32")
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    assert np.asarray(frame).flags.f_contiguous
+    from_frame = fit(frame, y, cfg)
+    assert len(seen) == 3 and seen[0].dtype == np.float32 and asked == [True] * 3  # no copy at an epoch
+    np.testing.assert_array_equal(from_frame.coef, fit(X, y, cfg).coef)

@@ -78,7 +78,10 @@ class NumpyEngine(Engine):
         self.dtype = np.dtype(dtype)
         # the statistics (and so the exact answer) come from the data as given, in float64
         self.source = (X, y) if self.dtype != np.float64 else None
-        self.X = np.asarray(X, dtype=self.dtype)
+        X = np.asarray(X)  # an array as given, a DataFrame's values (column-major)
+        # a conversion copies anyway: into the kernels' row order (a float64 DataFrame's values fitted in float32
+        # are then not copied a second time, to rows, at the first epoch)
+        self.X = X if X.dtype == self.dtype else X.astype(self.dtype, order="C")
         self.y = np.ascontiguousarray(y, dtype=self.dtype).reshape(-1)
         self.n_rows, self.n_features = self.X.shape
         self._sketch: row_norms.RowNormSketch | None = None
