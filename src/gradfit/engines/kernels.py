@@ -1,20 +1,21 @@
 """Compiled epoch kernels (Numba): one minibatch or per-sample epoch of any gradfit optimizer and loss.
 
-``run_epoch`` walks the rows of X in the epoch's order, batch by batch, and for each
-batch makes exactly the step of the generic training loop: the loss's derivative at each
-row's residual (preprocessing x̃ = (x − shift)·inv_scale applied on the fly, X is never
-copied), times the row's weight in a weighted fit (``gradfit.descent.weights``), the gradient over the batch plus the L2 gradient, the optimizer's rule, the L1
-proximal step, and the running average of the iterates when asked. The optimizer's rule
+``run_epoch`` walks the rows of X in the epoch's order, batch by batch, and for each batch makes exactly
+the step of the generic training loop: the loss's derivative at each row's residual (preprocessing
+x̃ = (x − shift)·inv_scale applied on the fly, X is never copied), times the row's weight in a weighted
+fit (``gradfit.descent.weights``), the gradient over the batch plus the L2 gradient, the optimizer's rule,
+the L1 proximal step, and the running average of the iterates when asked. The optimizer's rule
 (``gradfit.descent.optim``) and the loss's derivative (``gradfit.descent.losses``) are the very functions
-the other engines apply to whole vectors, compiled here as they are and applied to one
-coordinate (one row) at a time.
+the other engines apply to whole vectors, compiled here as they are and applied to one coordinate (one
+row) at a time.
 
 A step is the loss's derivative g_i at the batch's rows (x·v), then one vectorized pass over the
-coordinates (gradient, rule, L1 proximal step, v = w·inv_scale; the average apart). The epoch loop is compiled once per (rule, derivative) pair, so a step carries no dispatch. Its inputs are a few
-named tuples (``Rows``, ``Fold``, ``Penalty``, ``Descent``), so adding a field breaks no
-call. A shuffled epoch hints the memory ``PREFETCH_ROWS`` rows ahead, for each row and its
-target y_i alike. Per-sample steps of plain SGD take ``plain_sgd_epoch`` instead, the same steps kept
-in the data's units (no per-step pass over the descent's units).
+coordinates (gradient, rule, L1 proximal step, v = w·inv_scale; the average apart). The epoch loop is
+compiled once per (rule, derivative) pair, so a step carries no dispatch. Its inputs are a few named
+tuples (``Rows``, ``Fold``, ``Penalty``, ``Descent``), so adding a field breaks no call. A shuffled epoch
+hints the memory ``PREFETCH_ROWS`` rows ahead, for each row and its target y_i alike. Per-sample steps of
+plain SGD take ``plain_sgd_epoch`` instead, the same steps kept in the data's units (one loop over the
+coordinates a row, no per-step pass over the descent's units).
 """
 
 from __future__ import annotations
