@@ -160,14 +160,17 @@ def test_two_processes_saving_at_once_each_keep_their_own_machine_code(tmp_path)
 
 def test_every_kernel_cache_is_locked():
     """each cached dispatcher of the engines saves and loads through the lock"""
+    import gradfit.engines.csr as csr
     import gradfit.engines.kernels as kernels
+    import gradfit.engines.kernels_lazy as kernels_lazy
     import gradfit.engines.kernels_sparse as kernels_sparse
     import gradfit.engines.residuals as residuals
     import gradfit.engines.row_norms as row_norms
     import gradfit.engines.sparse_passes as sparse_passes
     import gradfit.engines.stats_pass as stats_pass
 
-    found = [value for module in (kernels, kernels_sparse, residuals, row_norms, sparse_passes, stats_pass)
+    modules = (csr, kernels, kernels_lazy, kernels_sparse, residuals, row_norms, sparse_passes, stats_pass)
+    found = [value for module in modules
              for value in vars(module).values() if getattr(value, "_cache", None) is not None]
     found.append(kernels.compiled(kernels.gather1))
     assert len(found) > 20

@@ -17,7 +17,7 @@ import gradfit
 from gradfit import GDRegressor
 from gradfit.descent.losses import make_loss
 from gradfit.descent.optim import make_optimizer
-from gradfit.engines import kernels_sparse, sparse_passes
+from gradfit.engines import kernels_lazy, kernels_sparse, sparse_passes
 from gradfit.engines.kernels import Descent, Penalty
 from gradfit.engines.kernels_sparse import lazy_applies
 from gradfit.errors import DataError, OptionError
@@ -142,7 +142,7 @@ def test_constant_readers_take_the_general_readers_steps(monkeypatch, batch_size
 
     def general(lazy, fold, penalty, rows, weights=kernels_sparse.UNWEIGHTED):
         chosen = real(lazy, fold, penalty, rows, weights)
-        kinds = (kernels_sparse.lazy_decay, kernels_sparse.row_of, kernels_sparse.weight)
+        kinds = (kernels_lazy.lazy_decay, kernels_sparse.row_of, kernels_sparse.weight)
         return chosen._replace(**{name: kernels_sparse.compiled(fn.py_func)
                                   for name, fn in zip(("decay", "row", "weight"), kinds)})
 

@@ -149,7 +149,7 @@ def warm() -> None:
     DataFrame's F-order values reach the kernels as a row-major float64 copy), minibatch and plain SGD's
     per-sample steps (``kernels.plain_sgd_epoch``), and the sparse kernels for a
     CSR matrix with 32-bit indices (scipy's usual) in their three usual forms of the lazy steps
-    (``kernels_sparse.Readers``): standardized narrow data, and data too wide for statistics (neither scaled
+    (``kernels_lazy.Readers``): standardized narrow data, and data too wide for statistics (neither scaled
     nor shifted) with and without an intercept; each is one Numba signature"""
     import warnings
 

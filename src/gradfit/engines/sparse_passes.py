@@ -16,7 +16,7 @@ from ..descent.threads import beside, two_cores
 from ..optimum import accurate
 from .jit_cache import compiling, jit, will_compile
 from .kernels import Fold, compiled, coordinate_gradient, raw_params, weight
-from .kernels_sparse import CsrRows, RowWeights, add_row, column, loop, row_dot, span
+from .csr import CsrRows, RowWeights, add_row, column, loop, row_dot, span
 
 __all__ = ["loss_pass", "full_loss_grad", "residual_pass_dd", "SPLIT_FROM"]
 
